@@ -1,0 +1,1 @@
+"""arbcast domain core: models, settings, clock and the Redis store (no ray, no aiogram)."""

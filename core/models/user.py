@@ -1,0 +1,65 @@
+"""Users: subscription tier, preferences and the exchanges they trade on."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.models.opportunity import OpportunityType
+from core.models.session import OnboardingState
+
+
+class Tier(StrEnum):
+    FREE = "free"
+    BASIC = "basic"
+    PREMIUM = "premium"
+    ENTERPRISE = "enterprise"
+    SUPERADMIN = "superadmin"
+
+    @property
+    def label(self) -> str:
+        return "SuperAdmin" if self is Tier.SUPERADMIN else self.value.capitalize()
+
+
+class RiskTolerance(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class Preferences(BaseModel):
+    """What a user wants pushed, and when. Empty sets mean "no narrowing"."""
+
+    model_config = ConfigDict(frozen=True)
+
+    push_enabled: bool = True
+    opportunity_types: frozenset[OpportunityType] = frozenset(OpportunityType)
+    muted_pairs: frozenset[str] = frozenset()
+    min_profit_pct: float = 0.0
+    timezone: str = "UTC"
+    active_hours: tuple[int, int] = (0, 24)
+    dnd_until: float | None = None
+    high_priority_pierces_dnd: bool = False
+    risk_tolerance: RiskTolerance = RiskTolerance.MEDIUM
+
+    def in_dnd(self, now: float) -> bool:
+        return self.dnd_until is not None and now < self.dnd_until
+
+
+class UserProfile(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    user_id: int
+    first_name: str = ""
+    tier: Tier = Tier.FREE
+    preferences: Preferences = Field(default_factory=Preferences)
+    # Exchanges the user trades on; empty means all of them until the user narrows the list.
+    exchanges: frozenset[str] = frozenset()
+    # Exchanges the user has API keys on (names only; keys themselves are never stored here).
+    api_key_exchanges: frozenset[str] = frozenset()
+    has_ai_key: bool = False
+    onboarding: OnboardingState = OnboardingState.PENDING
+    trading_restricted: bool = False
+    region: str = ""
+    beta_access: bool = False

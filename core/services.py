@@ -1,0 +1,93 @@
+"""The core services of one process, built from one Redis client, with their background tasks.
+
+The bot and the CLI take a `Services`; so do the tests, with a `ManualClock` and a memory event
+log when they want to look at events directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from core.clock import Clock, SystemClock
+from core.events import EventLog, RedisEventLog
+from core.opportunity_store import OpportunityStore
+from core.profiles import ProfileStore
+from core.quota import QuotaStore
+from core.sessions.activity import ActivityRecorder
+from core.sessions.cache import SessionCache, SessionInvalidator
+from core.sessions.service import SessionService
+from core.sessions.store import SessionStore
+from core.sessions.sweeper import SessionSweeper
+from core.settings import Settings
+from core.store.scripts import Scripts
+
+
+@dataclass
+class Services:
+    settings: Settings
+    clock: Clock
+    redis: Any
+    scripts: Scripts
+    events: EventLog
+    sessions: SessionService
+    profiles: ProfileStore
+    quota: QuotaStore
+    opportunities: OpportunityStore
+    invalidator: SessionInvalidator
+    sweeper: SessionSweeper
+
+    async def start(self, *, sweep: bool = True) -> None:
+        """Start the background work: cache invalidation, activity and event flushing, expiry."""
+        await self.invalidator.start()
+        self.sessions.activity.start()
+        if isinstance(self.events, RedisEventLog):
+            self.events.start()
+        if sweep:
+            self.sweeper.start()
+
+    async def close(self) -> None:
+        """Stop background work and write what is buffered."""
+        await self.sweeper.close()
+        await self.invalidator.close()
+        await self.sessions.activity.close()
+        if isinstance(self.events, RedisEventLog):
+            await self.events.close()
+        else:
+            await self.events.flush()
+
+
+def build_services(
+    redis: Any,
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    events: EventLog | None = None,
+) -> Services:
+    clock = clock or SystemClock()
+    scripts = Scripts(redis)
+    if events is None:
+        events = RedisEventLog(
+            redis,
+            flush_interval=settings.events.flush_interval_seconds,
+            flush_max_events=settings.events.flush_max_events,
+            stream_max_len=settings.events.stream_max_len,
+        )
+    s = settings.session
+    store = SessionStore(redis, scripts, ttl=s.ttl_seconds, retention=s.ended_retention_seconds)
+    cache = SessionCache(max_age=s.cache_max_age_seconds, max_entries=s.cache_max_entries)
+    activity = ActivityRecorder(store, flush_interval=s.activity_flush_seconds)
+    sessions = SessionService(store, cache, activity, events, clock)
+    return Services(
+        settings=settings,
+        clock=clock,
+        redis=redis,
+        scripts=scripts,
+        events=events,
+        sessions=sessions,
+        profiles=ProfileStore(redis, scripts, settings.superadmin_ids),
+        quota=QuotaStore(redis, scripts),
+        opportunities=OpportunityStore(redis, ttl=settings.opportunities.ttl_seconds),
+        invalidator=SessionInvalidator(redis, cache),
+        sweeper=SessionSweeper(sessions, interval=s.sweep_interval_seconds, batch=s.sweep_batch),
+    )

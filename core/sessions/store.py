@@ -1,0 +1,196 @@
+"""Sessions in Redis: each change is one Lua script, so nothing is read and written apart."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from core.models import OnboardingState, SessionState, UserSession
+from core.store import keys
+from core.store.client import store_errors
+from core.store.keys import SessionFields as F
+from core.store.scripts import Scripts
+
+
+def new_session_id() -> str:
+    """128 random bits from the OS's CSPRNG, hex-encoded."""
+    return secrets.token_hex(16)
+
+
+def day_key(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y%m%d")
+
+
+def _f(value: str | None, default: float = 0.0) -> float:
+    return float(value) if value not in (None, "") else default
+
+
+def _i(value: str | None) -> int:
+    return int(value) if value not in (None, "") else 0
+
+
+@dataclass(frozen=True, slots=True)
+class StartOutcome:
+    session: UserSession
+    outcome: Literal["started", "resumed"]
+    previous: SessionState | None
+    # A session that was past its expiry when /start came, not yet swept: ended now.
+    lapsed: UserSession | None
+
+
+@dataclass(frozen=True, slots=True)
+class Touch:
+    user_id: int
+    session_id: str
+    at: float
+    commands: int
+
+
+class SessionStore:
+    def __init__(self, redis: Any, scripts: Scripts, *, ttl: float, retention: float) -> None:
+        self._redis = redis
+        self._scripts = scripts
+        self.ttl = ttl
+        self.retention = retention
+
+    async def get(self, user_id: int) -> UserSession | None:
+        async with store_errors("reading a session"):
+            raw = await self._redis.hgetall(keys.session(user_id))
+        return self._from_hash(user_id, raw) if raw else None
+
+    @staticmethod
+    def _from_hash(user_id: int, raw: dict[str, str]) -> UserSession:
+        return UserSession(
+            session_id=raw.get(F.ID, ""),
+            user_id=user_id,
+            state=SessionState(raw.get(F.STATE, "expired")),
+            created_at=_f(raw.get(F.CREATED)),
+            last_activity=_f(raw.get(F.LAST_ACTIVITY)),
+            expires_at=_f(raw.get(F.EXPIRES)),
+            onboarding=OnboardingState(raw.get(F.ONBOARDING) or "pending"),
+            commands_used=_i(raw.get(F.COMMANDS)),
+            opportunities_received=_i(raw.get(F.OPPORTUNITIES)),
+        )
+
+    async def start(self, user_id: int, now: float) -> StartOutcome:
+        async with store_errors("starting a session"):
+            r = await self._scripts.session_start(
+                keys=[
+                    keys.session(user_id),
+                    keys.SESSION_EXPIRY_INDEX,
+                    keys.user(user_id),
+                    keys.daily_stats(day_key(now)),
+                ],
+                args=[new_session_id(), user_id, repr(now), repr(self.ttl), keys.SESSION_CHANNEL],
+            )
+        outcome, previous, sid, created, last, expires, onboarding, commands, opps = r[:9]
+        session = UserSession(
+            session_id=sid,
+            user_id=user_id,
+            state=SessionState.ACTIVE,
+            created_at=float(created),
+            last_activity=float(last),
+            expires_at=float(expires),
+            onboarding=OnboardingState(onboarding or "pending"),
+            commands_used=_i(commands),
+            opportunities_received=_i(opps),
+        )
+        lapsed = None
+        if r[9]:
+            lapsed = UserSession(
+                session_id=r[9],
+                user_id=user_id,
+                state=SessionState.EXPIRED,
+                created_at=float(r[10]),
+                last_activity=float(r[11]),
+                expires_at=float(r[11]) + self.ttl,
+            )
+        prev = None if previous in ("none", "active") else SessionState(previous)
+        return StartOutcome(session, outcome, prev, lapsed)
+
+    async def touch_many(self, touches: list[Touch]) -> list[float | None]:
+        """Apply activity; returns each session's new expiry, or None if it was no longer active."""
+        if not touches:
+            return []
+        async with store_errors("recording activity"):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for t in touches:
+                    await self._scripts.session_touch(
+                        keys=[keys.session(t.user_id), keys.SESSION_EXPIRY_INDEX],
+                        args=[t.user_id, repr(t.at), repr(self.ttl), t.commands, t.session_id],
+                        client=pipe,
+                    )
+                results = await pipe.execute()
+        return [float(r) if r else None for r in results]
+
+    async def end(self, user_id: int, now: float, state: SessionState) -> UserSession | None:
+        ended = await self.end_many([user_id], now, state)
+        return ended[0]
+
+    async def end_many(
+        self, user_ids: list[int], now: float, state: SessionState
+    ) -> list[UserSession | None]:
+        """End sessions (expire only those past expiry); None for each that did not end."""
+        if not user_ids:
+            return []
+        stats = keys.daily_stats(day_key(now))
+        async with store_errors("ending sessions"):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for uid in user_ids:
+                    await self._scripts.session_end(
+                        keys=[keys.session(uid), keys.SESSION_EXPIRY_INDEX, stats],
+                        args=[uid, repr(now), state.value, int(self.retention),
+                              keys.SESSION_CHANNEL],
+                        client=pipe,
+                    )  # fmt: skip
+                results = await pipe.execute()
+        ended: list[UserSession | None] = []
+        for uid, r in zip(user_ids, results, strict=True):
+            if not r:
+                ended.append(None)
+                continue
+            sid, created, last, expires, commands, opps = r
+            ended.append(
+                UserSession(
+                    session_id=sid,
+                    user_id=uid,
+                    state=state,
+                    created_at=float(created),
+                    last_activity=now if state is SessionState.TERMINATED else float(last),
+                    expires_at=float(expires),
+                    commands_used=_i(commands),
+                    opportunities_received=_i(opps),
+                )
+            )
+        return ended
+
+    async def due_for_expiry(self, now: float, limit: int) -> list[int]:
+        async with store_errors("reading the expiry index"):
+            ids = await self._redis.zrangebyscore(
+                keys.SESSION_EXPIRY_INDEX, "-inf", repr(now), start=0, num=limit
+            )
+        return [int(i) for i in ids]
+
+    async def count_active(self, now: float) -> int:
+        async with store_errors("counting sessions"):
+            n: int = await self._redis.zcount(keys.SESSION_EXPIRY_INDEX, f"({now!r}", "+inf")
+        return n
+
+    async def set_onboarding(self, user_id: int, state: OnboardingState, now: float) -> None:
+        async with store_errors("saving onboarding state"):
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hset(keys.user(user_id), keys.ProfileFields.ONBOARDING, state.value)
+                await self._scripts.hset_if_exists(
+                    keys=[keys.session(user_id)], args=[F.ONBOARDING, state.value], client=pipe
+                )
+                if state is OnboardingState.COMPLETED:
+                    pipe.hincrby(keys.daily_stats(day_key(now)), "onboarding_completed", 1)
+                pipe.publish(keys.SESSION_CHANNEL, str(user_id))
+                await pipe.execute()
+
+    async def daily_stats(self, ts: float) -> dict[str, int]:
+        async with store_errors("reading statistics"):
+            raw = await self._redis.hgetall(keys.daily_stats(day_key(ts)))
+        return {k: int(v) for k, v in raw.items()}

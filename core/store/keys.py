@@ -1,0 +1,103 @@
+"""Every Redis key and channel arbcast uses, with what it holds and how long it lives.
+
+Keys share the prefix ``arbcast:`` so that one Redis can be shared with other applications.
+Per-user keys carry the user id in braces (``{42}``): a Redis Cluster hash tag, so a Lua script
+touching several keys of one user stays on one slot.
+
+| key | type | holds | lifetime |
+|---|---|---|---|
+| ``arbcast:session:{uid}`` | hash | the user's current session (see `SessionFields`) | while active; `ended_retention_seconds` once expired or terminated |
+| ``arbcast:sessions:expiry`` | zset | user id scored by expiry time, active sessions only | members removed on expiry or logout |
+| ``arbcast:sessions:changed`` | channel | user ids whose session changed; caches drop them | pub/sub |
+| ``arbcast:user:{uid}`` | hash | profile: tier, preferences, exchanges (see `ProfileFields`) | permanent |
+| ``arbcast:users:tier:<tier>`` | set | user ids per tier, for admin statistics | permanent |
+| ``arbcast:quota:{uid}:d:<yyyymmdd>`` | string | opportunities counted today (UTC) | 2 days |
+| ``arbcast:quota:{uid}:h:<yyyymmddhh>`` | string | opportunities counted this hour (UTC) | 2 hours |
+| ``arbcast:opp:<id>`` | string | an opportunity as JSON | `opportunities.ttl_seconds` |
+| ``arbcast:opps:live`` | zset | live opportunity ids scored by expiry | members pruned as they expire |
+| ``arbcast:events`` | stream | the append-only event log, oldest first | trimmed to `events.stream_max_len` |
+| ``arbcast:stats:<yyyymmdd>`` | hash | daily counters: sessions started, expired, onboarding completed | 40 days |
+| ``arbcast:fsm:...`` | string | aiogram FSM state and data (RedisStorage's own keys) | 1 day |
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+PREFIX: Final = "arbcast"
+
+SESSION_EXPIRY_INDEX: Final = f"{PREFIX}:sessions:expiry"
+SESSION_CHANNEL: Final = f"{PREFIX}:sessions:changed"
+LIVE_OPPORTUNITIES: Final = f"{PREFIX}:opps:live"
+EVENTS_STREAM: Final = f"{PREFIX}:events"
+FSM_PREFIX: Final = f"{PREFIX}:fsm"
+
+QUOTA_DAY_TTL_S: Final = 2 * 86_400
+QUOTA_HOUR_TTL_S: Final = 2 * 3_600
+STATS_TTL_S: Final = 40 * 86_400
+FSM_TTL_S: Final = 86_400
+
+
+def session(user_id: int) -> str:
+    return f"{PREFIX}:session:{{{user_id}}}"
+
+
+def user(user_id: int) -> str:
+    return f"{PREFIX}:user:{{{user_id}}}"
+
+
+def users_by_tier(tier: str) -> str:
+    return f"{PREFIX}:users:tier:{tier}"
+
+
+def quota_day(user_id: int, yyyymmdd: str) -> str:
+    return f"{PREFIX}:quota:{{{user_id}}}:d:{yyyymmdd}"
+
+
+def quota_hour(user_id: int, yyyymmddhh: str) -> str:
+    return f"{PREFIX}:quota:{{{user_id}}}:h:{yyyymmddhh}"
+
+
+def opportunity(opportunity_id: str) -> str:
+    return f"{PREFIX}:opp:{opportunity_id}"
+
+
+def daily_stats(yyyymmdd: str) -> str:
+    return f"{PREFIX}:stats:{yyyymmdd}"
+
+
+class SessionFields:
+    """Field names of the ``arbcast:session:{uid}`` hash."""
+
+    ID: Final = "id"
+    USER: Final = "user"
+    STATE: Final = "state"
+    CREATED: Final = "created"
+    LAST_ACTIVITY: Final = "last"
+    EXPIRES: Final = "expires"
+    ONBOARDING: Final = "onboarding"
+    COMMANDS: Final = "commands"
+    OPPORTUNITIES: Final = "opps"
+
+
+class ProfileFields:
+    """Field names of the ``arbcast:user:{uid}`` hash; list values are comma-separated."""
+
+    NAME: Final = "name"
+    TIER: Final = "tier"
+    PUSH: Final = "push"
+    TYPES: Final = "types"
+    MUTED_PAIRS: Final = "muted_pairs"
+    MIN_PROFIT: Final = "min_profit"
+    TIMEZONE: Final = "tz"
+    ACTIVE_HOURS: Final = "hours"
+    DND_UNTIL: Final = "dnd_until"
+    PIERCE_DND: Final = "pierce_dnd"
+    RISK: Final = "risk"
+    EXCHANGES: Final = "exchanges"
+    API_KEYS: Final = "api_keys"
+    AI_KEY: Final = "ai_key"
+    ONBOARDING: Final = "onboarding"
+    RESTRICTED: Final = "restricted"
+    REGION: Final = "region"
+    BETA: Final = "beta"

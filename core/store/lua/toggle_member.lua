@@ -1,0 +1,14 @@
+-- Add or remove one member of a comma-separated list field of a hash, atomically.
+-- KEYS[1] hash; ARGV[1] field, ARGV[2] member, ARGV[3] "add", "remove" or "toggle"
+-- Returns the new list value.
+local current = redis.call('HGET', KEYS[1], ARGV[1]) or ''
+local items, present = {}, false
+for item in string.gmatch(current, '([^,]+)') do
+  if item == ARGV[2] then present = true else table.insert(items, item) end
+end
+local add = ARGV[3] == 'add' or (ARGV[3] == 'toggle' and not present)
+if add then table.insert(items, ARGV[2]) end
+table.sort(items)
+local value = table.concat(items, ',')
+redis.call('HSET', KEYS[1], ARGV[1], value)
+return value
