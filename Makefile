@@ -23,7 +23,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy core bot actors analytics emulator arbcast
+	$(BIN)/mypy core messaging bot actors analytics emulator arbcast benchmarks
 
 test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest

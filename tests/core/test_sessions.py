@@ -93,7 +93,11 @@ async def test_start_after_lapse_before_the_sweep_records_the_expiry(
     new = await services.sessions.start(1)
     assert new.previous is SessionState.EXPIRED
     names = [e.name for e in events.events]
-    assert names == [EventName.SESSION_STARTED, EventName.SESSION_EXPIRED, EventName.SESSION_STARTED]
+    assert names == [
+        EventName.SESSION_STARTED,
+        EventName.SESSION_EXPIRED,
+        EventName.SESSION_STARTED,
+    ]
     assert events.events[1].session_id == old.session_id
     assert await services.sweeper.run_once() == []  # nothing left for the sweeper
 
@@ -133,9 +137,7 @@ async def test_two_hundred_concurrent_starts_make_exactly_two_hundred_sessions(
     assert len({r.session.session_id for r in results}) == 200
     assert await services.sessions.store.count_active(services.clock.now()) == 200
     # The same 200 users again, twice over, at once: still 200, all resumed.
-    again = await asyncio.gather(
-        *(services.sessions.start(uid) for uid in list(range(1, 201)) * 2)
-    )
+    again = await asyncio.gather(*(services.sessions.start(uid) for uid in list(range(1, 201)) * 2))
     assert {r.outcome for r in again} == {"resumed"}
     assert await services.sessions.store.count_active(services.clock.now()) == 200
 

@@ -1,0 +1,66 @@
+"""Lists every setting as the environment variable that sets it, with its default.
+
+`python -m core.settings_doc` prints the body of `.env.example`; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, SecretStr
+
+from core.settings import Settings
+
+UNPREFIXED = {"redis_url": "REDIS_URL", "telegram_bot_token": "TELEGRAM_BOT_TOKEN"}
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, SecretStr):
+        return v.get_secret_value()
+    if isinstance(v, Enum):
+        return str(v.value)
+    if isinstance(v, frozenset | set):
+        return (
+            "["
+            + ",".join(sorted(f'"{_value(x)}"' if isinstance(x, str | Enum) else str(x) for x in v))
+            + "]"
+        )
+    if v is None:
+        return ""
+    return str(v)
+
+
+def variables(
+    model: BaseModel | None = None, prefix: str = "ARBCAST_"
+) -> Iterator[tuple[str, str, str]]:
+    """(variable, default, description) for every leaf setting."""
+    model = model or Settings()
+    for name, field in type(model).model_fields.items():
+        value = getattr(model, name)
+        doc = field.description or ""
+        if prefix == "ARBCAST_" and name in UNPREFIXED:
+            yield UNPREFIXED[name], _value(value), doc
+        elif isinstance(value, BaseModel):
+            yield from variables(value, f"{prefix}{name.upper()}__")
+        elif isinstance(value, dict):
+            for key, sub in value.items():
+                sub_prefix = f"{prefix}{name.upper()}__{_value(key).upper()}__"
+                if isinstance(sub, BaseModel):
+                    yield from variables(sub, sub_prefix)
+        else:
+            yield f"{prefix}{name.upper()}", _value(value), doc
+
+
+def render() -> str:
+    lines = []
+    for var, default, doc in variables():
+        if doc:
+            lines.append(f"# {doc}")
+        lines.append(f"# {var}={default}")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(render(), end="")
