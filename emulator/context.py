@@ -1,0 +1,57 @@
+"""What a Bot API method sees: the emulator state, the calling bot, and shared helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from emulator.errors import BOT_BLOCKED, CHAT_NOT_FOUND, ApiError, bad_request, too_many_requests
+from emulator.keyboard import inline_only
+from emulator.state import BotState, Chat, EmulatorState, Message
+
+
+@dataclass
+class ApiContext:
+    state: EmulatorState
+    bot: BotState
+
+    def chat(self, chat_id: int) -> Chat:
+        chat = self.bot.chats.get(chat_id)
+        if chat is None:
+            raise bad_request(CHAT_NOT_FOUND)
+        return chat
+
+    def outgoing(self, chat_id: int, *, paid: bool = False, counts_as_sent: bool = True) -> Chat:
+        """Admit one outgoing message: known chat, not blocked, within the flood limits."""
+        chat = self.chat(chat_id)
+        if chat.type == "private" and chat_id in self.bot.blocked:
+            self.state.stats.forbidden += 1
+            raise ApiError(403, BOT_BLOCKED)
+        refusal = self.state.limiter.check_and_count(self.bot.id, chat_id, paid=paid)
+        if refusal is not None:
+            self.state.stats.refused(refusal.scope)
+            raise too_many_requests(refusal.retry_after)
+        if counts_as_sent:
+            self.state.stats.sent(self.state.clock())
+        return chat
+
+    def message_json(self, message: Message) -> dict[str, Any]:
+        """The Bot API Message object."""
+        if message.outgoing:
+            sender = self.bot.user.to_json()
+        else:
+            sender = self.bot.users[message.sender_id].to_json()
+        data: dict[str, Any] = {
+            "message_id": message.message_id,
+            "from": sender,
+            "chat": self.bot.chats[message.chat_id].to_json(),
+            "date": message.date,
+            "text": message.plain,
+        }
+        if message.entities:
+            data["entities"] = message.entities
+        if (markup := inline_only(message.reply_markup)) is not None:
+            data["reply_markup"] = markup
+        if message.edit_date is not None:
+            data["edit_date"] = message.edit_date
+        return data

@@ -1,0 +1,226 @@
+"""The emulator's data model: bots, their chats, users, messages, callbacks and updates."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from emulator.config import EmulatorConfig
+from emulator.errors import ControlError
+from emulator.limits import Clock, LimitMode, RateLimiter
+from emulator.stats import Stats
+from emulator.updates import PendingUpdate, UpdateQueue
+from emulator.webhook import WebhookConfig, WebhookDeliverer
+
+TOKEN_RE = re.compile(r"^(\d+):[A-Za-z0-9_-]{20,}$")
+
+
+def now_date() -> int:
+    return int(time.time())
+
+
+@dataclass
+class User:
+    id: int
+    first_name: str
+    username: str | None = None
+    is_bot: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.id, "is_bot": self.is_bot, "first_name": self.first_name}
+        if self.username:
+            data["username"] = self.username
+        return data
+
+
+@dataclass
+class Chat:
+    id: int
+    type: str  # private, group, supergroup
+    title: str | None = None
+    first_name: str | None = None
+    username: str | None = None
+    members: set[int] = field(default_factory=set)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.id, "type": self.type}
+        for key in ("title", "first_name", "username"):
+            if (value := getattr(self, key)) is not None:
+                data[key] = value
+        return data
+
+
+@dataclass
+class Message:
+    """A message in a chat, from the bot (what the control API lists) or from a user."""
+
+    message_id: int
+    chat_id: int
+    sender_id: int
+    text: str  # as sent, markup included
+    plain: str  # after entity parsing
+    parse_mode: str | None
+    reply_markup: dict[str, Any] | None
+    date: int
+    entities: list[dict[str, Any]] = field(default_factory=list)
+    edit_date: int | None = None
+    edits: list[dict[str, Any]] = field(default_factory=list)
+    deleted: bool = False
+    outgoing: bool = True  # sent by the bot
+
+    def version(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "parse_mode": self.parse_mode,
+            "reply_markup": self.reply_markup,
+            "date": self.edit_date or self.date,
+        }
+
+    def control_json(self) -> dict[str, Any]:
+        return {
+            "message_id": self.message_id,
+            "text": self.text,
+            "plain_text": self.plain,
+            "parse_mode": self.parse_mode,
+            "reply_markup": self.reply_markup,
+            "date": self.date,
+            "edit_date": self.edit_date,
+            "edits": list(self.edits),
+            "deleted": self.deleted,
+        }
+
+
+@dataclass
+class CallbackQuery:
+    id: str
+    user_id: int
+    chat_id: int
+    message_id: int
+    data: str
+    answered: bool = False
+
+
+@dataclass
+class BotState:
+    token: str
+    id: int
+    queue: UpdateQueue = field(default_factory=UpdateQueue)
+    chats: dict[int, Chat] = field(default_factory=dict)
+    users: dict[int, User] = field(default_factory=dict)
+    messages: dict[int, dict[int, Message]] = field(default_factory=dict)
+    blocked: set[int] = field(default_factory=set)
+    callbacks: dict[str, CallbackQuery] = field(default_factory=dict)
+    answers: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    webhook: WebhookConfig | None = None
+    deliverer: WebhookDeliverer | None = None
+    _next_message_id: dict[int, int] = field(default_factory=dict)
+    _next_callback: int = 1
+
+    @property
+    def user(self) -> User:
+        return User(self.id, f"Emulated Bot {self.id}", self.username, is_bot=True)
+
+    @property
+    def username(self) -> str:
+        return f"emulated_{self.id}_bot"
+
+    def new_message_id(self, chat_id: int) -> int:
+        message_id = self._next_message_id.get(chat_id, 1)
+        self._next_message_id[chat_id] = message_id + 1
+        return message_id
+
+    def new_callback_id(self) -> str:
+        self._next_callback += 1
+        return f"{self.id}{self._next_callback:012d}"
+
+    def bot_messages(self, chat_id: int) -> list[Message]:
+        chat = self.messages.get(chat_id, {})
+        return [m for m in chat.values() if m.outgoing]
+
+    def push_update(self, payload: dict[str, Any]) -> PendingUpdate:
+        update = self.queue.add(payload)
+        if self.deliverer is not None and update.update_id in self.queue.pending:
+            self.deliverer.schedule(update)
+        return update
+
+    async def stop_webhook(self) -> None:
+        if self.deliverer is not None:
+            deliverer, self.deliverer = self.deliverer, None
+            await deliverer.stop()
+        self.webhook = None
+
+
+class EmulatorState:
+    """Everything the emulator knows; `reset()` forgets all but the configuration."""
+
+    def __init__(self, config: EmulatorConfig | None = None, clock: Clock | None = None) -> None:
+        self.config = config or EmulatorConfig()
+        self.limiter = RateLimiter(self.config.limits, clock)
+        self.stats = Stats()
+        self.bots: dict[str, BotState] = {}
+        self.http: aiohttp.ClientSession | None = None
+        self._changed: asyncio.Condition | None = None
+
+    @property
+    def clock(self) -> Clock:
+        return self.limiter.clock
+
+    @property
+    def changed(self) -> asyncio.Condition:
+        if self._changed is None:
+            self._changed = asyncio.Condition()
+        return self._changed
+
+    def set_limits(self, mode: LimitMode) -> None:
+        self.config.limits = mode
+        self.limiter.mode = mode
+        self.limiter.reset()
+
+    def bot(self, token: str) -> BotState:
+        """The bot for a valid token, created on first sight."""
+        bot = self.bots.get(token)
+        if bot is None:
+            match = TOKEN_RE.match(token)
+            if match is None:
+                raise ControlError(400, f"not a bot token: {token!r}")
+            bot = self.bots[token] = BotState(token, int(match.group(1)))
+        return bot
+
+    def default_bot(self, token: str | None = None) -> BotState:
+        """The bot a control call means: the given token, the configured one, or the first seen."""
+        token = token or self.config.default_bot_token
+        if token:
+            return self.bot(token)
+        if self.bots:
+            return next(iter(self.bots.values()))
+        raise ControlError(409, "no bot has called the Bot API yet; pass bot_token")
+
+    async def notify(self) -> None:
+        """Wake control-API long polls (min_count)."""
+        async with self.changed:
+            self.changed.notify_all()
+
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        async with self.changed:
+            try:
+                await asyncio.wait_for(self.changed.wait_for(predicate), timeout)
+            except TimeoutError:
+                return predicate()
+        return True
+
+    async def reset(self) -> None:
+        for bot in self.bots.values():
+            await bot.stop_webhook()
+            bot.queue.drop_all()
+            bot.queue.close()
+        self.bots.clear()
+        self.stats.reset()
+        self.limiter.reset()
+        await self.notify()
