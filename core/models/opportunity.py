@@ -49,6 +49,14 @@ class Opportunity(BaseModel):
     private_only: bool = False
     is_beta: bool = False
     closed: bool = False
+    # Filled by the opportunity engine (core.opportunity); defaults keep older payloads valid.
+    gross_spread_pct: float = 0.0
+    fees_pct: float = 0.0
+    slippage_pct: float = 0.0
+    available_depth_usd: float = 0.0
+    position_usd_low: float = 0.0
+    position_usd_medium: float = 0.0
+    position_usd_high: float = 0.0
 
     @property
     def exchanges(self) -> frozenset[str]:
