@@ -44,3 +44,17 @@ class ManualClock:
 
 def utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, tz=UTC)
+
+
+class OffsetClock:
+    """Real time plus an offset that can be moved forward: the demo's "eight days later"."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def now(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, *, seconds: float = 0, hours: float = 0, days: float = 0) -> float:
+        self.offset += seconds + 3600 * hours + 86400 * days
+        return self.now()

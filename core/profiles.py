@@ -109,12 +109,22 @@ class ProfileStore:
         await self.set_fields(user_id, **{field: ",".join(sorted(set(members)))})
 
     async def change_member(
-        self, user_id: int, field: str, member: str, how: str = "toggle"
+        self,
+        user_id: int,
+        field: str,
+        member: str,
+        how: str = "toggle",
+        *,
+        absent_means: Iterable[str] = (),
     ) -> frozenset[str]:
-        """Add, remove or toggle one member of a list preference, atomically."""
+        """Add, remove or toggle one member of a list preference, atomically.
+
+        `absent_means` is what a field never set stands for (for opportunity types: all of them),
+        so that the first change starts from it rather than from nothing.
+        """
         async with store_errors("saving preferences"):
             value = await self._scripts.toggle_member(
-                keys=[keys.user(user_id)], args=[field, member, how]
+                keys=[keys.user(user_id)], args=[field, member, how, ",".join(sorted(absent_means))]
             )
         return _csv(value)
 

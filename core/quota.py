@@ -50,9 +50,14 @@ class QuotaStore:
                     keys.quota_hour(user_id, d.strftime("%Y%m%d%H")),
                     keys.session(user_id),
                 ],
-                args=[wanted, limits.daily_cap, limits.hourly_cap, keys.QUOTA_DAY_TTL_S,
-                      keys.QUOTA_HOUR_TTL_S],
-            )  # fmt: skip
+                args=[
+                    wanted,
+                    limits.daily_cap,
+                    limits.hourly_cap,
+                    keys.QUOTA_DAY_TTL_S,
+                    keys.QUOTA_HOUR_TTL_S,
+                ],
+            )
         return Grant(int(granted), int(day), int(hour))
 
     async def used(self, user_id: int, now: float) -> tuple[int, int]:

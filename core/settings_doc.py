@@ -5,11 +5,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, SecretStr
+from pydantic_core import to_jsonable_python
 
 from core.settings import Settings
 
@@ -21,15 +24,14 @@ def _value(v: Any) -> str:
         return v.get_secret_value()
     if isinstance(v, Enum):
         return str(v.value)
-    if isinstance(v, frozenset | set):
-        return (
-            "["
-            + ",".join(sorted(f'"{_value(x)}"' if isinstance(x, str | Enum) else str(x) for x in v))
-            + "]"
-        )
     if v is None:
         return ""
-    return str(v)
+    if isinstance(v, str | int | float | bool | Path):
+        return str(v)
+    plain = to_jsonable_python(v)
+    if isinstance(v, frozenset | set):
+        plain = sorted(plain)
+    return json.dumps(plain, separators=(",", ":"))
 
 
 def variables(

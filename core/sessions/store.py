@@ -141,10 +141,15 @@ class SessionStore:
                 for uid in user_ids:
                     await self._scripts.session_end(
                         keys=[keys.session(uid), keys.SESSION_EXPIRY_INDEX, stats],
-                        args=[uid, repr(now), state.value, int(self.retention),
-                              keys.SESSION_CHANNEL],
+                        args=[
+                            uid,
+                            repr(now),
+                            state.value,
+                            int(self.retention),
+                            keys.SESSION_CHANNEL,
+                        ],
                         client=pipe,
-                    )  # fmt: skip
+                    )
                 results = await pipe.execute()
         ended: list[UserSession | None] = []
         for uid, r in zip(user_ids, results, strict=True):

@@ -64,7 +64,9 @@ async def test_quota_grants_what_daily_and_hourly_caps_allow(
     assert (await services.quota.take(1, 1, limits, clock.now())).granted == 1
 
 
-async def test_concurrent_takes_never_exceed_the_cap(services: Services, clock: ManualClock) -> None:
+async def test_concurrent_takes_never_exceed_the_cap(
+    services: Services, clock: ManualClock
+) -> None:
     limits = TierLimits(
         daily_cap=10, hourly_cap=0, push_cooldown_seconds=0, opportunity_types=frozenset()
     )

@@ -146,8 +146,10 @@ async def test_concurrent_activity_from_several_processes_loses_no_extension(
     redis_url: str, redis: Any, settings: Settings, clock: ManualClock
 ) -> None:
     """Touches from many processes, flushed in any order, leave the latest extension."""
-    procs = [build_services(connect(redis_url), settings, clock=clock, events=MemoryEventLog())
-             for _ in range(4)]  # fmt: skip
+    procs = [
+        build_services(connect(redis_url), settings, clock=clock, events=MemoryEventLog())
+        for _ in range(4)
+    ]
     start = clock.now()
     s = (await procs[0].sessions.start(7)).session
     for i in range(40):  # activity at t+1..t+40 s, spread over the processes
@@ -182,8 +184,9 @@ async def test_logout_in_one_process_is_seen_by_another_within_a_second(
 
         await eventually(cached_in_b, what="b cached the active session")
         await a.sessions.end(5, SessionState.TERMINATED, "logout")
-        took = await eventually(lambda: not b.sessions.cache.get(5)[0], timeout=1.0,
-                                what="b dropped its cached session")  # fmt: skip
+        took = await eventually(
+            lambda: not b.sessions.cache.get(5)[0], timeout=1.0, what="b dropped its cached session"
+        )
         assert took < 1.0
         assert await b.sessions.active(5) is None
     finally:

@@ -24,7 +24,10 @@ def test_nested_and_unprefixed_variables_are_read(monkeypatch: pytest.MonkeyPatc
     s = load_settings()
     assert s.session.ttl_seconds == 60
     assert s.tier_limits(Tier.FREE).daily_cap == 11
-    assert s.tier_limits(Tier.FREE).opportunity_types == {OpportunityType.ARBITRAGE, OpportunityType.FUNDING}
+    assert s.tier_limits(Tier.FREE).opportunity_types == {
+        OpportunityType.ARBITRAGE,
+        OpportunityType.FUNDING,
+    }
     assert s.tier_limits(Tier.FREE).hourly_cap == 2  # the rest of the tier keeps its defaults
     assert s.tier_limits(Tier.PREMIUM).daily_cap == 100
     assert s.superadmin_ids == {1, 2}

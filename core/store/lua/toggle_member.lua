@@ -1,7 +1,8 @@
 -- Add or remove one member of a comma-separated list field of a hash, atomically.
--- KEYS[1] hash; ARGV[1] field, ARGV[2] member, ARGV[3] "add", "remove" or "toggle"
+-- KEYS[1] hash; ARGV[1] field, ARGV[2] member, ARGV[3] "add", "remove" or "toggle",
+-- ARGV[4] the list an absent field stands for (e.g. "every type" for opportunity types)
 -- Returns the new list value.
-local current = redis.call('HGET', KEYS[1], ARGV[1]) or ''
+local current = redis.call('HGET', KEYS[1], ARGV[1]) or ARGV[4] or ''
 local items, present = {}, false
 for item in string.gmatch(current, '([^,]+)') do
   if item == ARGV[2] then present = true else table.insert(items, item) end

@@ -1,0 +1,80 @@
+"""/dnd <duration> and /dnd off: Do Not Disturb that ends by itself."""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+
+from core.events import Event, EventName
+from core.models import UserSession
+from core.services import Services
+from core.store.keys import ProfileFields
+from messaging import templates
+
+router: Final = Router(name=__name__)
+
+MAX_DND_S: Final = 30 * 86_400
+_UNITS: Final = {"m": 60, "h": 3_600, "d": 86_400, "w": 7 * 86_400}
+_PART = re.compile(r"(\d+(?:\.\d+)?)([mhdw])")
+USAGE: Final = "Usage: /dnd 2h (also 30m, 1d, 1h30m, up to 30d) or /dnd off."
+
+
+def parse_duration(text: str) -> float | None:
+    """'2h' -> 7200, '1h30m' -> 5400, '45' -> 2700 (bare numbers are minutes); None if invalid."""
+    text = text.strip().lower().replace(" ", "")
+    if re.fullmatch(r"\d+", text):
+        return int(text) * 60.0
+    parts = _PART.findall(text)
+    if not parts or "".join(a + b for a, b in parts) != text:
+        return None
+    return sum(float(n) * _UNITS[u] for n, u in parts)
+
+
+@router.message(Command("dnd"))
+async def dnd(
+    message: Message, command: CommandObject, services: Services, session: UserSession
+) -> None:
+    arg = (command.args or "").strip().lower()
+    now = services.clock.now()
+    profile = await services.profiles.get(session.user_id)
+    if arg in ("off", "0", "stop"):
+        await services.profiles.set_fields(session.user_id, **{ProfileFields.DND_UNTIL: ""})
+        _changed(services, session, "dnd_until", "")
+        await message.answer("🔔 Do Not Disturb is off: alerts resume.")
+        return
+    seconds = parse_duration(arg) if arg else None
+    if seconds is None or seconds <= 0:
+        current = profile.preferences.dnd_until
+        state = (
+            f"Do Not Disturb is on until {templates.when(current, profile.preferences.timezone)}."
+            if current and current > now
+            else "Do Not Disturb is off."
+        )
+        await message.answer(f"{state}\n{USAGE}")
+        return
+    if seconds > MAX_DND_S:
+        await message.answer(f"That is longer than 30 days. {USAGE}")
+        return
+    until = now + seconds
+    await services.profiles.set_fields(session.user_id, **{ProfileFields.DND_UNTIL: repr(until)})
+    _changed(services, session, "dnd_until", repr(until))
+    await message.answer(
+        f"🔕 Do Not Disturb until {templates.when(until, profile.preferences.timezone)} "
+        f"({templates.duration(seconds)}). /dnd off ends it sooner."
+    )
+
+
+def _changed(services: Services, session: UserSession, field: str, value: str) -> None:
+    services.events.emit(
+        Event(
+            name=EventName.PREFERENCE_CHANGED,
+            ts=services.clock.now(),
+            user_id=session.user_id,
+            session_id=session.session_id,
+            attrs={"field": field, "value": value},
+        )
+    )

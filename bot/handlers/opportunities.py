@@ -1,0 +1,96 @@
+"""/opportunities: the live opportunities the user's tier and preferences allow, best first.
+
+What is shown counts against the user's daily and hourly caps, shared with pushes.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+
+from core.events import Event, EventName
+from core.models import UserSession
+from core.quota import next_day_start, next_hour_start
+from core.services import Services
+from core.visibility import visible_to
+from messaging import templates
+from messaging.callbacks import OpportunityCB
+
+router: Final = Router(name=__name__)
+
+
+@router.message(Command("opportunities"))
+async def opportunities(message: Message, services: Services, session: UserSession) -> None:
+    now = services.clock.now()
+    profile = await services.profiles.get(session.user_id)
+    limits = services.settings.tier_limits(profile.tier)
+    live = await services.opportunities.live(now)
+    wanted = [o for o in live if visible_to(o, profile, limits, now)]
+    wanted = wanted[: services.settings.opportunities.max_shown]
+    remaining: int | None = None
+    if wanted:
+        grant = await services.quota.take(session.user_id, len(wanted), limits, now)
+        if grant.exhausted:
+            day_full = limits.daily_cap and grant.used_today >= limits.daily_cap
+            resets = next_day_start(now) if day_full else next_hour_start(now)
+            await message.answer(
+                templates.quota_exhausted(profile.tier, resets, profile.preferences.timezone)
+            )
+            return
+        wanted = wanted[: grant.granted]
+        if limits.daily_cap:
+            remaining = max(0, limits.daily_cap - grant.used_today)
+        for opp in wanted:
+            services.events.emit(
+                Event(
+                    name=EventName.OPPORTUNITIES_SHOWN,
+                    ts=now,
+                    user_id=session.user_id,
+                    session_id=session.session_id,
+                    attrs={
+                        "opportunity_id": opp.opportunity_id,
+                        "type": opp.type.value,
+                        "priority": opp.priority.value,
+                        "tier": profile.tier.value,
+                        "channel": "on_demand",
+                    },
+                )
+            )
+    keyboard = None
+    if wanted:
+        keyboard = InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    InlineKeyboardButton(
+                        text=f"Details: {o.symbol} {o.buy_exchange}→{o.sell_exchange}",
+                        callback_data=OpportunityCB(
+                            action="details", opportunity_id=o.opportunity_id
+                        ).pack(),
+                    )
+                ]
+                for o in wanted
+            ]
+        )
+    await message.answer(
+        templates.opportunities(wanted, profile, now, remaining_today=remaining),
+        reply_markup=keyboard,
+    )
+
+
+@router.callback_query(OpportunityCB.filter(F.action == "details"))
+async def details(
+    query: CallbackQuery, callback_data: OpportunityCB, services: Services, session: UserSession
+) -> None:
+    opp = await services.opportunities.get(callback_data.opportunity_id)
+    if opp is None:
+        await query.answer("This opportunity has closed or expired.", show_alert=True)
+        return
+    profile = await services.profiles.get(session.user_id)
+    await query.answer()
+    if query.message is not None:
+        await query.message.answer(
+            templates.opportunity_card(opp, profile, services.clock.now(), detailed=True)
+        )

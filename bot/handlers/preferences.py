@@ -1,0 +1,589 @@
+"""/settings (alias /preferences): every preference, changed with inline buttons or typed input.
+
+Each change is written at once, one field per write (list fields with the atomic member script),
+recorded as a ``preferences.changed`` event, and the menu is re-rendered by editing its message.
+Pairs, timezones and hours can also be typed after pressing their button: the chat then waits
+in a `SettingsInput` state, which any command or "Cancel" leaves.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Container
+from functools import lru_cache
+from html import escape
+from typing import Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from aiogram import Bot, F, Router
+from aiogram.dispatcher.event.bases import SkipHandler
+from aiogram.enums import ChatType
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+
+from core.events import Event, EventName
+from core.models import OnboardingState, OpportunityType, RiskTolerance, UserProfile, UserSession
+from core.services import Services
+from core.settings import Settings
+from core.store.keys import ProfileFields as P
+from messaging import keyboards as kb
+from messaging import templates
+from messaging.callbacks import SettingsCB
+from messaging.keyboards import Act, Page
+
+log = logging.getLogger(__name__)
+
+router: Final = Router(name=__name__)
+
+PRIVATE_ONLY: Final = "⚙️ Your settings are personal: open /settings in a private chat with me."
+PAIR_EXPECTED: Final = (
+    "Please send a trading pair as BASE/QUOTE, for example <code>BTC/USDT</code> "
+    "(letters and digits only). Or press Cancel."
+)
+TZ_EXPECTED: Final = (
+    "I don't know that timezone. Please send an IANA timezone name such as "
+    "<code>Europe/Berlin</code>, <code>America/Chicago</code> or <code>UTC</code>. Or press Cancel."
+)
+HOURS_EXPECTED: Final = (
+    "Please send active hours as <code>HH-HH</code> in 24-hour time, for example "
+    "<code>08-22</code> (0-24 means always; 22-06 runs overnight). Or press Cancel."
+)
+TEXT_EXPECTED: Final = "I'm waiting for text here. Send it, or press Cancel."
+LAST_TYPE: Final = "Keep at least one type. To pause every alert, turn push alerts off instead."
+RISK_HELP: Final = {
+    RiskTolerance.LOW: "only wide, high-confidence spreads",
+    RiskTolerance.MEDIUM: "a balance of frequency and confidence",
+    RiskTolerance.HIGH: "more alerts, including thinner or riskier spreads",
+}
+API_KEY_GUIDANCE: Final = (
+    "🔑 <b>API keys</b>: alerts need none. If you connect keys for balances or trading, "
+    "create <b>read-only</b> keys for monitoring, and trade-enabled keys only if you want "
+    "auto-trading. <b>Never enable withdrawal rights</b>, restrict keys to trusted IPs where "
+    "the exchange allows it, and never paste keys into this chat."
+)
+
+_PAIR = re.compile(r"^([A-Z0-9]{1,15})\s*[/\-_ ]\s*([A-Z0-9]{1,15})$")
+_HOURS = re.compile(r"^(\d{1,2})(?::00)?\s*[-–—]\s*(\d{1,2})(?::00)?$")
+
+
+class SettingsInput(StatesGroup):
+    """Waiting for a typed value after the matching button."""
+
+    muted_pair = State()
+    timezone = State()
+    hours = State()
+
+
+# --- parsing typed input ----------------------------------------------------------------------
+
+
+def parse_pair(text: str) -> str | None:
+    """'btc/usdt' or 'BTC-USDT' -> 'BTC/USDT'; None unless it is a BASE/QUOTE pair."""
+    m = _PAIR.match(text.strip().upper())
+    if m is None or m.group(1) == m.group(2):
+        return None
+    return f"{m.group(1)}/{m.group(2)}"
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> dict[str, str]:
+    return {name.lower(): name for name in available_timezones()}
+
+
+def parse_timezone(text: str) -> str | None:
+    """An IANA timezone name, matched case-insensitively ('europe/berlin' -> 'Europe/Berlin')."""
+    name = text.strip().replace(" ", "_")
+    if not name or len(name) > 64:
+        return None
+    canonical = _zone_names().get(name.lower())
+    if canonical is None:
+        return None
+    try:
+        ZoneInfo(canonical)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return canonical
+
+
+def parse_hours(text: str) -> tuple[int, int] | None:
+    """'08-22' -> (8, 22), '22-6' -> (22, 6) (overnight), '0-24' -> always; None if invalid."""
+    m = _HOURS.match(text.strip())
+    if m is None:
+        return None
+    start, end = int(m.group(1)), int(m.group(2))
+    if not (0 <= start <= 23 and 0 <= end <= 24) or start == end:
+        return None
+    return (start, 24 if end == 0 else end)
+
+
+def parse_toggle(value: str, allowed: Container[str]) -> tuple[bool, str]:
+    """'+binance' -> (True, 'binance'); raises ValueError for anything else."""
+    if len(value) < 2 or value[0] not in "+-" or value[1:] not in allowed:
+        raise ValueError(value)
+    return value[0] == "+", value[1:]
+
+
+# --- saving -----------------------------------------------------------------------------------
+
+
+def emit_change(
+    services: Services, session: UserSession, field: str, value: str, *, source: str | None = None
+) -> None:
+    attrs: dict[str, str | None] = {"field": field, "value": value}
+    if source is not None:
+        attrs["source"] = source
+    services.events.emit(
+        Event(
+            name=EventName.PREFERENCE_CHANGED,
+            ts=services.clock.now(),
+            user_id=session.user_id,
+            session_id=session.session_id,
+            attrs=attrs,
+        )
+    )
+
+
+async def save_field(
+    services: Services,
+    session: UserSession,
+    name: str,
+    field: str,
+    value: str,
+    *,
+    source: str | None = None,
+) -> None:
+    """Write one profile field and record the change under the preference's name."""
+    await services.profiles.set_fields(session.user_id, **{field: value})
+    emit_change(services, session, name, value, source=source)
+
+
+async def save_member(
+    services: Services,
+    session: UserSession,
+    name: str,
+    field: str,
+    member: str,
+    add: bool,
+    *,
+    source: str | None = None,
+) -> frozenset[str]:
+    """Add or remove one member of a list field atomically; returns the new list."""
+    new = await services.profiles.change_member(
+        session.user_id, field, member, "add" if add else "remove"
+    )
+    emit_change(services, session, name, ",".join(sorted(new)), source=source)
+    return new
+
+
+async def save_type(
+    services: Services,
+    session: UserSession,
+    kind: OpportunityType,
+    add: bool,
+    *,
+    source: str | None = None,
+) -> bool:
+    """Turn one opportunity type on or off; False (and nothing changed) if it was the last one."""
+    how = "add" if add else "remove"
+    every = [t.value for t in OpportunityType]
+    new = await services.profiles.change_member(
+        session.user_id, P.TYPES, kind.value, how, absent_means=every
+    )
+    if not new:
+        await services.profiles.change_member(session.user_id, P.TYPES, kind.value, "add")
+        return False
+    emit_change(services, session, "opportunity_types", ",".join(sorted(new)), source=source)
+    return True
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+
+def _names(items: frozenset[str], labels: dict[str, str] | None = None) -> str:
+    return ", ".join(escape((labels or {}).get(i, i)) for i in sorted(items))
+
+
+def _hours_text(hours: tuple[int, int]) -> str:
+    label = kb.hours_label(hours)
+    return label + (" (overnight)" if hours[0] > hours[1] else "")
+
+
+def summary(profile: UserProfile, settings: Settings, now: float) -> str:
+    """Every preference of the profile, one line each (Telegram HTML)."""
+    p = profile.preferences
+    allowed = settings.tier_limits(profile.tier).opportunity_types
+    types = ", ".join(t.label for t in OpportunityType if t in p.opportunity_types) or "none"
+    locked = [t.label for t in OpportunityType if t in p.opportunity_types and t not in allowed]
+    if locked:
+        types += f" ({', '.join(locked)} not in your {profile.tier.label} plan: /subscription)"
+    dnd = (
+        f"on until {templates.when(p.dnd_until, p.timezone)}"
+        if p.dnd_until is not None and p.in_dnd(now)
+        else "off"
+    )
+    return "\n".join(
+        [
+            f"Push alerts: {'on' if p.push_enabled else 'off'}",
+            f"Opportunity types: {types}",
+            f"Muted pairs: {_names(p.muted_pairs) or 'none'}",
+            f"Minimum profit: {p.min_profit_pct:g}%",
+            f"Timezone: {escape(p.timezone)}",
+            f"Active hours: {_hours_text(p.active_hours)}",
+            f"Do Not Disturb: {dnd}",
+            f"High-priority alerts through DND: {'on' if p.high_priority_pierces_dnd else 'off'}",
+            f"Risk tolerance: {p.risk_tolerance.value}",
+            f"Exchanges: {_names(profile.exchanges, kb.EXCHANGES) or 'all'}",
+            f"API keys on: {_names(profile.api_key_exchanges, kb.EXCHANGES) or 'none'}",
+        ]
+    )
+
+
+def render(
+    page: str, profile: UserProfile, settings: Settings, now: float
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The text and keyboard of one settings page."""
+    p = profile.preferences
+    allowed = settings.tier_limits(profile.tier).opportunity_types
+    if page == Page.TYPES:
+        return (
+            "<b>📊 Opportunity types</b>\nTap a type to turn its alerts on or off. "
+            f"🔒 = not in your {profile.tier.label} plan yet (see /subscription).",
+            kb.settings_types(p.opportunity_types, allowed),
+        )
+    if page == Page.MUTED:
+        listed = _names(p.muted_pairs) or "none"
+        return (
+            f"<b>🔇 Muted pairs</b>: {listed}\nMuted pairs never alert you. "
+            "Tap a pair to unmute it, or mute another.",
+            kb.settings_muted(p.muted_pairs),
+        )
+    if page == Page.PROFIT:
+        return (
+            f"<b>💰 Minimum profit</b>: {p.min_profit_pct:g}%\n"
+            "Only opportunities with at least this expected profit reach you.",
+            kb.settings_profit(p.min_profit_pct),
+        )
+    if page == Page.TZ:
+        return (
+            f"<b>🌍 Timezone</b>: {escape(p.timezone)}\n"
+            "It sets your active hours and every time I show you.",
+            kb.settings_timezone(p.timezone),
+        )
+    if page == Page.HOURS:
+        return (
+            f"<b>🕗 Active hours</b>: {_hours_text(p.active_hours)} "
+            f"({escape(p.timezone)})\nAlerts arrive only between these hours.",
+            kb.settings_hours(p.active_hours),
+        )
+    if page == Page.DND:
+        active = p.dnd_until is not None and p.in_dnd(now)
+        state = (
+            f"on until {templates.when(p.dnd_until, p.timezone)}"
+            if p.dnd_until is not None and active
+            else "off"
+        )
+        return (
+            f"<b>🌙 Do Not Disturb</b>: {state}\nIt pauses alerts until it ends "
+            "(also /dnd 2h, /dnd off). High-priority alerts can come through if you opt in.",
+            kb.settings_dnd(active, p.high_priority_pierces_dnd),
+        )
+    if page == Page.RISK:
+        lines = "\n".join(f"• {r.value.capitalize()}: {RISK_HELP[r]}" for r in RiskTolerance)
+        return (
+            f"<b>⚖️ Risk tolerance</b>: {p.risk_tolerance.value}\n{lines}",
+            kb.settings_risk(p.risk_tolerance),
+        )
+    if page == Page.EXCHANGES:
+        return (
+            f"<b>🏦 Exchanges you trade on</b>: {_names(profile.exchanges, kb.EXCHANGES) or 'all'}"
+            "\nYou get opportunities on these exchanges only; none selected means all.",
+            kb.settings_exchanges(profile.exchanges),
+        )
+    if page == Page.API_KEYS:
+        names = _names(profile.api_key_exchanges, kb.EXCHANGES) or "none"
+        return (
+            f"<b>🔑 Exchanges you have API keys on</b>: {names}\n"
+            f"Only the names are kept, never the keys.\n\n{API_KEY_GUIDANCE}",
+            kb.settings_api_keys(profile.api_key_exchanges),
+        )
+    onboarding = (
+        ""
+        if profile.onboarding is OnboardingState.COMPLETED
+        else "\n\nOnboarding isn't finished: tap “Finish onboarding” to complete it."
+    )
+    return (
+        f"<b>⚙️ Your settings</b>\n{summary(profile, settings, now)}\n\n"
+        f"Tap a button to change a setting.{onboarding}",
+        kb.settings_main(profile, now),
+    )
+
+
+async def edit_or_send(
+    query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None
+) -> None:
+    """Show text in the pressed button's message; a new message if that one can't be edited."""
+    msg = query.message
+    if isinstance(msg, Message):
+        try:
+            await msg.edit_text(text, reply_markup=markup)
+            return
+        except TelegramBadRequest as exc:
+            if "not modified" in str(exc):
+                return
+            log.info("could not edit message %s: %s", msg.message_id, exc)
+    if query.bot is not None:
+        await query.bot.send_message(query.from_user.id, text, reply_markup=markup)
+
+
+async def _edit_by_id(
+    bot: Bot | None, chat_id: int, message_id: int | None, text: str, markup: InlineKeyboardMarkup
+) -> bool:
+    if bot is None or message_id is None:
+        return False
+    try:
+        await bot.edit_message_text(
+            text=text, chat_id=chat_id, message_id=message_id, reply_markup=markup
+        )
+    except TelegramBadRequest as exc:
+        return "not modified" in str(exc)
+    return True
+
+
+async def _rerender(
+    query: CallbackQuery, services: Services, session: UserSession, page: str
+) -> None:
+    profile = await services.profiles.get(session.user_id)
+    text, markup = render(page, profile, services.settings, services.clock.now())
+    await edit_or_send(query, text, markup)
+
+
+# --- typed input state ------------------------------------------------------------------------
+
+
+async def _wait_for_input(
+    query: CallbackQuery, state: FSMContext, wanted: State, page: str, prompt: str
+) -> None:
+    current = await state.get_state()
+    data: dict[str, Any] = {"input_page": page}
+    if isinstance(query.message, Message):
+        data["input_msg"] = query.message.message_id
+    if current not in SettingsInput.__all_states_names__:
+        data["resume"] = current  # e.g. an onboarding step, restored afterwards
+    await state.update_data(**data)
+    await state.set_state(wanted)
+    await edit_or_send(query, prompt, kb.settings_input(page))
+
+
+async def leave_input(state: FSMContext) -> dict[str, Any]:
+    """Stop waiting for typed input, back to whatever state came before; returns the data."""
+    data = await state.get_data()
+    if await state.get_state() in SettingsInput.__all_states_names__:
+        await state.set_state(data.get("resume"))
+        await state.update_data(input_page=None, input_msg=None, resume=None)
+    return data
+
+
+# --- handlers ---------------------------------------------------------------------------------
+
+
+@router.message(StateFilter(SettingsInput), F.text.startswith("/"))
+async def command_while_waiting(message: Message, state: FSMContext) -> None:
+    """A command ends the wait for typed input, then goes on to its own handler.
+
+    The handlers below still see the state as it was when the update arrived, so each of them
+    refuses commands itself."""
+    await leave_input(state)
+    raise SkipHandler
+
+
+@router.message(Command("settings", "preferences"))
+async def show_settings(message: Message, services: Services, session: UserSession) -> None:
+    if message.chat.type != ChatType.PRIVATE:
+        await message.answer(PRIVATE_ONLY)
+        return
+    profile = await services.profiles.get(session.user_id)
+    text, markup = render(Page.MAIN, profile, services.settings, services.clock.now())
+    await message.answer(text, reply_markup=markup)
+
+
+@router.callback_query(SettingsCB.filter(F.action != Act.FINISH))
+async def on_settings_button(
+    query: CallbackQuery,
+    callback_data: SettingsCB,
+    services: Services,
+    session: UserSession,
+    state: FSMContext,
+) -> None:
+    try:
+        outcome = await _apply(query, callback_data, services, session, state)
+    except ValueError:
+        await query.answer(templates.UNKNOWN_BUTTON, show_alert=True)
+        return
+    if outcome is None:  # now waiting for typed input: the prompt is shown
+        await query.answer()
+        return
+    page, note = outcome
+    await _rerender(query, services, session, page)
+    await query.answer(note or None)
+
+
+async def _apply(
+    query: CallbackQuery,
+    cb: SettingsCB,
+    services: Services,
+    session: UserSession,
+    state: FSMContext,
+) -> tuple[str, str] | None:
+    """Carry out one settings button; the page to show and a short note. ValueError if forged."""
+    action, value = cb.action, cb.value
+    now = services.clock.now()
+    if action == Act.OPEN:
+        if value not in kb.PAGES:
+            raise ValueError(value)
+        return value, ""
+    if action == Act.CANCEL:
+        await leave_input(state)
+        return (value if value in kb.PAGES else Page.MAIN), "Cancelled"
+    if action == Act.PUSH:
+        if value not in ("0", "1"):
+            raise ValueError(value)
+        await save_field(services, session, "push_enabled", P.PUSH, value)
+        return Page.MAIN, "Push alerts on" if value == "1" else "Push alerts off"
+    if action == Act.PIERCE:
+        if value not in ("0", "1"):
+            raise ValueError(value)
+        await save_field(services, session, "high_priority_pierces_dnd", P.PIERCE_DND, value)
+        return Page.DND, "Saved"
+    if action == Act.TYPE:
+        add, member = parse_toggle(value, {t.value for t in OpportunityType})
+        if not await save_type(services, session, OpportunityType(member), add):
+            return Page.TYPES, LAST_TYPE
+        return Page.TYPES, "Saved"
+    if action == Act.UNMUTE:
+        pair = parse_pair(value)
+        if pair is None:
+            raise ValueError(value)
+        await save_member(services, session, "muted_pairs", P.MUTED_PAIRS, pair, False)
+        return Page.MUTED, f"Unmuted {pair}"
+    if action == Act.MUTE:
+        if value:
+            raise ValueError(value)
+        prompt = "🔇 Send the pair to mute, for example <code>BTC/USDT</code>."
+        await _wait_for_input(query, state, SettingsInput.muted_pair, Page.MUTED, prompt)
+        return None
+    if action == Act.PROFIT:
+        if value not in {kb.profit_value(p) for p in kb.PROFITS}:
+            raise ValueError(value)
+        await save_field(services, session, "min_profit_pct", P.MIN_PROFIT, value)
+        return Page.PROFIT, f"Minimum profit {value}%"
+    if action == Act.TZ:
+        if not value:
+            prompt = (
+                "🌍 Send your timezone as an IANA name, for example <code>Europe/Paris</code> "
+                "or <code>America/Chicago</code>."
+            )
+            await _wait_for_input(query, state, SettingsInput.timezone, Page.TZ, prompt)
+            return None
+        tz = parse_timezone(value)
+        if tz is None:
+            raise ValueError(value)
+        await save_field(services, session, "timezone", P.TIMEZONE, tz)
+        return Page.TZ, f"Timezone {tz}"
+    if action == Act.HOURS:
+        if not value:
+            prompt = (
+                "🕗 Send your active hours as <code>HH-HH</code>, for example <code>07-23</code>."
+            )
+            await _wait_for_input(query, state, SettingsInput.hours, Page.HOURS, prompt)
+            return None
+        hours = parse_hours(value)
+        if hours is None:
+            raise ValueError(value)
+        await save_field(services, session, "active_hours", P.ACTIVE_HOURS, kb.hours_value(hours))
+        return Page.HOURS, f"Active hours {kb.hours_label(hours)}"
+    if action == Act.DND:
+        if not value.isdigit() or int(value) not in kb.DND_HOURS:
+            raise ValueError(value)
+        hours_on = int(value)
+        until = repr(now + hours_on * 3_600) if hours_on else ""
+        await save_field(services, session, "dnd_until", P.DND_UNTIL, until)
+        return Page.DND, f"Do Not Disturb for {hours_on}h" if hours_on else "Do Not Disturb off"
+    if action == Act.RISK:
+        risk = RiskTolerance(value)  # ValueError if forged
+        await save_field(services, session, "risk_tolerance", P.RISK, risk.value)
+        return Page.RISK, f"Risk tolerance {risk.value}"
+    if action == Act.EXCHANGE:
+        add, member = parse_toggle(value, kb.EXCHANGES)
+        await save_member(services, session, "exchanges", P.EXCHANGES, member, add)
+        return Page.EXCHANGES, "Saved"
+    if action == Act.API_KEY:
+        add, member = parse_toggle(value, kb.EXCHANGES)
+        await save_member(services, session, "api_key_exchanges", P.API_KEYS, member, add)
+        return Page.API_KEYS, "Saved"
+    raise ValueError(action)
+
+
+async def _typed_done(
+    message: Message,
+    services: Services,
+    session: UserSession,
+    state: FSMContext,
+    note: str,
+) -> None:
+    """After a valid typed value: leave the input state, re-render the menu, confirm."""
+    data = await leave_input(state)
+    page = data.get("input_page") or Page.MAIN
+    profile = await services.profiles.get(session.user_id)
+    text, markup = render(page, profile, services.settings, services.clock.now())
+    edited = await _edit_by_id(message.bot, message.chat.id, data.get("input_msg"), text, markup)
+    if edited:
+        await message.answer(f"✅ {note}")
+    else:
+        await message.answer(f"✅ {note}\n\n{text}", reply_markup=markup)
+
+
+@router.message(SettingsInput.muted_pair, F.text, ~F.text.startswith("/"))
+async def typed_pair(
+    message: Message, services: Services, session: UserSession, state: FSMContext
+) -> None:
+    pair = parse_pair(message.text or "")
+    if pair is None:
+        await message.answer(PAIR_EXPECTED)
+        return
+    await save_member(services, session, "muted_pairs", P.MUTED_PAIRS, pair, True)
+    await _typed_done(message, services, session, state, f"Muted {escape(pair)}.")
+
+
+@router.message(SettingsInput.timezone, F.text, ~F.text.startswith("/"))
+async def typed_timezone(
+    message: Message, services: Services, session: UserSession, state: FSMContext
+) -> None:
+    tz = parse_timezone(message.text or "")
+    if tz is None:
+        await message.answer(TZ_EXPECTED)
+        return
+    await save_field(services, session, "timezone", P.TIMEZONE, tz)
+    await _typed_done(message, services, session, state, f"Timezone set to {tz}.")
+
+
+@router.message(SettingsInput.hours, F.text, ~F.text.startswith("/"))
+async def typed_hours(
+    message: Message, services: Services, session: UserSession, state: FSMContext
+) -> None:
+    hours = parse_hours(message.text or "")
+    if hours is None:
+        await message.answer(HOURS_EXPECTED)
+        return
+    await save_field(services, session, "active_hours", P.ACTIVE_HOURS, kb.hours_value(hours))
+    await _typed_done(
+        message, services, session, state, f"Active hours set to {_hours_text(hours)}."
+    )
+
+
+@router.message(StateFilter(SettingsInput), ~F.text.startswith("/"))
+async def not_text_while_waiting(message: Message) -> None:
+    await message.answer(TEXT_EXPECTED)

@@ -1,0 +1,34 @@
+"""/status shows the session; /logout ends it."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import Message
+
+from core.models import SessionState, UserSession
+from core.services import Services
+from messaging import templates
+
+router: Final = Router(name=__name__)
+
+
+@router.message(Command("status"))
+async def status(message: Message, services: Services, session: UserSession) -> None:
+    profile = await services.profiles.get(session.user_id)
+    await message.answer(templates.status(session, profile, services.clock.now()))
+
+
+@router.message(Command("logout"))
+async def logout(
+    message: Message, services: Services, session: UserSession, state: FSMContext
+) -> None:
+    await state.clear()
+    await services.sessions.end(session.user_id, SessionState.TERMINATED, "logout")
+    await message.answer(
+        "👋 You are logged out: no more alerts until you send /start again. "
+        "Your preferences are kept."
+    )

@@ -1,0 +1,45 @@
+"""/start opens a session or resumes the active one, then offers onboarding to new users."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from aiogram import Router
+from aiogram.enums import ChatType
+from aiogram.filters import CommandStart
+from aiogram.fsm.context import FSMContext
+from aiogram.types import Message
+
+from bot.handlers.onboarding import begin_onboarding
+from core.models import OnboardingState
+from core.services import Services
+from messaging import templates
+
+router: Final = Router(name=__name__)
+
+
+@router.message(CommandStart())
+async def start(message: Message, services: Services, state: FSMContext) -> None:
+    user = message.from_user
+    assert user is not None  # the session gate lets no user-less message through
+    await services.profiles.ensure(user.id, user.first_name)
+    result = await services.sessions.start(user.id)
+    if result.outcome == "started":
+        # The gate counted nothing (there was no session yet): this /start is the first command.
+        services.sessions.record_activity(result.session, command=True)
+    await message.answer(
+        templates.welcome(
+            user.first_name,
+            resumed=result.outcome == "resumed",
+            previous=result.previous,
+            ttl_seconds=services.settings.session.ttl_seconds,
+        )
+    )
+    if (
+        result.session.onboarding is not OnboardingState.COMPLETED
+        and message.chat.type == ChatType.PRIVATE
+        and result.outcome == "started"
+    ):
+        await begin_onboarding(message, state, services)
+    else:
+        await message.answer("Send /opportunities for what's live now, or /help for everything.")

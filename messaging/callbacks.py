@@ -1,0 +1,24 @@
+"""Typed callback data of every inline button (packed to at most 64 bytes, as Telegram allows)."""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class OnboardingCB(CallbackData, prefix="ob"):
+    step: str
+    value: str
+
+
+class SettingsCB(CallbackData, prefix="set"):
+    action: str
+    value: str = ""
+
+
+class OpportunityCB(CallbackData, prefix="op"):
+    action: str  # details | mute_pair | mute_type | up | down
+    opportunity_id: str
+
+
+class TierCB(CallbackData, prefix="tier"):
+    tier: str

@@ -1,0 +1,176 @@
+"""Message texts, in Telegram HTML. Pure functions of domain objects; every value is escaped."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from html import escape
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from core.models import (
+    OnboardingState,
+    Opportunity,
+    SessionState,
+    Tier,
+    UserProfile,
+    UserSession,
+)
+from core.settings import TierLimits
+from messaging.commands import CommandSpec
+
+NEED_START = (
+    "👋 Please send /start first: it opens your session. Only /start and /help work without one."
+)
+EXPIRED = (
+    "⌛ Your session expired after {days} days of inactivity. Send /start to resume — "
+    "your settings are kept."
+)
+TERMINATED = "👋 You logged out. Send /start to begin a new session."
+ADMIN_ONLY = "⛔ This command is for administrators only. The attempt was recorded."
+UNKNOWN_COMMAND = "🤔 I don't know /{name}. Send /help for the commands you can use."
+UNKNOWN_BUTTON = "This button is no longer valid. Send /help to start over."
+STRAY_TEXT = "I answer commands. Send /help to see them, or /opportunities for what's live."
+TRY_AGAIN = "⚠️ Something went wrong on our side and was recorded. Please try again."
+UNAVAILABLE = "⚠️ arbcast is briefly unavailable. Please try again in a minute."
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def when(ts: float, tz: str = "UTC") -> str:
+    return datetime.fromtimestamp(ts, tz=zone(tz)).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def duration(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes = rest // 60
+    parts = [
+        f"{days}d" if days else "",
+        f"{hours}h" if hours else "",
+        f"{minutes}m" if minutes else "",
+    ]
+    return " ".join(p for p in parts if p) or f"{seconds}s"
+
+
+def refusal(session: UserSession | None, ttl_seconds: float) -> str:
+    if session is None:
+        return NEED_START
+    if session.state is SessionState.TERMINATED:
+        return TERMINATED
+    return EXPIRED.format(days=round(ttl_seconds / 86_400))
+
+
+def welcome(name: str, *, resumed: bool, previous: SessionState | None, ttl_seconds: float) -> str:
+    who = escape(name) if name else "trader"
+    days = round(ttl_seconds / 86_400)
+    if resumed:
+        return f"👋 Welcome back, <b>{who}</b>. Your session is active for {days} more days."
+    lead = {
+        SessionState.EXPIRED: "Your previous session had expired; this is a new one.",
+        SessionState.TERMINATED: "You had logged out; this is a new session.",
+        None: "Your session has started.",
+    }[previous]
+    return (
+        f"🚀 Welcome to <b>arbcast</b>, {who}!\n{lead}\n"
+        f"It stays active while you use the bot and ends after {days} days without activity."
+    )
+
+
+def help_text(commands: Iterable[CommandSpec], *, has_session: bool) -> str:
+    lines = ["<b>Commands</b>"]
+    lines += [f"/{c.name} — {escape(c.description)}" for c in commands]
+    if not has_session:
+        lines.append("\nSend /start to open a session and unlock the rest.")
+    return "\n".join(lines)
+
+
+def status(session: UserSession, profile: UserProfile, now: float) -> str:
+    tz = profile.preferences.timezone
+    onboarding = {
+        OnboardingState.PENDING: "not started",
+        OnboardingState.IN_PROGRESS: "in progress",
+        OnboardingState.SKIPPED: "skipped (finish any time with /settings)",
+        OnboardingState.COMPLETED: "completed",
+    }[session.onboarding]
+    return (
+        "<b>Your session</b>\n"
+        f"State: {session.state.value}\n"
+        f"Started: {when(session.created_at, tz)}\n"
+        f"Expires: {when(session.expires_at, tz)} (in {duration(session.expires_at - now)})\n"
+        f"Tier: {profile.tier.label}\n"
+        f"Onboarding: {onboarding}\n"
+        f"Commands used: {session.commands_used} · opportunities received: "
+        f"{session.opportunities_received}"
+    )
+
+
+def _cap(n: int) -> str:
+    return "unlimited" if n == 0 else str(n)
+
+
+def tier_line(tier: Tier, limits: TierLimits) -> str:
+    types = ", ".join(sorted(t.label for t in limits.opportunity_types))
+    price = "free" if limits.price_usd_month == 0 else f"${limits.price_usd_month:g}/month"
+    delay = f", alerts {duration(limits.delay_seconds)} delayed" if limits.delay_seconds else ""
+    cooldown = duration(limits.push_cooldown_seconds) if limits.push_cooldown_seconds else "none"
+    return (
+        f"<b>{tier.label}</b> ({price}): {_cap(limits.daily_cap)}/day, "
+        f"{_cap(limits.hourly_cap)}/hour, push cooldown {cooldown}; {types}{delay}"
+    )
+
+
+def tiers(table: Mapping[Tier, TierLimits], current: Tier) -> str:
+    lines = ["<b>Subscription tiers</b>"]
+    for tier, limits in table.items():
+        if tier is Tier.SUPERADMIN and current is not Tier.SUPERADMIN:
+            continue
+        mark = " ← you" if tier is current else ""
+        lines.append(tier_line(tier, limits) + mark)
+    lines.append("\nTo upgrade, contact support with your user id; an admin applies it at once.")
+    return "\n".join(lines)
+
+
+def opportunity_card(opp: Opportunity, profile: UserProfile, now: float, *, detailed: bool) -> str:
+    tz = profile.preferences.timezone
+    size = opp.recommended_position_usd or 1_000.0
+    profit = size * opp.expected_profit_pct / 100
+    lines = [
+        f"<b>{escape(opp.symbol)}</b> · {opp.type.label} · {opp.priority.value} priority",
+        f"Buy on {escape(opp.buy_exchange)} at {opp.buy_price:,.6g}, "
+        f"sell on {escape(opp.sell_exchange)} at {opp.sell_price:,.6g}",
+        f"Net spread after fees: <b>{opp.net_spread_pct:.3f}%</b>",
+        f"Est. profit on ${size:,.0f}: ${profit:,.2f} · confidence {opp.confidence:.0%}",
+        f"Age: {duration(now - opp.detected_at)} · valid until {when(opp.expires_at, tz)}",
+    ]
+    if detailed:
+        lines.append(f"<code>{escape(opp.opportunity_id)}</code>")
+    return "\n".join(lines)
+
+
+def opportunities(
+    items: list[Opportunity], profile: UserProfile, now: float, *, remaining_today: int | None
+) -> str:
+    if not items:
+        return (
+            "🔎 No live opportunities match your tier and preferences right now. "
+            "New ones are detected continuously; try again shortly."
+        )
+    detailed = profile.tier in (Tier.PREMIUM, Tier.ENTERPRISE, Tier.SUPERADMIN)
+    parts = [f"<b>Live opportunities</b> ({len(items)})"]
+    parts += [opportunity_card(o, profile, now, detailed=detailed) for o in items]
+    if remaining_today is not None:
+        parts.append(f"<i>{remaining_today} left today on your plan.</i>")
+    return "\n\n".join(parts)
+
+
+def quota_exhausted(tier: Tier, resets_at: float, tz: str) -> str:
+    return (
+        f"📊 You have used your {tier.label} allowance of opportunities for now. "
+        f"It resets at {when(resets_at, tz)}. See /subscription for higher limits."
+    )

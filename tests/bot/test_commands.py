@@ -1,0 +1,98 @@
+"""/dnd, /subscription and /opportunities with its shared daily and hourly caps."""
+
+from __future__ import annotations
+
+from core.events import EventName
+from core.models import Opportunity, OpportunityType, Priority
+from tests.bot.conftest import BotEnv
+
+
+def sample(i: int, now: float, **kw: object) -> Opportunity:
+    base: dict[str, object] = {
+        "opportunity_id": f"opp{i}",
+        "type": OpportunityType.ARBITRAGE,
+        "symbol": "BTC/USDT",
+        "buy_exchange": "binance",
+        "sell_exchange": "okx",
+        "buy_price": 60_000.0,
+        "sell_price": 60_300.0,
+        "net_spread_pct": 0.3 + i / 100,
+        "expected_profit_pct": 0.3 + i / 100,
+        "confidence": 0.8,
+        "priority": Priority.HIGH,
+        "detected_at": now - 600,
+        "updated_at": now,
+        "expires_at": now + 900,
+    }
+    base.update(kw)
+    return Opportunity.model_validate(base)
+
+
+async def test_dnd_sets_clears_and_explains_usage(botenv: BotEnv) -> None:
+    await botenv.send(1, "/start")
+    await botenv.send(1, "/dnd 2h")
+    profile = await botenv.services.profiles.get(1)
+    assert profile.preferences.dnd_until == botenv.clock.now() + 7200
+    assert "Do Not Disturb until" in (await botenv.last(1))["text"]
+    await botenv.send(1, "/dnd off")
+    assert (await botenv.services.profiles.get(1)).preferences.dnd_until is None
+    await botenv.send(1, "/dnd soon")
+    assert "Usage: /dnd 2h" in (await botenv.last(1))["text"]
+    await botenv.send(1, "/dnd 45d")
+    assert "longer than 30 days" in (await botenv.last(1))["text"]
+
+
+async def test_subscription_shows_the_tier_table(botenv: BotEnv) -> None:
+    await botenv.send(1, "/start")
+    await botenv.send(1, "/subscription")
+    text = (await botenv.last(1))["text"]
+    for tier in ("Free", "Basic", "Premium", "Enterprise"):
+        assert tier in text
+    assert "SuperAdmin" not in text
+    assert "5/day" in text  # the Free tier's daily cap from settings
+
+
+async def test_opportunities_is_friendly_when_nothing_is_live(botenv: BotEnv) -> None:
+    await botenv.send(1, "/start")
+    await botenv.send(1, "/opportunities")
+    assert "No live opportunities" in (await botenv.last(1))["text"]
+
+
+async def test_opportunities_shows_what_the_tier_allows_and_counts_against_caps(
+    botenv: BotEnv,
+) -> None:
+    now = botenv.clock.now()
+    store = botenv.services.opportunities
+    for i in range(3):
+        await store.put(sample(i, now))
+    await store.put(sample(9, now, opportunity_id="fund", type=OpportunityType.FUNDING))
+    await store.put(sample(8, now, opportunity_id="fresh", detected_at=now))  # Free sees it later
+    await botenv.send(1, "/start")
+    await botenv.send(1, "/opportunities")
+    shown = await botenv.last(1)
+    # Free: arbitrage only, 5 minutes delayed, 2 per hour: the two best are shown.
+    assert (
+        "Live opportunities</b> (2)" in shown["text"] or "Live opportunities (2)" in shown["text"]
+    )
+    buttons = [row[0]["callback_data"] for row in shown["reply_markup"]["inline_keyboard"]]
+    assert buttons == ["op:details:opp2", "op:details:opp1"]
+    await botenv.send(1, "/opportunities")
+    assert "used your Free allowance" in (await botenv.last(1))["text"]
+    shown_events = botenv.services.events.named(EventName.OPPORTUNITIES_SHOWN)
+    assert [e.attrs["opportunity_id"] for e in shown_events] == ["opp2", "opp1"]
+    s = await botenv.services.sessions.store.get(1)
+    assert s is not None and s.opportunities_received == 2
+    day, hour = await botenv.services.quota.used(1, now)
+    assert (day, hour) == (2, 2)
+
+
+async def test_opportunity_details_button_shows_the_full_record(botenv: BotEnv) -> None:
+    now = botenv.clock.now()
+    await botenv.services.opportunities.put(sample(1, now))
+    await botenv.send(1, "/start")
+    await botenv.send(1, "/opportunities")
+    shown = await botenv.last(1)
+    await botenv.press(1, shown["message_id"], "op:details:opp1")
+    assert "opp1" in (await botenv.last(1))["text"]
+    await botenv.press(1, shown["message_id"], "op:details:gone")
+    assert "closed or expired" in (await botenv.callback_answers(1))[-1]["text"]
