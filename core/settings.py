@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.errors import ConfigError
+from core.market.ccxt_feed import CcxtSettings
+from core.market.simulator import MarketSimSettings
 from core.models import OpportunityType, Tier
+from core.opportunity.settings import EngineSettings
 
 _TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -146,6 +149,32 @@ class OpportunitySettings(BaseModel):
     )
 
 
+class RaySettings(BaseModel):
+    address: str | None = Field(
+        default=None,
+        description="Ray cluster to join ('auto', ray://...); empty: start a local one",
+    )
+    namespace: str = Field(default="arbcast", description="Ray namespace of arbcast's actors")
+    num_cpus: int | None = Field(default=None, description="CPUs of a locally started Ray")
+    call_timeout_seconds: Annotated[
+        float, Field(gt=0, description="Calls to actors fail after this long")
+    ] = 30.0
+
+
+class EngineRuntimeSettings(BaseModel):
+    """How the opportunity engine runs (what it detects is in `engine`)."""
+
+    enabled: bool = Field(
+        default=True, description="Run the market feed and opportunity coordinators on Ray"
+    )
+    snapshot_interval_seconds: Annotated[
+        float, Field(gt=0, description="Coordinators save their state at least this often")
+    ] = 2.0
+    max_in_flight: Annotated[
+        int, Field(gt=0, description="Market batches in flight to the coordinators at once")
+    ] = 2
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="ARBCAST_",
@@ -180,6 +209,17 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = TelegramSettings()
     events: EventSettings = EventSettings()
     opportunities: OpportunitySettings = OpportunitySettings()
+    feed: Literal["simulated", "replay", "ccxt"] = Field(
+        default="simulated", description="Market data: simulated, replay (recorded ticks) or ccxt"
+    )
+    replay_path: Path | None = Field(
+        default=None, description="Parquet file of recorded ticks for ARBCAST_FEED=replay"
+    )
+    market: MarketSimSettings = MarketSimSettings()
+    ccxt: CcxtSettings = CcxtSettings()
+    engine: EngineSettings = EngineSettings()
+    engine_runtime: EngineRuntimeSettings = EngineRuntimeSettings()
+    ray: RaySettings = RaySettings()
 
     @field_validator("tiers", mode="before")
     @classmethod

@@ -15,6 +15,10 @@ touching several keys of one user stays on one slot.
 | ``arbcast:quota:{uid}:h:<yyyymmddhh>`` | string | opportunities counted this hour (UTC) | 2 hours |
 | ``arbcast:opp:<id>`` | string | an opportunity as JSON | `opportunities.ttl_seconds` |
 | ``arbcast:opps:live`` | zset | live opportunity ids scored by expiry | members pruned as they expire |
+| ``arbcast:opp:<id>:validation`` | list | the validation records (JSON) of one opportunity, oldest first | `opportunities.closed_retention_seconds` |
+| ``arbcast:opps:changes`` | stream | opened / updated / closed opportunities, for distribution | trimmed to about 100,000 entries |
+| ``arbcast:coord:<a>-<b>`` | string | what the coordinator of exchange pair a-b must not lose (JSON) | permanent |
+| ``arbcast:coord:<a>-<b>:market`` | string | its recent books and price series (JSON), saved periodically | permanent |
 | ``arbcast:events`` | stream | the append-only event log, oldest first | trimmed to `events.stream_max_len` |
 | ``arbcast:stats:<yyyymmdd>`` | hash | daily counters: sessions started, expired, onboarding completed | 40 days |
 | ``arbcast:fsm:...`` | string | aiogram FSM state and data (RedisStorage's own keys) | 1 day |
@@ -29,6 +33,8 @@ PREFIX: Final = "arbcast"
 SESSION_EXPIRY_INDEX: Final = f"{PREFIX}:sessions:expiry"
 SESSION_CHANNEL: Final = f"{PREFIX}:sessions:changed"
 LIVE_OPPORTUNITIES: Final = f"{PREFIX}:opps:live"
+OPPORTUNITY_CHANGES: Final = f"{PREFIX}:opps:changes"
+OPPORTUNITY_CHANGES_MAX_LEN: Final = 100_000
 EVENTS_STREAM: Final = f"{PREFIX}:events"
 FSM_PREFIX: Final = f"{PREFIX}:fsm"
 
@@ -60,6 +66,14 @@ def quota_hour(user_id: int, yyyymmddhh: str) -> str:
 
 def opportunity(opportunity_id: str) -> str:
     return f"{PREFIX}:opp:{opportunity_id}"
+
+
+def validation_log(opportunity_id: str) -> str:
+    return f"{PREFIX}:opp:{opportunity_id}:validation"
+
+
+def coordinator(pair: tuple[str, str]) -> str:
+    return f"{PREFIX}:coord:{pair[0]}-{pair[1]}"
 
 
 def daily_stats(yyyymmdd: str) -> str:

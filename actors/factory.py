@@ -1,0 +1,71 @@
+"""The one place Ray options are applied: names, namespace, CPUs, restarts, retries.
+
+Actor classes are plain Python; `ray.remote(...)` wraps them here. Every actor is named in the
+`ray.namespace` setting and created with `get_if_exists`, so a second process (or a restarted
+driver) finds the running ones instead of starting duplicates. `num_cpus=0`: these actors mostly
+wait on Redis and on each other, and a 2-core machine must still run its tests.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from typing import Any
+
+import ray
+
+from actors.engine import EngineClient
+from actors.market_data import MarketDataCoordinator
+from actors.opportunity import OpportunityCoordinator
+from core.market.models import ExchangeInfo
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Restart forever; a call in flight when an actor dies is retried (the methods are idempotent:
+# coordinators dedupe opportunities by key, so a re-applied batch updates rather than duplicates).
+_RESTARTABLE: dict[str, Any] = {"num_cpus": 0, "max_restarts": -1, "max_task_retries": 3}
+
+
+def ensure_ray(settings: Settings) -> None:
+    """Join the configured cluster, or start a local Ray, once per process."""
+    if ray.is_initialized():
+        return
+    ray.init(
+        address=settings.ray.address,
+        namespace=settings.ray.namespace,
+        num_cpus=settings.ray.num_cpus if settings.ray.address is None else None,
+        include_dashboard=False,
+        logging_level=logging.WARNING,
+        log_to_driver=True,
+    )
+
+
+def exchange_pairs(settings: Settings) -> list[tuple[str, str]]:
+    names = sorted(x.name for x in settings.market.exchanges)
+    return list(itertools.combinations(names, 2))
+
+
+def pair_name(pair: tuple[str, str]) -> str:
+    return f"{pair[0]}-{pair[1]}"
+
+
+def create_engine(settings: Settings, redis_url: str) -> EngineClient:
+    """The opportunity engine: one coordinator per exchange pair, and the market-data actor."""
+    ensure_ray(settings)
+    ns = settings.ray.namespace
+    exchanges = [
+        ExchangeInfo(name=x.name, taker_fee=x.taker_fee) for x in settings.market.exchanges
+    ]
+    coordinator_cls = ray.remote(**_RESTARTABLE)(OpportunityCoordinator)
+    coordinators = {
+        pair_name(pair): coordinator_cls.options(
+            name=f"opportunity-{pair_name(pair)}", namespace=ns, get_if_exists=True
+        ).remote(pair, exchanges, settings, redis_url)
+        for pair in exchange_pairs(settings)
+    }
+    market_cls = ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=0)(MarketDataCoordinator)
+    market = market_cls.options(name="market-data", namespace=ns, get_if_exists=True).remote(
+        settings, coordinators
+    )
+    return EngineClient(market, coordinators, timeout=settings.ray.call_timeout_seconds)
