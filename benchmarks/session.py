@@ -35,8 +35,12 @@ async def _populate(svc_redis: object, services: object, n: int) -> None:
     assert isinstance(services, Services)
     batch = 2_000
     for lo in range(1, n + 1, batch):
-        await asyncio.gather(*(services.sessions.store.start(uid, services.clock.now())
-                               for uid in range(lo, min(n + 1, lo + batch))))  # fmt: skip
+        await asyncio.gather(
+            *(
+                services.sessions.store.start(uid, services.clock.now())
+                for uid in range(lo, min(n + 1, lo + batch))
+            )
+        )
 
 
 async def measure(n: int, lookups: int, url: str) -> dict[str, dict[str, float]]:
@@ -50,7 +54,7 @@ async def measure(n: int, lookups: int, url: str) -> dict[str, dict[str, float]]
     users = [rng.randint(1, n) for _ in range(lookups)]
     out: dict[str, list[float]] = {"baseline_get": [], "uncached": [], "cached": [], "gate": []}
 
-    for uid in users:
+    for _ in users:
         t = time.perf_counter()
         await redis.get("bench:plain")
         out["baseline_get"].append((time.perf_counter() - t) * 1e6)
@@ -76,24 +80,41 @@ async def measure(n: int, lookups: int, url: str) -> dict[str, dict[str, float]]
     flush_ms = (time.perf_counter() - flush_t) * 1e3
     await redis.aclose()
     result = {k: summary(v) for k, v in out.items()}
-    result["flush"] = {"n": float(len(set(users))), "mean": flush_ms, "p50": flush_ms,
-                       "p99": flush_ms, "max": flush_ms}  # fmt: skip
+    result["flush"] = {
+        "n": float(len(set(users))),
+        "mean": flush_ms,
+        "p50": flush_ms,
+        "p99": flush_ms,
+        "max": flush_ms,
+    }
     return result
 
 
 async def main(sizes: list[int], lookups: int) -> None:
-    with tempfile.TemporaryDirectory(prefix="arbcast-bench-") as tmp, EmbeddedRedis(Path(tmp)) as server:
+    with (
+        tempfile.TemporaryDirectory(prefix="arbcast-bench-") as tmp,
+        EmbeddedRedis(Path(tmp)) as server,
+    ):
         results = {n: await measure(n, lookups, server.url) for n in sizes}
-    rows = []
+    rows: list[tuple[object, ...]] = []
     for n, r in results.items():
         for name in ("baseline_get", "uncached", "cached", "gate"):
             s = r[name]
             rows.append((f"{n:,} sessions · {name}", s["p50"], s["p99"], s["mean"]))
-        rows.append((f"{n:,} sessions · activity flush (ms, all users)", r["flush"]["mean"], "", ""))
+        rows.append(
+            (f"{n:,} sessions · activity flush (ms, all users)", r["flush"]["mean"], "", "")
+        )
     table("Session validation (µs per lookup)", ["path", "p50 µs", "p99 µs", "mean µs"], rows)
     for n, r in results.items():
-        emit("session", f"validation_p50_us_{n}", r["gate"]["p50"], "us",
-             baseline=r["baseline_get"]["p50"], target=None, higher_is_better=False)  # fmt: skip
+        emit(
+            "session",
+            f"validation_p50_us_{n}",
+            r["gate"]["p50"],
+            "us",
+            baseline=r["baseline_get"]["p50"],
+            target=None,
+            higher_is_better=False,
+        )
     largest = results[max(results)]
     emit(
         "session",

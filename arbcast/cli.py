@@ -1,0 +1,132 @@
+"""The `arbcast` command: run the bot, the Telegram emulator, or the demo."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from arbcast.logging import setup_logging
+from arbcast.market_cli import app as market_app
+from core.errors import ArbcastError
+from core.settings import load_settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+app.add_typer(market_app, name="market", help="Record market data to Parquet.")
+
+
+class Limits(StrEnum):
+    TELEGRAM = "telegram"
+    OFF = "off"
+    PAID = "paid"
+
+
+def _stop_on_signals() -> None:
+    """SIGINT and SIGTERM cancel the main task, so buffered activity and events are written."""
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+
+
+def _fail(exc: ArbcastError) -> None:
+    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=2)
+
+
+@app.command()
+def run(
+    webhook: Annotated[bool, typer.Option(help="Serve a webhook instead of long polling.")] = False,
+    host: Annotated[str | None, typer.Option(help="Webhook listen address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Webhook listen port.")] = None,
+    api_base: Annotated[
+        str | None,
+        typer.Option(help="Bot API server, e.g. http://127.0.0.1:8081 for the emulator."),
+    ] = None,
+    public_url: Annotated[
+        str | None,
+        typer.Option(help="URL Telegram should call (default: http://HOST:PORT/webhook)."),
+    ] = None,
+    log_level: str = "INFO",
+) -> None:
+    """Run the bot. The token comes from TELEGRAM_BOT_TOKEN."""
+    from arbcast.runtime import Runtime
+
+    setup_logging(log_level)
+    try:
+        settings = load_settings()
+        tg = settings.telegram.model_copy(
+            update={
+                k: v
+                for k, v in {
+                    "webhook_host": host,
+                    "webhook_port": port,
+                    "api_base": api_base,
+                }.items()
+                if v is not None
+            }
+        )
+        settings = settings.model_copy(update={"telegram": tg})
+        settings.bot_token()
+
+        async def main() -> None:
+            _stop_on_signals()
+            with contextlib.suppress(asyncio.CancelledError):
+                async with Runtime(settings) as rt:
+                    if webhook:
+                        await rt.run_webhook(public_url)
+                    else:
+                        await rt.run_polling()
+
+        asyncio.run(main())
+    except ArbcastError as exc:
+        _fail(exc)
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def emulator(
+    port: int = 8081,
+    host: str = "127.0.0.1",
+    limits: Annotated[
+        Limits, typer.Option(help="Telegram's rate limits, none, or paid broadcast.")
+    ] = Limits.TELEGRAM,
+    log_level: str = "INFO",
+) -> None:
+    """Serve the Telegram Bot API emulator (see docs/emulator.md)."""
+    from emulator.cli import run as run_emulator
+
+    setup_logging(log_level)
+    with contextlib.suppress(KeyboardInterrupt):
+        run_emulator(port=port, host=host, limits=limits.value)
+
+
+@app.command()
+def demo(
+    users: Annotated[
+        int, typer.Option(help="Extra simulated users beyond the scripted ones.")
+    ] = 20,
+    log_level: str = "WARNING",
+) -> None:
+    """Embedded Redis, the emulator and the bot, with simulated users, narrated."""
+    from arbcast.demo import run_demo
+
+    setup_logging(log_level)
+    try:
+        asyncio.run(run_demo(extra_users=users))
+    except ArbcastError as exc:
+        _fail(exc)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

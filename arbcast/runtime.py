@@ -1,0 +1,116 @@
+"""One arbcast process: Redis (embedded unless REDIS_URL is set), core services, bot, dispatcher.
+
+async with Runtime(settings) as rt:
+    await rt.run_polling()      # or rt.run_webhook()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from types import TracebackType
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiohttp import web
+
+from bot.dispatcher import create_bot, create_dispatcher
+from bot.webhook import create_webhook_app
+from core.clock import Clock
+from core.events import EventLog
+from core.services import Services, build_services
+from core.settings import Settings
+from core.store.client import connect
+from core.store.embedded import EmbeddedRedis, env_or_embedded
+from messaging.commands import COMMANDS
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    def __init__(
+        self, settings: Settings, *, clock: Clock | None = None, events: EventLog | None = None
+    ) -> None:
+        self.settings = settings
+        self._clock = clock
+        self._events = events
+        self.embedded: EmbeddedRedis | None = None
+        self.redis_url = ""
+        self._redis: Any = None
+        self.services: Services
+        self.bot: Bot
+        self.dp: Dispatcher
+
+    async def __aenter__(self) -> Runtime:
+        token_check = self.settings.bot_token()  # fail fast, before starting anything
+        del token_check
+        self.redis_url, self.embedded = await asyncio.to_thread(
+            env_or_embedded,
+            self.settings.redis_url,
+            self.settings.redis_dir,
+            self.settings.redis_binary,
+        )
+        self._redis = connect(self.redis_url)
+        await self._redis.ping()
+        self.services = build_services(
+            self._redis, self.settings, clock=self._clock, events=self._events
+        )
+        await self.services.start()
+        self.bot = create_bot(self.settings)
+        self.dp = create_dispatcher(self.settings, self.services)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.services.close()
+        await self.bot.session.close()
+        await self._redis.aclose()
+        if self.embedded is not None:
+            await asyncio.to_thread(self.embedded.stop)
+
+    async def publish_commands(self) -> None:
+        from aiogram.types import BotCommand
+
+        await self.bot.set_my_commands(
+            [
+                BotCommand(command=c.name, description=c.description)
+                for c in COMMANDS
+                if not c.admin_only
+            ]
+        )
+
+    async def run_polling(self) -> None:
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        await self.publish_commands()
+        await self.dp.start_polling(
+            self.bot,
+            polling_timeout=self.settings.telegram.polling_timeout_seconds,
+            handle_signals=False,
+            close_bot_session=False,
+        )
+
+    def webhook_app(self) -> web.Application:
+        return create_webhook_app(self.dp, self.bot, self.settings, self.services)
+
+    async def start_webhook(self, public_url: str | None = None) -> web.AppRunner:
+        """Serve the webhook and register it with the Bot API; returns the runner to clean up."""
+        tg = self.settings.telegram
+        runner = web.AppRunner(self.webhook_app(), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, tg.webhook_host, tg.webhook_port).start()
+        url = public_url or f"http://{tg.webhook_host}:{tg.webhook_port}{tg.webhook_path}"
+        await self.bot.set_webhook(url, secret_token=tg.webhook_secret.get_secret_value())
+        await self.publish_commands()
+        log.info("webhook listening on %s:%s%s", tg.webhook_host, tg.webhook_port, tg.webhook_path)
+        return runner
+
+    async def run_webhook(self, public_url: str | None = None) -> None:
+        runner = await self.start_webhook(public_url)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
