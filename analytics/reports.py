@@ -1,0 +1,335 @@
+"""The analysts' standard reports, as SQL over the DuckDB views (see docs/analytics.md).
+
+Every report takes an optional ``since`` (inclusive) and ``until`` (exclusive) on the event
+time and returns a `Report`: column names and rows. Reports work on an empty lake (no rows, or
+zero counts). Days are UTC days (the ``dt`` partition).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import duckdb
+
+from analytics.duck import fetch
+from analytics.schemas import table_of
+
+
+@dataclass(frozen=True)
+class Report:
+    name: str
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+    def as_dicts(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, r, strict=True)) for r in self.rows]
+
+
+@dataclass(frozen=True)
+class Window:
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def where(self, ts: str = "ts", dt: str = "dt", *, widen_days: int = 0) -> str:
+        """A SQL condition on the event time (and on ``dt``, so partitions are pruned)."""
+        parts = ["true"]
+        if self.since is not None:
+            since = self.since - timedelta(days=widen_days)
+            parts.append(f"{ts} >= to_timestamp({since.timestamp()!r})")
+            parts.append(f"{dt} >= DATE '{since.astimezone(UTC).date().isoformat()}'")
+        if self.until is not None:
+            parts.append(f"{ts} < to_timestamp({self.until.timestamp()!r})")
+            parts.append(f"{dt} <= DATE '{self.until.astimezone(UTC).date().isoformat()}'")
+        return " AND ".join(parts)
+
+
+def _report(con: duckdb.DuckDBPyConnection, name: str, sql: str) -> Report:
+    cols, rows = fetch(con, sql)
+    return Report(name, cols, rows)
+
+
+def sessions(con: duckdb.DuckDBPyConnection, w: Window) -> Report:
+    """Per UTC day: active users that day and over 7 days, new users, sessions started and
+    ended, median session length and commands per ended session. A user is active on a day
+    when they have a session or audit event that day; a new user is one whose first
+    session ever started that day."""
+    sql = f"""
+    WITH act_raw AS (
+        SELECT dt, user_id, {w.where()} AS inside FROM session
+        WHERE user_id IS NOT NULL AND {w.where(widen_days=6)}
+        UNION ALL
+        SELECT dt, user_id, {w.where()} AS inside FROM audit
+        WHERE user_id IS NOT NULL AND {w.where(widen_days=6)}
+    ),
+    act AS (SELECT dt AS day, user_id, bool_or(inside) AS inside FROM act_raw GROUP BY ALL),
+    s AS (
+        SELECT dt AS day,
+               count(*) FILTER (WHERE name = 'session.started') AS started,
+               count(*) FILTER (WHERE name = 'session.expired') AS expired,
+               count(*) FILTER (WHERE name = 'session.terminated') AS terminated,
+               median(length_s) FILTER (WHERE name IN ('session.expired', 'session.terminated'))
+                   AS median_session_s,
+               avg(commands) FILTER (WHERE name IN ('session.expired', 'session.terminated'))
+                   AS commands_per_session
+        FROM session WHERE {w.where()}
+        GROUP BY dt
+    ),
+    days AS (SELECT day FROM act WHERE inside UNION SELECT day FROM s),
+    first_start AS (
+        SELECT user_id, min(dt) AS day FROM session
+        WHERE name = 'session.started' AND user_id IS NOT NULL GROUP BY user_id
+    ),
+    dau AS (SELECT day, count(*) AS dau FROM act WHERE inside GROUP BY day),
+    wau AS (
+        SELECT d.day, count(DISTINCT a.user_id) AS wau
+        FROM days d JOIN act a ON a.day BETWEEN d.day - 6 AND d.day GROUP BY d.day
+    ),
+    new_users AS (SELECT day, count(*) AS new_users FROM first_start GROUP BY day)
+    SELECT d.day, coalesce(dau.dau, 0) AS dau, coalesce(wau.wau, 0) AS wau,
+           coalesce(n.new_users, 0) AS new_users,
+           coalesce(s.started, 0) AS sessions_started,
+           coalesce(s.expired, 0) AS sessions_expired,
+           coalesce(s.terminated, 0) AS sessions_terminated,
+           s.median_session_s, s.commands_per_session
+    FROM days d
+    LEFT JOIN dau USING (day) LEFT JOIN wau USING (day) LEFT JOIN new_users n USING (day)
+    LEFT JOIN s USING (day)
+    ORDER BY d.day
+    """
+    return _report(con, "sessions", sql)
+
+
+def onboarding(con: duckdb.DuckDBPyConnection, w: Window) -> Report:
+    """The onboarding funnel in distinct users: started (welcome shown), each step shown,
+    completed, skipped (at some step), abandoned (started, not completed)."""
+    sql = f"""
+    WITH o AS (SELECT user_id, step, action FROM onboarding
+               WHERE user_id IS NOT NULL AND {w.where()}),
+    started AS (SELECT DISTINCT user_id FROM o WHERE step = 'welcome' AND action = 'shown'),
+    completed AS (SELECT DISTINCT user_id FROM o WHERE action = 'completed'),
+    n AS (SELECT count(*) AS n FROM started),
+    stages AS (
+        SELECT 0 AS ord, 'started' AS stage, (SELECT n FROM n) AS users
+        UNION ALL
+        SELECT 1, 'step:' || step, count(DISTINCT user_id) FROM o
+        WHERE action = 'shown' AND step NOT IN ('welcome', 'done') GROUP BY step
+        UNION ALL
+        SELECT 2, 'completed', count(*) FROM completed
+        UNION ALL
+        SELECT 3, 'skipped', count(DISTINCT user_id) FROM o WHERE action = 'skipped'
+        UNION ALL
+        SELECT 4, 'abandoned', count(*) FROM (SELECT user_id FROM started
+                                               EXCEPT SELECT user_id FROM completed)
+    )
+    SELECT stage, users,
+           CASE WHEN (SELECT n FROM n) > 0
+                THEN round(100.0 * users / (SELECT n FROM n), 2) END AS pct_of_started
+    FROM stages ORDER BY ord, users DESC, stage
+    """
+    return _report(con, "onboarding", sql)
+
+
+def distribution(con: duckdb.DuckDBPyConnection, w: Window) -> Report:
+    """Delivery: counts by outcome, rejections by eligibility layer, send latency
+    percentiles (linear interpolation) and failures and drops by reason."""
+    sql = f"""
+    WITH d AS (SELECT name, layer, reason, latency_ms FROM distribution WHERE {w.where()})
+    SELECT * FROM (
+        SELECT 0 AS o, 'count' AS metric, k.key AS key,
+               CAST((SELECT count(*) FROM d WHERE name = 'distribution.' || k.key) AS DOUBLE)
+                   AS value
+        FROM (VALUES ('queued'), ('shown'), ('sent'), ('retried'), ('failed'), ('dropped'),
+                     ('rejected')) k(key)
+        UNION ALL
+        SELECT 1, 'rejected_by_layer', coalesce(CAST(layer AS VARCHAR), 'unknown'),
+               CAST(count(*) AS DOUBLE)
+        FROM d WHERE name = 'distribution.rejected' GROUP BY layer
+        UNION ALL
+        SELECT 2, 'latency_ms', q.key, q.value FROM (
+            SELECT unnest(['p50', 'p95', 'p99']) AS key,
+                   unnest([quantile_cont(latency_ms, 0.5), quantile_cont(latency_ms, 0.95),
+                           quantile_cont(latency_ms, 0.99)]) AS value
+            FROM d WHERE name = 'distribution.sent'
+        ) q
+        UNION ALL
+        SELECT 3, replace(name, 'distribution.', '') || '_by_reason',
+               coalesce(reason, 'unknown'), CAST(count(*) AS DOUBLE)
+        FROM d WHERE name IN ('distribution.failed', 'distribution.dropped')
+        GROUP BY name, reason
+    ) ORDER BY o, metric, value DESC, key
+    """
+    cols, rows = fetch(con, sql)
+    return Report("distribution", cols[1:], [r[1:] for r in rows])
+
+
+def engagement(con: duckdb.DuckDBPyConnection, w: Window) -> Report:
+    """Click-through by opportunity type, tier and priority: distinct (user, opportunity)
+    delivered in the window (sent or shown), and how many of those the user pressed a button
+    on (any engagement event for that opportunity, at any time)."""
+    sql = f"""
+    WITH delivered AS (
+        SELECT user_id, opportunity_id, arg_min(type, ts) AS type, arg_min(tier, ts) AS tier,
+               arg_min(priority, ts) AS priority
+        FROM distribution
+        WHERE name IN ('distribution.sent', 'distribution.shown')
+          AND user_id IS NOT NULL AND opportunity_id IS NOT NULL AND {w.where()}
+        GROUP BY user_id, opportunity_id
+    ),
+    clicked AS (
+        SELECT DISTINCT user_id, opportunity_id FROM engagement
+        WHERE user_id IS NOT NULL AND opportunity_id IS NOT NULL
+    )
+    SELECT d.type, d.tier, d.priority, count(*) AS delivered,
+           count(c.user_id) AS clicked,
+           round(100.0 * count(c.user_id) / count(*), 2) AS ctr_pct
+    FROM delivered d LEFT JOIN clicked c USING (user_id, opportunity_id)
+    GROUP BY ALL ORDER BY delivered DESC, d.type, d.tier, d.priority
+    """
+    return _report(con, "engagement", sql)
+
+
+def validation(con: duckdb.DuckDBPyConnection, w: Window) -> Report:
+    """Validation decisions per level: how many, how many passed, the pass rate, and the
+    distinct opportunities that reached the level."""
+    sql = f"""
+    SELECT level, count(*) AS decisions, count(*) FILTER (WHERE passed) AS passed,
+           round(100.0 * count(*) FILTER (WHERE passed) / count(*), 2) AS pass_rate_pct,
+           count(DISTINCT opportunity_id) AS opportunities
+    FROM opportunity WHERE name = 'opportunity.validation' AND {w.where()}
+    GROUP BY level ORDER BY level
+    """
+    return _report(con, "validation", sql)
+
+
+def two_proportion_z(c0: int, n0: int, c1: int, n1: int) -> tuple[float | None, float | None]:
+    """Two-sided two-proportion z-test with pooled variance: (z, p-value)."""
+    if n0 == 0 or n1 == 0:
+        return None, None
+    pooled = (c0 + c1) / (n0 + n1)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n0 + 1 / n1))
+    if se == 0:
+        return None, None
+    z = (c1 / n1 - c0 / n0) / se
+    return z, math.erfc(abs(z) / math.sqrt(2))
+
+
+def experiments(con: duckdb.DuckDBPyConnection, w: Window, goal: str) -> Report:
+    """Conversion per variant: users assigned in the window (first assignment counts) and
+    those who emitted the goal event at or after assignment (for a goal event that names an
+    experiment, the same experiment). Each variant is compared with the control (the variant
+    named 'control', else the first by name) by a two-proportion z-test."""
+    table = table_of(goal)
+    exp_col = "experiment" if table == "experiment" else "CAST(NULL AS VARCHAR)"
+    sql = f"""
+    WITH a AS (
+        SELECT experiment, user_id, arg_min(variant, ts) AS variant, min(ts) AS at
+        FROM experiment
+        WHERE name = 'experiment.assigned' AND user_id IS NOT NULL AND experiment IS NOT NULL
+          AND {w.where()}
+        GROUP BY experiment, user_id
+    ),
+    g AS (SELECT user_id, ts, {exp_col} AS experiment FROM {table} WHERE name = ?),
+    conv AS (
+        SELECT DISTINCT a.experiment, a.user_id FROM a JOIN g
+          ON g.user_id = a.user_id AND g.ts >= a.at
+         AND (g.experiment IS NULL OR g.experiment = a.experiment)
+    )
+    SELECT a.experiment, a.variant, count(*) AS users, count(c.user_id) AS conversions
+    FROM a LEFT JOIN conv c USING (experiment, user_id)
+    GROUP BY ALL ORDER BY a.experiment, a.variant
+    """
+    _, rows = fetch(con, sql, [goal])
+    out: list[tuple[Any, ...]] = []
+    by_exp: dict[str, list[tuple[Any, ...]]] = {}
+    for r in rows:
+        by_exp.setdefault(r[0], []).append(r)
+    for exp, variants in by_exp.items():
+        names = [v[1] for v in variants]
+        control = "control" if "control" in names else min(names, key=lambda x: (x is None, x))
+        c = next(v for v in variants if v[1] == control)
+        for _, variant, users, conv in variants:
+            rate = round(100.0 * conv / users, 2) if users else None
+            z, p = (None, None) if variant == control else two_proportion_z(c[3], c[2], conv, users)
+            zr = None if z is None else round(z, 4)
+            pr = None if p is None else round(p, 6)
+            out.append((exp, variant, variant == control, users, conv, rate, zr, pr))
+    cols = ["experiment", "variant", "control", "users", "conversions", "rate_pct", "z", "p_value"]
+    return Report("experiments", cols, out)
+
+
+REPORTS: dict[str, Callable[..., Report]] = {
+    "sessions": sessions,
+    "onboarding": onboarding,
+    "distribution": distribution,
+    "engagement": engagement,
+    "validation": validation,
+    "experiments": experiments,
+}
+
+
+def run_report(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    *,
+    goal: str = "experiment.converted",
+) -> Report:
+    if name not in REPORTS:
+        raise KeyError(f"unknown report {name!r}; one of {', '.join(REPORTS)}")
+    w = Window(since, until)
+    if name == "experiments":
+        return experiments(con, w, goal)
+    return REPORTS[name](con, w)
+
+
+# --- output ----------------------------------------------------------------------------------
+
+
+def _cell(v: Any) -> Any:
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        return int(v)
+    if isinstance(v, datetime | date):
+        return v.isoformat()
+    return v
+
+
+def to_csv(columns: list[str], rows: list[tuple[Any, ...]]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(columns)
+    for r in rows:
+        w.writerow(["" if v is None else _cell(v) for v in r])
+    return buf.getvalue()
+
+
+def to_json(columns: list[str], rows: list[tuple[Any, ...]]) -> str:
+    data = [{c: _cell(v) for c, v in zip(columns, r, strict=True)} for r in rows]
+    return json.dumps(data, default=str, indent=1)
+
+
+def to_rich_table(title: str, columns: list[str], rows: list[tuple[Any, ...]]) -> Any:
+    from rich.table import Table
+
+    t = Table(title=title)
+    for c in columns:
+        t.add_column(c)
+    for r in rows:
+        t.add_row(
+            *(
+                ""
+                if v is None
+                else f"{_cell(v):,.2f}"
+                if isinstance(_cell(v), float)
+                else str(_cell(v))
+                for v in r
+            )
+        )
+    return t

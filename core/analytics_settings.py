@@ -1,0 +1,67 @@
+"""Settings of the analytics sink, compaction and reports (nested as ``Settings.analytics``).
+
+Environment variables: ``ARBCAST_ANALYTICS__<FIELD>``, e.g. ``ARBCAST_ANALYTICS__ROOT=s3://b/x``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, Field, SecretStr
+
+
+class AnalyticsSettings(BaseModel):
+    root: str = Field(
+        default="var/analytics",
+        description="Where Parquet lands: a directory or s3://bucket/prefix (default: DATA_DIR/…)",
+    )
+    s3_endpoint: str | None = Field(
+        default=None, description="S3 endpoint host[:port] for R2/MinIO; empty for AWS"
+    )
+    s3_scheme: str = Field(default="https", description="http for a local MinIO")
+    s3_region: str = Field(default="auto", description="S3 region (R2: auto)")
+    s3_access_key: SecretStr | None = Field(default=None, description="S3 access key id")
+    s3_secret_key: SecretStr | None = Field(default=None, description="S3 secret access key")
+
+    batch_max_rows: Annotated[
+        int, Field(gt=0, description="The sink writes once this many events are buffered")
+    ] = 10_000
+    batch_max_bytes: Annotated[
+        int, Field(gt=0, description="...or once the buffered stream payload is this large")
+    ] = 10_000_000
+    batch_max_seconds: Annotated[
+        float, Field(gt=0, description="...or once the oldest buffered event waited this long")
+    ] = 15.0
+    read_count: Annotated[
+        int, Field(gt=0, description="Stream entries (batches) per XREADGROUP call")
+    ] = 100
+    block_seconds: Annotated[
+        float, Field(gt=0, le=10, description="Longest wait of one XREADGROUP")
+    ] = 1.0
+    claim_idle_seconds: Annotated[
+        float,
+        Field(
+            ge=0,
+            description="Entries a consumer read but did not ack for this long are "
+            "claimed by another sink (XAUTOCLAIM); longer than a flush takes",
+        ),
+    ] = 60.0
+    consumer_group: str = Field(default="parquet-sink", description="Stream consumer group")
+    trim_written: bool = Field(
+        default=True, description="Trim stream entries every group has written and acked"
+    )
+    fsync: bool = Field(default=True, description="fsync local files before they are renamed")
+    compression_level: Annotated[int, Field(ge=1, le=22, description="zstd level")] = 3
+    row_group_rows: Annotated[
+        int, Field(gt=0, description="Rows per Parquet row group in compacted files")
+    ] = 1_000_000
+    compact_grace_seconds: Annotated[
+        float, Field(ge=0, description="An hour is closed for compaction this long after it ends")
+    ] = 900.0
+    experiment_goal: str = Field(
+        default="experiment.converted",
+        description="Event that counts as a conversion in the experiments report",
+    )
+    run_sink: bool = Field(
+        default=True, description="Run a Parquet sink inside each `arbcast run` process"
+    )
