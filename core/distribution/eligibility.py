@@ -1,0 +1,333 @@
+"""Push eligibility: the design's six layers, in order, as one pure scalar function.
+
+`explain` says whether one recipient may get one opportunity pushed *now* and, if not, the first
+failing layer and a stable reason code (`Reason`, e.g. ``"L3:dnd"``) to count as an event.
+`core.distribution.columns` evaluates the same rules vectorised over a shard; a property test
+holds the two to exact agreement.
+
+Evaluation never consumes anything. Rate-limit counters (layer 4) are passed in by the caller
+(`Counters`: the same per-UTC-day and per-UTC-hour counts that on-demand /opportunities uses,
+plus the last push time); after every layer passed and the push is made the caller applies
+`commit`, so a recipient rejected by a later layer never loses quota.
+
+Recipients and group chats. A row is a *chat*: a private chat (chat id = user id) or a group
+(negative chat id, `ChatContext.group`). For a group the caller passes the group's
+`RecipientState`: the profile and session of whoever the group's subscription belongs to (the
+admin who added the bot) and the **group's own counters**, keyed by the group's chat id; group
+pushes never count against members. In a group the tier's daily and hourly caps are multiplied
+by `DistributionSettings.group_cap_multiplier` (default 2: a Free group gets 10/day and 4/hour;
+a cap of 0, unlimited, stays unlimited); the push cooldown is the tier's, unchanged; and
+`private_only` opportunities are refused (layer 6).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import IntEnum
+from typing import Literal
+
+from core.distribution.settings import DistributionSettings
+from core.distribution.timezones import in_active_hours
+from core.models import (
+    Opportunity,
+    OpportunityType,
+    Priority,
+    SessionState,
+    Tier,
+    UserProfile,
+    UserSession,
+)
+from core.settings import TierLimits
+
+DAY_S = 86_400
+HOUR_S = 3_600
+
+TYPE_BIT: dict[OpportunityType, int] = {t: 1 << i for i, t in enumerate(OpportunityType)}
+TIER_CODE: dict[Tier, int] = {t: i for i, t in enumerate(Tier)}
+
+
+def type_mask(types: frozenset[OpportunityType] | set[OpportunityType]) -> int:
+    mask = 0
+    for t in types:
+        mask |= TYPE_BIT[t]
+    return mask
+
+
+def utc_day(now: float) -> int:
+    return math.floor(now / DAY_S)
+
+
+def utc_hour(now: float) -> int:
+    return math.floor(now / HOUR_S)
+
+
+class Reason(IntEnum):
+    """Why a recipient is not eligible; the order is the evaluation order."""
+
+    OK = 0
+    NO_SESSION = 1
+    SESSION_INACTIVE = 2
+    SESSION_EXPIRED = 3
+    TIER_TYPE = 4
+    TIER_DELAY = 5
+    BETA = 6
+    PUSH_OFF = 7
+    TYPE_UNWANTED = 8
+    PAIR_MUTED = 9
+    MIN_PROFIT = 10
+    DND = 11
+    ACTIVE_HOURS = 12
+    DAILY_CAP = 13
+    HOURLY_CAP = 14
+    COOLDOWN = 15
+    EXCHANGE = 16
+    API_KEYS = 17
+    AI_KEY = 18
+    PRIVATE_ONLY = 19
+    RESTRICTED = 20
+    REGION = 21
+
+    @property
+    def layer(self) -> int | None:
+        return _LAYER[self]
+
+    @property
+    def code(self) -> str:
+        return _CODE[self]
+
+    @property
+    def text(self) -> str:
+        return _TEXT[self]
+
+
+_META: dict[Reason, tuple[int | None, str, str]] = {
+    Reason.OK: (None, "ok", "eligible"),
+    Reason.NO_SESSION: (1, "L1:no_session", "no session"),
+    Reason.SESSION_INACTIVE: (1, "L1:session_inactive", "session ended (expired or terminated)"),
+    Reason.SESSION_EXPIRED: (1, "L1:session_expired", "session past its expiry"),
+    Reason.TIER_TYPE: (2, "L2:tier_type", "the tier does not include this opportunity type"),
+    Reason.TIER_DELAY: (2, "L2:tier_delay", "the tier's delay after detection has not elapsed"),
+    Reason.BETA: (2, "L2:beta", "beta opportunity without beta access"),
+    Reason.PUSH_OFF: (3, "L3:push_off", "push notifications switched off"),
+    Reason.TYPE_UNWANTED: (3, "L3:type_unwanted", "opportunity type not wanted"),
+    Reason.PAIR_MUTED: (3, "L3:pair_muted", "pair muted"),
+    Reason.MIN_PROFIT: (3, "L3:min_profit", "below the user's minimum profit"),
+    Reason.DND: (3, "L3:dnd", "do not disturb"),
+    Reason.ACTIVE_HOURS: (3, "L3:active_hours", "outside the user's active hours"),
+    Reason.DAILY_CAP: (4, "L4:daily_cap", "daily cap reached"),
+    Reason.HOURLY_CAP: (4, "L4:hourly_cap", "hourly cap reached"),
+    Reason.COOLDOWN: (4, "L4:cooldown", "push cooldown not over"),
+    Reason.EXCHANGE: (5, "L5:exchange", "an exchange the user does not trade on"),
+    Reason.API_KEYS: (5, "L5:api_keys", "no API keys on the opportunity's exchanges"),
+    Reason.AI_KEY: (5, "L5:ai_key", "AI-enhanced opportunity without an AI key"),
+    Reason.PRIVATE_ONLY: (6, "L6:private_only", "private-only opportunity in a group"),
+    Reason.RESTRICTED: (6, "L6:restricted", "trading restricted"),
+    Reason.REGION: (6, "L6:region", "region blocked"),
+}
+_LAYER = {r: m[0] for r, m in _META.items()}
+_CODE = {r: m[1] for r, m in _META.items()}
+_TEXT = {r: m[2] for r, m in _META.items()}
+REASON_CODES: tuple[str, ...] = tuple(_CODE[r] for r in Reason)
+
+
+@dataclass(frozen=True, slots=True)
+class Counters:
+    """Quota use of one chat: per UTC day and UTC hour (the `core.quota` keys) and last push.
+
+    ``used_today`` counts only while ``day`` is today's UTC day number (``floor(now/86400)``),
+    likewise ``used_this_hour``; stale counts read as 0, so counters roll over by themselves.
+    """
+
+    day: int = -1
+    used_today: int = 0
+    hour: int = -1
+    used_this_hour: int = 0
+    last_push_at: float | None = None
+
+    @classmethod
+    def of(
+        cls,
+        now: float,
+        used_today: int = 0,
+        used_this_hour: int = 0,
+        last_push_at: float | None = None,
+    ) -> Counters:
+        return cls(utc_day(now), used_today, utc_hour(now), used_this_hour, last_push_at)
+
+    def today(self, now: float) -> int:
+        return self.used_today if self.day == utc_day(now) else 0
+
+    def this_hour(self, now: float) -> int:
+        return self.used_this_hour if self.hour == utc_hour(now) else 0
+
+
+def commit(counters: Counters, now: float, n: int = 1, *, push: bool = True) -> Counters:
+    """Counters after `n` opportunities were delivered at `now` (a push, or with push=False an
+    on-demand /opportunities reply, which shares the caps but not the push cooldown)."""
+    return Counters(
+        day=utc_day(now),
+        used_today=counters.today(now) + n,
+        hour=utc_hour(now),
+        used_this_hour=counters.this_hour(now) + n,
+        last_push_at=now if push else counters.last_push_at,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ChatContext:
+    kind: Literal["private", "group"]
+    chat_id: int
+
+    @classmethod
+    def private(cls, user_id: int) -> ChatContext:
+        return cls("private", user_id)
+
+    @classmethod
+    def group(cls, chat_id: int) -> ChatContext:
+        return cls("group", chat_id)
+
+    @property
+    def is_group(self) -> bool:
+        return self.kind == "group"
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientState:
+    """What eligibility needs about one recipient chat (see the module doc for groups)."""
+
+    profile: UserProfile
+    session: UserSession | None
+    counters: Counters = field(default_factory=Counters)
+
+    def with_counters(self, counters: Counters) -> RecipientState:
+        return replace(self, counters=counters)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Tier limits (`Settings.tiers`) and distribution settings."""
+
+    tiers: Mapping[Tier, TierLimits]
+    settings: DistributionSettings = field(default_factory=DistributionSettings)
+
+    def caps(self, tier: Tier, is_group: bool) -> tuple[int, int]:
+        limits = self.tiers[tier]
+        mult = self.settings.group_cap_multiplier if is_group else 1
+        return limits.daily_cap * mult, limits.hourly_cap * mult
+
+    def region_blocked(self, region: str) -> bool:
+        r = region.strip().upper()
+        return bool(r) and r in self.settings.blocked_regions
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    eligible: bool
+    layer: int | None
+    reason: str  # the stable code, e.g. "L3:dnd"
+    detail: str = ""  # human-readable
+
+    @classmethod
+    def of(cls, reason: Reason, detail: str = "") -> Verdict:
+        return cls(reason is Reason.OK, reason.layer, reason.code, detail or reason.text)
+
+
+def first_failure(
+    state: RecipientState,
+    opp: Opportunity,
+    now: float,
+    context: ChatContext,
+    policy: Policy,
+    *,
+    defer_quiet: bool = False,
+) -> tuple[Reason, str]:
+    """The first failing rule (Reason.OK if none) and a detail text."""
+    profile, session, prefs = state.profile, state.session, state.profile.preferences
+    # Layer 1: session.
+    if session is None:
+        return Reason.NO_SESSION, "no session"
+    if session.state is not SessionState.ACTIVE:
+        return Reason.SESSION_INACTIVE, f"session {session.state.value}"
+    if not now < session.expires_at:
+        return Reason.SESSION_EXPIRED, "session past its expiry"
+    # Layer 2: subscription and permissions.
+    limits = policy.tiers[profile.tier]
+    if opp.type not in limits.opportunity_types:
+        return Reason.TIER_TYPE, f"{profile.tier.label} does not include {opp.type.value}"
+    if not opp.detected_at + limits.delay_seconds <= now:
+        return Reason.TIER_DELAY, f"{profile.tier.label} gets it {limits.delay_seconds:g}s late"
+    if opp.is_beta and not profile.beta_access:
+        return Reason.BETA, Reason.BETA.text
+    # Layer 3: preferences.
+    if not prefs.push_enabled:
+        return Reason.PUSH_OFF, Reason.PUSH_OFF.text
+    if opp.type not in prefs.opportunity_types:
+        return Reason.TYPE_UNWANTED, f"{opp.type.value} not wanted"
+    if opp.symbol in prefs.muted_pairs:
+        return Reason.PAIR_MUTED, f"{opp.symbol} muted"
+    if not opp.expected_profit_pct >= prefs.min_profit_pct:
+        return Reason.MIN_PROFIT, f"{opp.expected_profit_pct:g}% < {prefs.min_profit_pct:g}%"
+    if not defer_quiet:
+        dnd = prefs.dnd_until is not None and now < prefs.dnd_until
+        if dnd and not (opp.priority is Priority.HIGH and prefs.high_priority_pierces_dnd):
+            return Reason.DND, Reason.DND.text
+        if not in_active_hours(prefs.active_hours, prefs.timezone, now):
+            return Reason.ACTIVE_HOURS, f"active hours {prefs.active_hours} {prefs.timezone}"
+    # Layer 4: rate limits (caller's counters; group: the group's counters, caps x multiplier).
+    daily, hourly = policy.caps(profile.tier, context.is_group)
+    today, this_hour = state.counters.today(now), state.counters.this_hour(now)
+    if daily > 0 and today >= daily:
+        return Reason.DAILY_CAP, f"{today}/{daily} today"
+    if hourly > 0 and this_hour >= hourly:
+        return Reason.HOURLY_CAP, f"{this_hour}/{hourly} this hour"
+    last = state.counters.last_push_at
+    if last is not None and now - last < limits.push_cooldown_seconds:
+        return Reason.COOLDOWN, f"last push {now - last:g}s ago"
+    # Layer 5: technical requirements. Empty exchanges means all of them.
+    if profile.exchanges and not opp.exchanges <= profile.exchanges:
+        return Reason.EXCHANGE, f"needs {sorted(opp.exchanges - profile.exchanges)}"
+    if opp.requires_api_keys and not opp.exchanges <= profile.api_key_exchanges:
+        return Reason.API_KEYS, f"needs keys on {sorted(opp.exchanges - profile.api_key_exchanges)}"
+    if opp.ai_enhanced and not profile.has_ai_key:
+        return Reason.AI_KEY, Reason.AI_KEY.text
+    # Layer 6: context and compliance.
+    if opp.private_only and context.is_group:
+        return Reason.PRIVATE_ONLY, Reason.PRIVATE_ONLY.text
+    if profile.trading_restricted:
+        return Reason.RESTRICTED, Reason.RESTRICTED.text
+    if policy.region_blocked(profile.region):
+        return Reason.REGION, f"region {profile.region} blocked"
+    return Reason.OK, Reason.OK.text
+
+
+def explain(
+    state: RecipientState,
+    opportunity: Opportunity,
+    now: float,
+    context: ChatContext,
+    *,
+    policy: Policy,
+    defer_quiet: bool = False,
+) -> Verdict:
+    """Whether `opportunity` may be pushed to this recipient at `now`; else the first failing
+    layer and reason. With ``defer_quiet`` DND and active hours are not checked (for hosts that
+    let the `UserQueue` hold items during quiet times instead of refusing them)."""
+    reason, detail = first_failure(
+        state, opportunity, now, context, policy, defer_quiet=defer_quiet
+    )
+    return Verdict.of(reason, detail)
+
+
+def is_eligible(
+    state: RecipientState,
+    opportunity: Opportunity,
+    now: float,
+    context: ChatContext,
+    *,
+    policy: Policy,
+    defer_quiet: bool = False,
+) -> bool:
+    reason, _ = first_failure(state, opportunity, now, context, policy, defer_quiet=defer_quiet)
+    return reason is Reason.OK

@@ -1,0 +1,425 @@
+"""Per-user push queue: the pure state of the design's UserOpportunityQueueDO.
+
+A host (a Ray actor shard) owns one `UserQueue` per user, feeds it eligible opportunities with
+`offer`, calls `tick` at `next_wakeup()`, reports Telegram message ids with `record_sent`, and
+persists `to_dict()`. Nothing here reads a clock or does I/O; every decision is recorded as a
+`QueueEvent` (`drain_events()`).
+
+Rules
+- HIGH goes out at once as a ``single`` message. MEDIUM and LOW wait ``medium_window_seconds``
+  / ``low_window_seconds`` from when they were queued; when the first pending item is due, *all*
+  pending items go out as one ``digest``: best first (priority, then expected profit, then
+  confidence, then id), at most ``digest_max_items``; the rest are dropped (``digest_cap``).
+- Dedup: an opportunity is sent at most once. An update to a sent one is queued again, as an
+  ``updated`` item of the next digest (never a single), only if it improved materially: its net
+  spread rose by at least ``update_min_improvement`` relative to the spread last sent
+  (``new > old and new >= old + update_min_improvement * abs(old)``; default +20%); otherwise it
+  is dropped (``not_improved``). An update to a still-pending one refreshes it in place.
+- Quiet times: during DND or outside active hours (the user's timezone) due items are held
+  (``held``, once per item) and go out in one digest when the window opens; HIGH pierces DND
+  (not active hours) for users with ``high_priority_pierces_dnd``. Items whose ``expires_at``
+  passes while queued are dropped (``expired`` / ``expired_while_held``).
+- `quota` (optional, on `offer`/`tick`): how many opportunities the user may still receive now
+  (from layer 4's counters); a message carries at most that many, the rest are dropped
+  (``quota``). The host commits the counters for what it actually sent.
+- Closing: `on_closed` (or offering a closed opportunity) drops it from the queue and returns
+  one ``edit_closed`` instruction per Telegram message that carries it.
+- Memory: sent/closed records are kept until ``expires_at + sent_retention_seconds``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from core.distribution.settings import DistributionSettings
+from core.distribution.timezones import in_active_hours, next_active_start
+from core.models import Opportunity, Preferences, Priority
+
+Kind = Literal["single", "digest", "edit_closed"]
+_RANK = {Priority.HIGH: 0, Priority.MEDIUM: 1, Priority.LOW: 2}
+_STATE_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A message to send (or edit). Rendering happens elsewhere, from the opportunity ids."""
+
+    outgoing_id: str
+    user_id: int
+    kind: Kind
+    opportunity_ids: tuple[str, ...]
+    priority: Priority
+    created_at: float
+    dedup_key: str
+    updated_ids: tuple[str, ...] = ()  # items of a digest that are updates of sent ones
+    message_id: int | None = None  # for edit_closed: the Telegram message to edit
+
+
+@dataclass(frozen=True, slots=True)
+class QueueEvent:
+    kind: Literal["queued", "refreshed", "held", "dropped", "sent", "edit"]
+    opportunity_id: str
+    at: float
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class _Item:
+    opportunity_id: str
+    priority: Priority
+    net_spread_pct: float
+    expected_profit_pct: float
+    confidence: float
+    updated_at: float
+    expires_at: float
+    queued_at: float
+    due_at: float
+    is_update: bool = False
+    held: bool = False
+
+    def rank(self) -> tuple[int, float, float, str]:
+        return (
+            _RANK[self.priority],
+            -self.expected_profit_pct,
+            -self.confidence,
+            self.opportunity_id,
+        )
+
+
+@dataclass(slots=True)
+class _Sent:
+    net_spread_pct: float
+    expires_at: float
+    sent_at: float
+    message_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Quiet:
+    dnd_until: float | None = None
+    pierce: bool = False
+    active_hours: tuple[int, int] = (0, 24)
+    timezone: str = "UTC"
+
+
+class UserQueue:
+    def __init__(
+        self,
+        user_id: int,
+        settings: DistributionSettings | None = None,
+        preferences: Preferences | None = None,
+    ) -> None:
+        self.user_id = user_id
+        self.settings = settings or DistributionSettings()
+        self._quiet = _Quiet()
+        self._pending: dict[str, _Item] = {}
+        self._sent: dict[str, _Sent] = {}
+        self._closed: dict[str, float] = {}  # id -> forget after
+        self._inflight: dict[str, tuple[float, list[str]]] = {}  # outgoing id -> (at, ids)
+        self._seq = 0
+        self._events: list[QueueEvent] = []
+        if preferences is not None:
+            self.set_preferences(preferences)
+
+    # -- inputs -------------------------------------------------------------------------------
+
+    def set_preferences(self, prefs: Preferences) -> None:
+        self._quiet = _Quiet(
+            prefs.dnd_until, prefs.high_priority_pierces_dnd, prefs.active_hours, prefs.timezone
+        )
+
+    def offer(
+        self, opportunity: Opportunity, now: float, quota: int | None = None
+    ) -> list[Outgoing]:
+        """Take an eligible opportunity (new or an update); returns what to send now."""
+        self._prune(now)
+        opp, oid = opportunity, opportunity.opportunity_id
+        if opp.closed:
+            return self.on_closed(oid, now)
+        if oid in self._closed:
+            return self._drop(oid, now, "closed")
+        if opp.expires_at <= now:
+            return self._drop(oid, now, "expired")
+        sent = self._sent.get(oid)
+        if sent is not None:
+            sent.expires_at = max(sent.expires_at, opp.expires_at)
+            if not self.improved(sent.net_spread_pct, opp.net_spread_pct):
+                return self._drop(oid, now, "not_improved")
+            window = self._window(
+                Priority.MEDIUM if opp.priority is Priority.HIGH else opp.priority
+            )
+            self._enqueue(opp, now, now + window, is_update=True)
+            return self._flush(now, quota)
+        if opp.priority is Priority.HIGH:
+            reason = self._quiet_reason(now, high=True)
+            if reason is None:
+                self._pending.pop(oid, None)
+                return self._send_single(opp, now, quota)
+            item = self._enqueue(opp, now, now, is_update=False)
+            item.held = True
+            self._event("held", oid, now, reason)
+            return self._flush(now, quota)
+        self._enqueue(opp, now, now + self._window(opp.priority), is_update=False)
+        return self._flush(now, quota)
+
+    def tick(self, now: float, quota: int | None = None) -> list[Outgoing]:
+        """Called at (or after) `next_wakeup()`: drops what expired, sends what is due."""
+        self._prune(now)
+        return self._flush(now, quota)
+
+    def record_sent(
+        self, outgoing_id: str, message_id: int, now: float | None = None
+    ) -> list[Outgoing]:
+        """Telegram accepted `outgoing_id` as `message_id`. Returns edits for opportunities of
+        that message that closed meanwhile."""
+        entry = self._inflight.pop(outgoing_id, None)
+        if entry is None:
+            return []
+        edits: list[Outgoing] = []
+        for oid in entry[1]:
+            if oid in self._closed:
+                edits.append(self._edit(oid, message_id, entry[0] if now is None else now))
+            elif (rec := self._sent.get(oid)) is not None:
+                rec.message_ids.append(message_id)
+        return edits
+
+    def on_closed(self, opportunity_id: str, now: float) -> list[Outgoing]:
+        """The opportunity closed: forget it if pending, edit the messages that carry it."""
+        oid = opportunity_id
+        item = self._pending.pop(oid, None)
+        if item is not None:
+            self._event("dropped", oid, now, "closed")
+        rec = self._sent.pop(oid, None)
+        forget = rec.expires_at if rec else item.expires_at if item else now
+        self._closed[oid] = max(forget, now) + self.settings.sent_retention_seconds
+        if rec is None:
+            return []
+        return [self._edit(oid, m, now) for m in rec.message_ids]
+
+    # -- outputs ------------------------------------------------------------------------------
+
+    def next_wakeup(self) -> float | None:
+        """When `tick` should next be called (None: nothing pending)."""
+        times = [self._opens_at(i.due_at, self._pierces(i)) for i in self._pending.values()]
+        return min(times) if times else None
+
+    def drain_events(self) -> list[QueueEvent]:
+        events, self._events = self._events, []
+        return events
+
+    @property
+    def pending_ids(self) -> list[str]:
+        return sorted(self._pending, key=lambda k: self._pending[k].rank())
+
+    def improved(self, sent_spread: float, new_spread: float) -> bool:
+        """The material-improvement rule for updates of sent opportunities."""
+        threshold = sent_spread + self.settings.update_min_improvement * abs(sent_spread)
+        return new_spread > sent_spread and new_spread >= threshold
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _window(self, priority: Priority) -> float:
+        if priority is Priority.LOW:
+            return self.settings.low_window_seconds
+        if priority is Priority.MEDIUM:
+            return self.settings.medium_window_seconds
+        return 0.0
+
+    def _event(self, kind: Any, oid: str, now: float, reason: str = "") -> None:
+        self._events.append(QueueEvent(kind, oid, now, reason))
+
+    def _drop(self, oid: str, now: float, reason: str) -> list[Outgoing]:
+        self._event("dropped", oid, now, reason)
+        return []
+
+    def _enqueue(self, opp: Opportunity, now: float, due: float, *, is_update: bool) -> _Item:
+        oid = opp.opportunity_id
+        old = self._pending.get(oid)
+        item = _Item(
+            oid,
+            opp.priority,
+            opp.net_spread_pct,
+            opp.expected_profit_pct,
+            opp.confidence,
+            opp.updated_at,
+            opp.expires_at,
+            now if old is None else old.queued_at,
+            due if old is None else min(due, old.due_at),
+            is_update,
+            False if old is None else old.held,
+        )
+        self._pending[oid] = item
+        self._event(
+            "queued" if old is None else "refreshed", oid, now, "update" if is_update else ""
+        )
+        return item
+
+    def _pierces(self, item: _Item) -> bool:
+        return item.priority is Priority.HIGH and not item.is_update and self._quiet.pierce
+
+    def _in_dnd(self, now: float) -> bool:
+        q = self._quiet
+        return q.dnd_until is not None and now < q.dnd_until
+
+    def _quiet_reason(self, now: float, *, high: bool) -> str | None:
+        if self._in_dnd(now) and not (high and self._quiet.pierce):
+            return "dnd"
+        if not in_active_hours(self._quiet.active_hours, self._quiet.timezone, now):
+            return "active_hours"
+        return None
+
+    def _opens_at(self, t: float, pierce: bool) -> float:
+        q = self._quiet
+        if not pierce and q.dnd_until is not None and t < q.dnd_until:
+            t = q.dnd_until
+        return next_active_start(q.active_hours, q.timezone, t)
+
+    def _next_id(self) -> str:
+        self._seq += 1
+        return f"{self.user_id}:{self._seq}"
+
+    def _record(self, out: Outgoing, items: list[tuple[str, float, float]], now: float) -> None:
+        for oid, spread, expires in items:
+            old = self._sent.get(oid)
+            self._sent[oid] = _Sent(spread, expires, now, old.message_ids if old else [])
+            self._event("sent", oid, now, out.kind)
+        self._inflight[out.outgoing_id] = (now, [oid for oid, _, _ in items])
+
+    def _send_single(self, opp: Opportunity, now: float, quota: int | None) -> list[Outgoing]:
+        oid = opp.opportunity_id
+        if quota is not None and quota <= 0:
+            return self._drop(oid, now, "quota")
+        out = Outgoing(
+            self._next_id(),
+            self.user_id,
+            "single",
+            (oid,),
+            opp.priority,
+            now,
+            f"{self.user_id}:single:{oid}@{opp.updated_at!r}",
+        )
+        self._record(out, [(oid, opp.net_spread_pct, opp.expires_at)], now)
+        return [out]
+
+    def _flush(self, now: float, quota: int | None) -> list[Outgoing]:
+        for oid, item in list(self._pending.items()):
+            if item.expires_at <= now:
+                del self._pending[oid]
+                self._drop(oid, now, "expired_while_held" if item.held else "expired")
+        if not any(i.due_at <= now for i in self._pending.values()):
+            return []
+        reason = self._quiet_reason(now, high=False)
+        if reason is not None:
+            if (
+                reason == "dnd"
+                and self._quiet.pierce
+                and self._quiet_reason(now, high=True) is None
+            ):
+                chosen = [i for i in self._pending.values() if self._pierces(i) and i.due_at <= now]
+            else:
+                chosen = []
+            for item in self._pending.values():
+                if all(item is not c for c in chosen) and item.due_at <= now and not item.held:
+                    item.held = True
+                    self._event("held", item.opportunity_id, now, reason)
+            if not chosen:
+                return []
+        else:
+            chosen = list(self._pending.values())
+        chosen.sort(key=_Item.rank)
+        cap = self.settings.digest_max_items
+        if quota is not None:
+            cap = min(cap, max(0, quota))
+        for item in chosen[cap:]:
+            del self._pending[item.opportunity_id]
+            over = "quota" if cap < self.settings.digest_max_items else "digest_cap"
+            self._drop(item.opportunity_id, now, over)
+        chosen = chosen[:cap]
+        if not chosen:
+            return []
+        for item in chosen:
+            del self._pending[item.opportunity_id]
+        ids = tuple(i.opportunity_id for i in chosen)
+        out = Outgoing(
+            self._next_id(),
+            self.user_id,
+            "digest",
+            ids,
+            min((i.priority for i in chosen), key=_RANK.__getitem__),
+            now,
+            f"{self.user_id}:digest:"
+            + ",".join(f"{i.opportunity_id}@{i.updated_at!r}" for i in chosen),
+            tuple(i.opportunity_id for i in chosen if i.is_update),
+        )
+        self._record(out, [(i.opportunity_id, i.net_spread_pct, i.expires_at) for i in chosen], now)
+        return [out]
+
+    def _edit(self, oid: str, message_id: int, now: float) -> Outgoing:
+        self._event("edit", oid, now, "closed")
+        return Outgoing(
+            self._next_id(),
+            self.user_id,
+            "edit_closed",
+            (oid,),
+            Priority.LOW,
+            now,
+            f"{self.user_id}:edit_closed:{oid}:{message_id}",
+            message_id=message_id,
+        )
+
+    def _prune(self, now: float) -> None:
+        keep = self.settings.sent_retention_seconds
+        for oid in [k for k, r in self._sent.items() if r.expires_at + keep < now]:
+            del self._sent[oid]
+        for oid in [k for k, until in self._closed.items() if until < now]:
+            del self._closed[oid]
+        for out_id in [k for k, (at, _) in self._inflight.items() if at + keep < now]:
+            del self._inflight[out_id]
+
+    # -- persistence --------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able state (events are not part of it: drain them first)."""
+        q = self._quiet
+        return {
+            "v": _STATE_VERSION,
+            "user_id": self.user_id,
+            "seq": self._seq,
+            "quiet": {
+                "dnd_until": q.dnd_until,
+                "pierce": q.pierce,
+                "active_hours": list(q.active_hours),
+                "timezone": q.timezone,
+            },
+            "pending": [
+                {**asdict(i), "priority": i.priority.value} for i in self._pending.values()
+            ],
+            "sent": {k: asdict(r) for k, r in self._sent.items()},
+            "closed": dict(self._closed),
+            "inflight": {k: [at, list(ids)] for k, (at, ids) in self._inflight.items()},
+        }
+
+    @classmethod
+    def from_dict(
+        cls, data: dict[str, Any], settings: DistributionSettings | None = None
+    ) -> UserQueue:
+        if data.get("v") != _STATE_VERSION:
+            raise ValueError(f"unknown UserQueue state version {data.get('v')!r}")
+        queue = cls(int(data["user_id"]), settings)
+        queue._seq = int(data["seq"])
+        qd = data["quiet"]
+        start, end = qd["active_hours"]
+        queue._quiet = _Quiet(
+            qd["dnd_until"], bool(qd["pierce"]), (int(start), int(end)), qd["timezone"]
+        )
+        for raw in data["pending"]:
+            item = _Item(**{**raw, "priority": Priority(raw["priority"])})
+            queue._pending[item.opportunity_id] = item
+        queue._sent = {k: _Sent(**v) for k, v in data["sent"].items()}
+        queue._closed = {k: float(v) for k, v in data["closed"].items()}
+        queue._inflight = {k: (float(at), list(ids)) for k, (at, ids) in data["inflight"].items()}
+        return queue

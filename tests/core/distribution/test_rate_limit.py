@@ -1,0 +1,209 @@
+"""Telegram limits, simulated with a manual clock: the global rate never exceeds its limit in
+any 1-second window, per-chat and per-group limits hold, a backlog drains at >= 97% of the
+allowed rate, and 429s pause everything or one chat."""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+
+import pytest
+
+from core.clock import ManualClock
+from core.distribution.rate_limit import ChatPacer, GlobalRateLimiterLogic, Lease
+from core.distribution.settings import RateLimitSettings
+
+from .factories import T0
+
+
+class Sender:
+    """A sender as the actor will run it: leases batches, paces chats, returns what it can't use."""
+
+    def __init__(
+        self, name: str, limiter: GlobalRateLimiterLogic, chats: list[int], n: int
+    ) -> None:
+        self.name = name
+        self.limiter = limiter
+        self.pacer = ChatPacer(limiter.settings)
+        self.backlog: deque[int] = deque(chats[i % len(chats)] for i in range(n))
+        self.lease: Lease | None = None
+        self.left = 0
+        self.lease_calls = 0
+        self.retry_at = float("-inf")
+
+    def step(self, now: float, sent: list[tuple[int, int]]) -> None:
+        if self.lease is not None and not self.lease.usable(now):
+            self.limiter.release(self.lease, self.left)
+            self.lease, self.left = None, 0
+        if self.lease is None and self.backlog and now >= self.retry_at:
+            lease = self.limiter.lease(self.name, min(len(self.backlog), 10), now)
+            self.lease_calls += 1
+            if lease.tokens:
+                self.lease, self.left = lease, lease.tokens
+            else:
+                self.retry_at = lease.valid_until  # the limiter says when to ask again
+        if self.lease is None:
+            return
+        skipped: list[int] = []
+        while self.left and self.backlog:
+            chat = self.backlog.popleft()
+            if self.pacer.try_send(chat, now):
+                sent.append((round(now * 1_000_000), chat))
+                self.left -= 1
+            else:
+                skipped.append(chat)
+        self.backlog.extendleft(reversed(skipped))
+        if self.left and not self.backlog:
+            self.limiter.release(self.lease, self.left)
+            self.lease, self.left = None, 0
+
+
+def max_in_window(times_us: list[int], width_us: int) -> int:
+    times = sorted(times_us)
+    best, lo = 0, 0
+    for hi, t in enumerate(times):
+        while times[lo] <= t - width_us:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
+def simulate(
+    settings: RateLimitSettings, seconds: float, senders: int, per_sender: int, chats: int
+) -> tuple[list[tuple[int, int]], list[Sender], GlobalRateLimiterLogic]:
+    clock = ManualClock(T0)
+    limiter = GlobalRateLimiterLogic(settings)
+    # Chat ids: positive private chats and every 10th a group; each chat owned by one sender.
+    ids = [(-(i + 1) if i % 10 == 0 else i + 1) for i in range(chats)]
+    owned: dict[int, list[int]] = defaultdict(list)
+    for c in ids:
+        owned[abs(c) % senders].append(c)
+    pool = [Sender(f"s{k}", limiter, owned[k], per_sender) for k in range(senders)]
+    sent: list[tuple[int, int]] = []
+    for ms in range(round(seconds * 1000)):
+        clock.set(T0 + ms / 1000)
+        for s in pool[ms % senders :] + pool[: ms % senders]:
+            s.step(clock.now(), sent)
+    return sent, pool, limiter
+
+
+def test_simulated_minute_respects_global_chat_and_group_limits_and_drains_at_97pct() -> None:
+    settings = RateLimitSettings()
+    sent, pool, _ = simulate(settings, 60.0, senders=8, per_sender=1000, chats=4000)
+    times = [t for t, _ in sent]
+    assert max_in_window(times, 1_000_000) <= 30
+    assert len(sent) >= 0.97 * 30 * 60
+    by_chat: dict[int, list[int]] = defaultdict(list)
+    for t, chat in sent:
+        by_chat[chat].append(t)
+    for chat, ts in by_chat.items():
+        if chat > 0:
+            assert max_in_window(ts, 1_000_000) <= 1
+        else:
+            assert max_in_window(ts, 60_000_000) <= 20
+    # Tokens come in batches, not one call per message.
+    assert sum(s.lease_calls for s in pool) < len(sent)
+
+
+def test_group_limit_holds_with_few_busy_groups() -> None:
+    settings = RateLimitSettings(group_per_minute=20)
+    clock = ManualClock(T0)
+    limiter = GlobalRateLimiterLogic(settings)
+    s = Sender("s", limiter, [-1, -2, 3], 300)
+    sent: list[tuple[int, int]] = []
+    for ms in range(0, 180_000, 10):
+        clock.set(T0 + ms / 1000)
+        s.step(clock.now(), sent)
+    for chat in (-1, -2):
+        ts = [t for t, c in sent if c == chat]
+        assert len(ts) >= 55  # ~20 per minute over 3 minutes
+        assert max_in_window(ts, 60_000_000) <= 20
+    private = [t for t, c in sent if c == 3]
+    assert max_in_window(private, 1_000_000) <= 1
+
+
+def test_paid_broadcast_rate_is_used_when_enabled() -> None:
+    settings = RateLimitSettings(paid_broadcast_enabled=True, paid_broadcast_rate=1000)
+    sent, _, _ = simulate(settings, 5.0, senders=4, per_sender=5000, chats=20000)
+    times = [t for t, _ in sent]
+    assert max_in_window(times, 1_000_000) <= 1000
+    assert len(sent) >= 0.97 * 1000 * 5
+
+
+def test_lease_grants_at_most_the_rate_and_the_batch_size() -> None:
+    limiter = GlobalRateLimiterLogic(RateLimitSettings(max_lease_tokens=20))
+    a = limiter.lease("a", 25, T0)
+    b = limiter.lease("b", 25, T0)
+    c = limiter.lease("c", 25, T0 + 0.5)
+    assert (a.tokens, b.tokens, c.tokens) == (20, 10, 0)
+    assert a.valid_until == pytest.approx(T0 + 0.025)
+    assert c.valid_until == pytest.approx(T0 + 1.025)  # when to ask again
+    assert limiter.lease("c", 25, T0 + 1.025).tokens == 20
+
+
+def test_returned_tokens_can_be_leased_again() -> None:
+    limiter = GlobalRateLimiterLogic()
+    lease = limiter.lease("a", 30, T0)
+    assert limiter.available(T0 + 0.01) == 0
+    limiter.release(lease, 12)
+    limiter.release(lease, 100)  # never more than granted
+    assert limiter.available(T0 + 0.01) == 30
+    assert limiter.lease("b", 30, T0 + 0.01).tokens == 30
+
+
+def test_unused_tokens_expire_with_the_lease() -> None:
+    limiter = GlobalRateLimiterLogic()
+    lease = limiter.lease("a", 5, T0)
+    assert lease.usable(T0 + 0.024)
+    assert not lease.usable(T0 + 0.025)
+
+
+def test_global_429_pauses_every_lease_until_retry_after() -> None:
+    limiter = GlobalRateLimiterLogic()
+    limiter.report_429(5.0, "global", None, T0)
+    paused = limiter.lease("a", 10, T0 + 1)
+    assert (paused.tokens, paused.valid_until) == (0, T0 + 5)
+    assert limiter.next_available_at(T0 + 1) == T0 + 5
+    assert limiter.lease("a", 10, T0 + 5).tokens == 10
+
+
+def test_chat_429_pauses_only_that_chat() -> None:
+    limiter = GlobalRateLimiterLogic()
+    limiter.report_429(3.0, "chat", 42, T0)
+    assert limiter.chat_paused_until(42, T0 + 1) == T0 + 3
+    assert limiter.chat_paused_until(43, T0 + 1) is None
+    assert limiter.lease("a", 10, T0 + 1).tokens == 10
+    pacer = ChatPacer()
+    pacer.pause(42, T0 + 3)
+    assert not pacer.try_send(42, T0 + 2.9)
+    assert pacer.try_send(43, T0 + 2.9)
+    assert pacer.try_send(42, T0 + 3)
+    assert limiter.chat_paused_until(42, T0 + 3) is None
+    with pytest.raises(ValueError, match="chat id"):
+        limiter.report_429(1.0, "chat", None, T0)
+
+
+def test_private_chat_pacing_is_one_per_second() -> None:
+    pacer = ChatPacer()
+    assert pacer.try_send(1, T0)
+    assert not pacer.try_send(1, T0 + 0.999)
+    assert pacer.next_allowed(1, T0 + 0.5) == T0 + 1
+    assert pacer.try_send(1, T0 + 1)
+
+
+def test_group_pacing_is_twenty_per_minute_sliding() -> None:
+    pacer = ChatPacer()
+    for i in range(20):
+        assert pacer.try_send(-5, T0 + i)
+    assert not pacer.try_send(-5, T0 + 59.9)
+    assert pacer.next_allowed(-5, T0 + 30) == T0 + 60
+    assert pacer.try_send(-5, T0 + 60)
+    assert not pacer.try_send(-5, T0 + 60.5)
+    assert pacer.try_send(-5, T0 + 61)
+
+
+def test_pacer_forgets_idle_chats() -> None:
+    pacer = ChatPacer()
+    pacer.try_send(1, T0)
+    pacer.try_send(-1, T0)
+    assert pacer.prune(T0 + 0.5) == 0
+    assert pacer.prune(T0 + 60) == 2

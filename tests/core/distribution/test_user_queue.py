@@ -1,0 +1,257 @@
+"""The per-user queue: HIGH at once, MEDIUM/LOW in digests, dedup and updates, quiet-time
+holds, expiry, close edits and a JSON round trip."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from core.clock import ManualClock
+from core.distribution.settings import DistributionSettings
+from core.distribution.user_queue import Outgoing, UserQueue
+from core.models import Opportunity, Preferences, Priority
+
+from .factories import T0, opportunity
+
+HIGH, MEDIUM, LOW = Priority.HIGH, Priority.MEDIUM, Priority.LOW
+
+
+def opp(oid: str, priority: Priority = MEDIUM, **kw: Any) -> Opportunity:
+    return opportunity(oid, priority=priority, **kw)
+
+
+def queue(**prefs: Any) -> UserQueue:
+    return UserQueue(7, DistributionSettings(), Preferences(**prefs))
+
+
+def reasons(q: UserQueue, kind: str) -> list[tuple[str, str]]:
+    return [(e.opportunity_id, e.reason) for e in q.drain_events() if e.kind == kind]
+
+
+def test_high_priority_goes_out_at_once_as_one_message() -> None:
+    q = queue()
+    out = q.offer(opp("h", HIGH), T0)
+    assert [(o.kind, o.opportunity_ids, o.priority) for o in out] == [("single", ("h",), HIGH)]
+    assert out[0].user_id == 7
+    assert out[0].created_at == T0
+    assert q.next_wakeup() is None
+
+
+def test_medium_waits_for_its_window_then_goes_as_a_digest() -> None:
+    clock = ManualClock(T0)
+    q = queue()
+    assert q.offer(opp("m1"), clock.now()) == []
+    assert q.next_wakeup() == T0 + 30
+    clock.advance(seconds=10)
+    assert q.offer(opp("m2"), clock.now()) == []
+    assert q.next_wakeup() == T0 + 30
+    assert q.tick(T0 + 29.9) == []
+    out = q.tick(T0 + 30)
+    assert [(o.kind, o.opportunity_ids) for o in out] == [("digest", ("m1", "m2"))]
+    assert q.next_wakeup() is None
+
+
+def test_low_waits_300_seconds_unless_a_medium_digest_leaves_first() -> None:
+    q = queue()
+    q.offer(opp("l1", LOW), T0)
+    assert q.next_wakeup() == T0 + 300
+    assert q.tick(T0 + 299) == []
+    assert [o.opportunity_ids for o in q.tick(T0 + 300)] == [("l1",)]
+    q.offer(opp("l2", LOW), T0 + 400)
+    q.offer(opp("m", MEDIUM), T0 + 410)
+    assert q.next_wakeup() == T0 + 440
+    assert [o.opportunity_ids for o in q.tick(T0 + 440)] == [("m", "l2")]
+
+
+def test_digest_is_best_first_and_capped_the_rest_dropped() -> None:
+    q = UserQueue(7, DistributionSettings(digest_max_items=3))
+    for i, profit in enumerate([0.5, 2.0, 1.0, 3.0]):
+        q.offer(opp(f"m{i}", expected_profit_pct=profit), T0)
+    q.offer(opp("low-but-rich", LOW, expected_profit_pct=9.0), T0)
+    q.drain_events()
+    (out,) = q.tick(T0 + 30)
+    assert out.opportunity_ids == ("m3", "m1", "m2")  # MEDIUM before LOW, then profit
+    assert out.priority is MEDIUM
+    assert reasons(q, "dropped") == [("m0", "digest_cap"), ("low-but-rich", "digest_cap")]
+
+
+def test_quota_limits_what_a_message_carries() -> None:
+    q = queue()
+    assert q.offer(opp("h", HIGH), T0, quota=0) == []
+    assert reasons(q, "dropped") == [("h", "quota")]
+    for i in range(3):
+        q.offer(opp(f"m{i}", expected_profit_pct=i), T0)
+    (out,) = q.tick(T0 + 30, quota=2)
+    assert out.opportunity_ids == ("m2", "m1")
+    assert reasons(q, "dropped") == [("m0", "quota")]
+
+
+def test_the_same_opportunity_is_never_sent_twice() -> None:
+    q = queue()
+    assert len(q.offer(opp("h", HIGH), T0)) == 1
+    assert q.offer(opp("h", HIGH), T0 + 1) == []
+    q.offer(opp("m"), T0)
+    q.tick(T0 + 30)
+    assert q.offer(opp("m"), T0 + 31) == []
+    assert q.tick(T0 + 100) == []
+    assert reasons(q, "dropped") == [("h", "not_improved"), ("m", "not_improved")]
+
+
+def test_material_update_is_folded_into_the_next_digest_as_updated() -> None:
+    q = queue()
+    q.offer(opp("h", HIGH, net_spread_pct=1.0), T0)
+    assert q.offer(opp("h", HIGH, net_spread_pct=1.19), T0 + 1) == []  # +19%: dropped
+    assert q.offer(opp("h", HIGH, net_spread_pct=1.2, updated_at=T0 + 2), T0 + 2) == []
+    q.offer(opp("m"), T0 + 5)
+    (out,) = q.tick(T0 + 32)
+    assert out.kind == "digest"
+    assert out.opportunity_ids == ("h", "m")
+    assert out.updated_ids == ("h",)
+    # A further update is measured against the spread sent last (1.2).
+    assert q.offer(opp("h", HIGH, net_spread_pct=1.43), T0 + 40) == []
+    assert q.next_wakeup() is None
+
+
+def test_improvement_rule_is_relative_and_handles_zero_and_negative() -> None:
+    q = queue()
+    assert q.improved(1.0, 1.2)
+    assert not q.improved(1.0, 1.1999)
+    assert q.improved(0.0, 0.01)
+    assert not q.improved(0.0, 0.0)
+    assert q.improved(-1.0, -0.8)
+    assert not q.improved(-1.0, -0.9)
+
+
+def test_update_of_a_pending_item_refreshes_it_in_place() -> None:
+    q = queue()
+    q.offer(opp("m", expected_profit_pct=0.5), T0)
+    q.offer(opp("m", LOW, expected_profit_pct=0.9), T0 + 10)
+    assert q.next_wakeup() == T0 + 30  # keeps the earlier deadline
+    (out,) = q.tick(T0 + 30)
+    assert out.opportunity_ids == ("m",)
+    assert out.priority is LOW
+    assert [e.kind for e in q.drain_events()] == ["queued", "refreshed", "sent"]
+
+
+def test_dnd_holds_items_then_releases_them_in_one_digest() -> None:
+    q = queue(dnd_until=T0 + 600)
+    assert q.offer(opp("h", HIGH), T0) == []
+    q.offer(opp("m"), T0)
+    assert q.tick(T0 + 30) == []
+    assert reasons(q, "held") == [("h", "dnd"), ("m", "dnd")]
+    assert q.next_wakeup() == T0 + 600
+    assert q.tick(T0 + 599) == []
+    assert q.drain_events() == []  # held once, not at every tick
+    (out,) = q.tick(T0 + 600)
+    assert (out.kind, out.opportunity_ids) == ("digest", ("h", "m"))
+
+
+def test_high_pierces_dnd_only_for_users_who_opted_in() -> None:
+    q = queue(dnd_until=T0 + 600, high_priority_pierces_dnd=True)
+    assert [o.kind for o in q.offer(opp("h", HIGH), T0)] == ["single"]
+    q.offer(opp("m"), T0)
+    assert q.tick(T0 + 30) == []
+    assert q.next_wakeup() == T0 + 600
+
+
+def test_pierce_does_not_override_active_hours() -> None:
+    q = queue(high_priority_pierces_dnd=True, active_hours=(8, 18))  # T0 is 00:00 UTC
+    assert q.offer(opp("h", HIGH, expires_at=T0 + 86400), T0) == []
+    assert reasons(q, "held") == [("h", "active_hours")]
+    assert q.next_wakeup() == T0 + 8 * 3600
+    assert [o.opportunity_ids for o in q.tick(T0 + 8 * 3600)] == [("h",)]
+
+
+def test_active_hours_hold_uses_the_users_timezone() -> None:
+    q = queue(timezone="Asia/Tokyo", active_hours=(10, 18))  # T0 = 09:00 Tokyo
+    q.offer(opp("m", expires_at=T0 + 7200), T0)
+    assert q.tick(T0 + 30) == []
+    assert q.next_wakeup() == T0 + 3600
+    assert len(q.tick(T0 + 3600)) == 1
+
+
+def test_held_items_that_expire_are_dropped_with_the_reason() -> None:
+    q = queue(dnd_until=T0 + 600)
+    q.offer(opp("m", expires_at=T0 + 300), T0)
+    q.offer(opp("l", LOW, expires_at=T0 + 900), T0)
+    q.tick(T0 + 30)
+    q.drain_events()
+    assert q.tick(T0 + 300) == []
+    assert reasons(q, "dropped") == [("m", "expired_while_held")]
+    (out,) = q.tick(T0 + 600)
+    assert out.opportunity_ids == ("l",)
+
+
+def test_expired_or_closed_offers_are_dropped() -> None:
+    q = queue()
+    assert q.offer(opp("x", expires_at=T0), T0) == []
+    assert q.offer(opp("c", closed=True), T0) == []
+    assert q.offer(opp("c"), T0 + 1) == []
+    assert reasons(q, "dropped") == [("x", "expired"), ("c", "closed")]
+
+
+def test_closing_returns_edit_instructions_for_every_message_carrying_it() -> None:
+    q = queue()
+    (single,) = q.offer(opp("a", HIGH, net_spread_pct=1.0), T0)
+    q.record_sent(single.outgoing_id, 101)
+    q.offer(opp("a", HIGH, net_spread_pct=2.0), T0 + 1)
+    q.offer(opp("b"), T0 + 1)
+    (digest,) = q.tick(T0 + 31)
+    q.record_sent(digest.outgoing_id, 102)
+    edits = q.on_closed("a", T0 + 40)
+    assert [(e.kind, e.opportunity_ids, e.message_id) for e in edits] == [
+        ("edit_closed", ("a",), 101),
+        ("edit_closed", ("a",), 102),
+    ]
+    assert q.on_closed("a", T0 + 41) == []
+    assert q.offer(opp("a", HIGH, net_spread_pct=9.0), T0 + 42) == []  # closed stays closed
+
+
+def test_a_close_before_the_message_id_is_known_edits_on_record_sent() -> None:
+    q = queue()
+    (out,) = q.offer(opp("a", HIGH), T0)
+    assert q.on_closed("a", T0 + 1) == []
+    (edit,) = q.record_sent(out.outgoing_id, 55, T0 + 2)
+    assert (edit.kind, edit.message_id) == ("edit_closed", 55)
+    assert q.record_sent(out.outgoing_id, 55) == []
+
+
+def test_closing_a_pending_item_removes_it() -> None:
+    q = queue()
+    q.offer(opp("m"), T0)
+    assert q.on_closed("m", T0 + 1) == []
+    assert q.tick(T0 + 30) == []
+    assert q.next_wakeup() is None
+
+
+def test_sent_records_are_forgotten_after_retention() -> None:
+    q = UserQueue(7, DistributionSettings(sent_retention_seconds=60))
+    q.offer(opp("a", HIGH, expires_at=T0 + 100), T0)
+    q.tick(T0 + 161)
+    assert q.to_dict()["sent"] == {}
+    assert q.to_dict()["inflight"] == {}
+
+
+def test_state_survives_a_json_round_trip() -> None:
+    settings = DistributionSettings()
+    q = UserQueue(7, settings, Preferences(dnd_until=T0 + 600, timezone="Europe/Paris"))
+    (single,) = UserQueue(7, settings).offer(opp("x", HIGH), T0)
+    q.offer(opp("h", HIGH), T0)
+    q.offer(opp("m", net_spread_pct=1.5), T0)
+    q.offer(opp("l", LOW), T0)
+    q.tick(T0 + 30)
+    q.drain_events()
+    restored = UserQueue.from_dict(json.loads(json.dumps(q.to_dict())), settings)
+    assert restored.to_dict() == q.to_dict()
+    assert restored.next_wakeup() == q.next_wakeup() == T0 + 600
+    a, b = q.tick(T0 + 600), restored.tick(T0 + 600)
+    assert a == b
+    assert a[0].opportunity_ids == ("h", "m", "l")
+    assert isinstance(single, Outgoing)
+
+
+def test_outgoing_ids_are_unique_and_dedup_keys_stable() -> None:
+    q = queue()
+    outs = [q.offer(opp(f"h{i}", HIGH), T0)[0] for i in range(3)]
+    assert len({o.outgoing_id for o in outs}) == 3
+    assert outs[0].dedup_key == f"7:single:h0@{T0 - 3600!r}"
