@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from analytics.cli import app as analytics_app
 from arbcast.logging import setup_logging
 from arbcast.market_cli import app as market_app
 from core.errors import ArbcastError
@@ -17,6 +18,7 @@ from core.settings import load_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 app.add_typer(market_app, name="market", help="Record market data to Parquet.")
+app.add_typer(analytics_app, name="analytics", help="Analytics on Parquet with DuckDB.")
 
 
 class Limits(StrEnum):

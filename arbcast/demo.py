@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shutil
 import socket
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -23,6 +25,10 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
+from analytics.duck import connect
+from analytics.reports import run_report, to_rich_table
+from analytics.sink import ParquetSink
+from analytics.storage import Storage
 from arbcast.runtime import Runtime
 from core.clock import OffsetClock
 from core.events import read_events
@@ -31,7 +37,7 @@ from emulator.server import EmulatorServer
 
 DEMO_TOKEN = "700000001:ARBCASTDEMOtokenForTheLocalEmulator01"
 ADMIN_ID = 1000
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 120)
 
 
 def _plain(html: str) -> str:
@@ -121,7 +127,7 @@ async def _onboard(user: DemoUser) -> None:
         buttons = [b["text"] for row in rows for b in row]
         if not buttons:
             return
-        for choice in ("Arbitrage", "08-22", "Medium", "binance"):
+        for choice in ("08-22", "Medium"):
             if any(choice.lower() in b.lower() for b in buttons):
                 await user.press(current, choice)
                 current = await user.last_message()
@@ -144,8 +150,12 @@ async def run_demo(extra_users: int = 20) -> None:
         update={
             "telegram_bot_token": settings.telegram_bot_token or SecretStr(DEMO_TOKEN),
             "superadmin_ids": settings.superadmin_ids | {ADMIN_ID},
+            "analytics": settings.analytics.model_copy(
+                update={"root": str(data_dir / "analytics"), "run_sink": False}
+            ),
         }
     )
+    shutil.rmtree(data_dir / "analytics", ignore_errors=True)  # each demo starts a fresh lake
     emulator = EmulatorServer(limits="telegram")
     base = await emulator.start()
     settings = settings.model_copy(
@@ -171,7 +181,10 @@ async def run_demo(extra_users: int = 20) -> None:
                 await _script(rt, http, base, clock, extra_users)
                 await rt.services.sessions.activity.flush()
                 await rt.services.events.flush()
+                if rt.engine is not None:
+                    await rt.engine.flush()
                 await _summary(rt, http, base)
+                await _reports(rt)
             finally:
                 await runner.cleanup()
     finally:
@@ -211,7 +224,11 @@ async def _script(
     clock.advance(days=8)
     console.print("[bold magenta]⏩ eight days pass…[/]")
     expired = await rt.services.sweeper.run_once()
-    console.print(f"[magenta]the expiry sweep ended {len(expired)} session(s) after inactivity[/]")
+    names = {101: "Ann", 102: "Bob", 103: "Cat"}
+    ended = ", ".join(names.get(s.user_id, str(s.user_id)) for s in expired)
+    console.print(
+        f"[magenta]the expiry sweep ended {len(expired)} session(s) after inactivity: {ended}[/]"
+    )
     await cat.say("/opportunities")
     await cat.say("/start")
 
@@ -222,7 +239,9 @@ async def _script(
     await admin.say(f"/settier {ann.id} premium")
     await admin.say("/admin_stats")
 
-    _heading(f"6. {extra_users} more users at once: /start, /opportunities, /status")
+    await _engine(rt, ann, clock)
+
+    _heading(f"7. {extra_users} more users at once: /start, /opportunities, /status")
     crowd = [DemoUser(http, base, 5000 + i, f"user{i}") for i in range(extra_users)]
     t0 = time.perf_counter()
     for text in ("/start", "/opportunities", "/status"):
@@ -232,6 +251,58 @@ async def _script(
         f"{3 * extra_users} updates handled end to end in {took:.2f} s "
         "(the emulator paces replies at Telegram's 1 message/s per chat)"
     )
+
+
+async def _engine(rt: Runtime, ann: DemoUser, clock: OffsetClock) -> None:
+    _heading("6. The opportunity engine on Ray: market data → a coordinator per exchange pair")
+    if rt.engine is None:
+        console.print("[magenta]the engine is off (ARBCAST_ENGINE_RUNTIME__ENABLED=false)[/]")
+        return
+    steps = 150
+    console.print(
+        f"[magenta]{len(rt.engine.coordinators)} coordinators "
+        f"({', '.join(rt.engine.coordinators)}); replaying {steps} s of the "
+        "simulated market…[/]"
+    )
+    t0 = time.perf_counter()
+    results = await rt.engine.run_steps(clock.now() - steps, steps)
+    took = time.perf_counter() - t0
+    updates = sum(r.updates for r in results)
+    console.print(
+        f"{updates:,} market updates in {took:.1f} s ({updates / took:,.0f}/s): "
+        f"{sum(r.opened for r in results)} opened, {sum(r.updated for r in results)} "
+        f"updates, {sum(r.closed for r in results)} closed"
+    )
+    changes = await rt.services.opportunities.changes(count=100_000)
+    shown: Counter[str] = Counter()
+    for _, kind, opp in changes:
+        if shown[kind] < 3:
+            shown[kind] += 1
+            console.print(
+                f"  [green]{kind:>7}[/] {opp.opportunity_id} {opp.type.value} {opp.symbol} "
+                f"{opp.buy_exchange}→{opp.sell_exchange} net {opp.net_spread_pct:.3f}% "
+                f"confidence {opp.confidence:.0%} {opp.priority.value}"
+            )
+    await ann.say("/start")
+    replies = await ann.say("/opportunities")
+    if replies and replies[-1].get("reply_markup"):
+        await ann.press(replies[-1], "Details")
+
+
+async def _reports(rt: Runtime) -> None:
+    """Write every recorded event to Parquet, then read the main reports back with DuckDB."""
+    _heading("Analytics: the events as Parquet, read back with DuckDB")
+    storage = Storage.from_settings(rt.settings.analytics)
+    sink = ParquetSink(rt.services.redis, storage, rt.settings.analytics, consumer="demo")
+    stats = await sink.drain()
+    console.print(
+        f"the sink wrote {stats.events_written:,} events to {rt.settings.analytics.root}/"
+    )
+    con = connect(storage)
+    for name in ("sessions", "onboarding", "validation", "distribution"):
+        report = run_report(con, name)
+        console.print(to_rich_table(f"report: {name}", report.columns, report.rows))
+    console.print("[dim]more: .venv/bin/arbcast analytics report NAME --root var/demo/analytics[/]")
 
 
 async def _summary(rt: Runtime, http: aiohttp.ClientSession, base: str) -> None:
@@ -253,7 +324,7 @@ async def _summary(rt: Runtime, http: aiohttp.ClientSession, base: str) -> None:
             )
     console.print(table)
     console.print(f"Active sessions now: {await rt.services.sessions.store.count_active(now)}")
-    events = Counter(e.name for e in await read_events(rt.services.redis))
+    events = Counter(e.name for e in await read_events(rt.services.redis, count=1_000_000))
     ev = Table(title="Events recorded (Redis stream arbcast:events)")
     ev.add_column("event")
     ev.add_column("count", justify="right")
@@ -262,4 +333,11 @@ async def _summary(rt: Runtime, http: aiohttp.ClientSession, base: str) -> None:
     console.print(ev)
     async with http.get(f"{base}/emulator/stats") as resp:
         stats = await resp.json()
-    console.print(f"Emulator: {stats}")
+    em = Table(title="Telegram emulator")
+    em.add_column("figure")
+    em.add_column("value", justify="right")
+    for name, n in sorted(stats["calls"].items()):
+        em.add_row(f"{name} calls", str(n))
+    em.add_row("429s served", str(stats["too_many_requests"]["total"]))
+    em.add_row("peak messages in one second", str(stats["peak_send_rate"]))
+    console.print(em)

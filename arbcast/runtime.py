@@ -7,6 +7,7 @@ async with Runtime(settings) as rt:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from types import TracebackType
 from typing import Any
@@ -14,6 +15,10 @@ from typing import Any
 from aiogram import Bot, Dispatcher
 from aiohttp import web
 
+from actors.engine import EngineClient
+from actors.factory import create_engine
+from analytics.sink import ParquetSink
+from analytics.storage import Storage
 from bot.dispatcher import create_bot, create_dispatcher
 from bot.webhook import create_webhook_app
 from core.clock import Clock
@@ -29,9 +34,19 @@ log = logging.getLogger(__name__)
 
 class Runtime:
     def __init__(
-        self, settings: Settings, *, clock: Clock | None = None, events: EventLog | None = None
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        events: EventLog | None = None,
+        start_engine: bool = True,
     ) -> None:
         self.settings = settings
+        self._start_engine = start_engine
+        self.engine: EngineClient | None = None
+        self.sink: ParquetSink | None = None
+        self._sink_task: asyncio.Task[object] | None = None
+        self._sink_stop = asyncio.Event()
         self._clock = clock
         self._events = events
         self.embedded: EmbeddedRedis | None = None
@@ -58,7 +73,20 @@ class Runtime:
         await self.services.start()
         self.bot = create_bot(self.settings)
         self.dp = create_dispatcher(self.settings, self.services)
+        if self.settings.analytics.run_sink:
+            self.sink = ParquetSink(
+                self._redis, Storage.from_settings(self.settings.analytics), self.settings.analytics
+            )
+            self._sink_task = asyncio.create_task(self.sink.run(self._sink_stop), name="sink")
+        if self.settings.engine_runtime.enabled and self._start_engine:
+            # On the main thread: Ray installs its signal handlers there.
+            self.engine = create_engine(self.settings, self.redis_url)
         return self
+
+    async def start_engine_feed(self) -> None:
+        """Let the engine consume its configured feed (simulated, replay or ccxt) from now on."""
+        if self.engine is not None:
+            await self.engine.start()
 
     async def __aexit__(
         self,
@@ -66,7 +94,15 @@ class Runtime:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.services.close()
+        if self.engine is not None:
+            with contextlib.suppress(Exception):
+                await self.engine.stop()
+                await self.engine.flush()
+            self.engine.kill()
+        await self.services.close()  # flushes buffered events into the stream first
+        if self._sink_task is not None:
+            self._sink_stop.set()
+            await self._sink_task  # the sink writes what it holds before it returns
         await self.bot.session.close()
         await self._redis.aclose()
         if self.embedded is not None:
@@ -84,6 +120,7 @@ class Runtime:
         )
 
     async def run_polling(self) -> None:
+        await self.start_engine_feed()
         await self.bot.delete_webhook(drop_pending_updates=False)
         await self.publish_commands()
         await self.dp.start_polling(
@@ -109,6 +146,7 @@ class Runtime:
         return runner
 
     async def run_webhook(self, public_url: str | None = None) -> None:
+        await self.start_engine_feed()
         runner = await self.start_webhook(public_url)
         try:
             await asyncio.Event().wait()

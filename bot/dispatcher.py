@@ -29,6 +29,19 @@ from bot.middlewares.session_gate import SessionGate
 from core.services import Services
 from core.settings import Settings
 from core.store import keys
+from messaging.pacing import Pacer, PacerLimits
+from messaging.sender import PacedSender
+
+
+class SharedRedisStorage(RedisStorage):
+    """FSM storage on the process's shared Redis client.
+
+    aiogram closes its storage (and so the client) when the dispatcher shuts down; the client
+    belongs to the process's services, which still flush activity and events after that.
+    """
+
+    async def close(self) -> None:
+        return None
 
 
 def create_bot(settings: Settings) -> Bot:
@@ -38,6 +51,16 @@ def create_bot(settings: Settings) -> Bot:
         if settings.telegram.api_base
         else AiohttpSession()
     )
+    tg = settings.telegram
+    pacer = Pacer(
+        PacerLimits(
+            global_per_second=tg.pace_global_per_second,
+            private_per_second=tg.pace_private_per_second,
+            private_burst=tg.pace_private_burst,
+            group_per_minute=tg.pace_group_per_minute,
+        )
+    )
+    session.middleware(PacedSender(pacer, max_retries=tg.retries_after_429))
     return Bot(
         settings.bot_token(),
         session=session,
@@ -46,7 +69,7 @@ def create_bot(settings: Settings) -> Bot:
 
 
 def create_dispatcher(settings: Settings, services: Services) -> Dispatcher:
-    storage = RedisStorage(
+    storage = SharedRedisStorage(
         services.redis,
         key_builder=DefaultKeyBuilder(prefix=keys.FSM_PREFIX),
         state_ttl=keys.FSM_TTL_S,

@@ -12,9 +12,18 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.analytics_settings import AnalyticsSettings
 from core.errors import ConfigError
 from core.market.ccxt_feed import CcxtSettings
 from core.market.simulator import MarketSimSettings
@@ -121,6 +130,21 @@ class TelegramSettings(BaseModel):
     polling_timeout_seconds: Annotated[
         int, Field(ge=0, le=50, description="getUpdates long-poll timeout")
     ] = 10
+    pace_global_per_second: Annotated[
+        float, Field(gt=0, description="Sends per second for the whole bot (Telegram: about 30)")
+    ] = 29.0
+    pace_private_per_second: Annotated[
+        float, Field(gt=0, description="Sends per second to one private chat (Telegram: 1)")
+    ] = 1.0
+    pace_private_burst: Annotated[
+        float, Field(ge=1, description="Sends to a private chat allowed at once before pacing")
+    ] = 2.0
+    pace_group_per_minute: Annotated[
+        float, Field(gt=0, description="Sends per minute to one group (Telegram: 20)")
+    ] = 19.0
+    retries_after_429: Annotated[
+        int, Field(ge=0, description="A 429 is waited out and retried this many times")
+    ] = 3
 
     @field_validator("webhook_secret")
     @classmethod
@@ -220,6 +244,7 @@ class Settings(BaseSettings):
     engine: EngineSettings = EngineSettings()
     engine_runtime: EngineRuntimeSettings = EngineRuntimeSettings()
     ray: RaySettings = RaySettings()
+    analytics: AnalyticsSettings = AnalyticsSettings()
 
     @field_validator("tiers", mode="before")
     @classmethod
@@ -236,6 +261,13 @@ class Settings(BaseSettings):
                 override = override.model_dump()
             merged[name] = {**merged.get(name, {}), **override}
         return merged
+
+    @model_validator(mode="after")
+    def _analytics_under_data_dir(self) -> Settings:
+        if "root" not in self.analytics.model_fields_set:
+            root = str(self.data_dir / "analytics")
+            self.analytics = self.analytics.model_copy(update={"root": root})
+        return self
 
     @property
     def redis_dir(self) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from html import escape
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.models import (
@@ -174,3 +175,28 @@ def quota_exhausted(tier: Tier, resets_at: float, tz: str) -> str:
         f"📊 You have used your {tier.label} allowance of opportunities for now. "
         f"It resets at {when(resets_at, tz)}. See /subscription for higher limits."
     )
+
+
+LEVEL_NAMES = {1: "Market", 2: "Technical", 3: "User", 4: "Scoring"}
+
+
+def validation_record(records: list[dict[str, Any]], *, max_figures: int = 4) -> str:
+    """The validation pipeline's decisions for one opportunity, latest per level."""
+    if not records:
+        return "<i>No validation record is kept for this opportunity any more.</i>"
+    latest: dict[int, dict[str, Any]] = {}
+    for r in records:
+        latest[int(r["level"])] = r
+    lines = ["<b>Validation</b>"]
+    for level in sorted(latest):
+        r = latest[level]
+        mark = "✅" if r["passed"] else "❌"
+        figures = ", ".join(
+            f"{escape(str(k))} {float(v):.4g}"
+            for k, v in list(r.get("figures", {}).items())[:max_figures]
+        )
+        lines.append(
+            f"{mark} L{level} {LEVEL_NAMES.get(level, '?')}: {escape(str(r['reason']))}"
+            + (f" ({figures})" if figures else "")
+        )
+    return "\n".join(lines)

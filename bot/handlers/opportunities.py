@@ -89,8 +89,8 @@ async def details(
         await query.answer("This opportunity has closed or expired.", show_alert=True)
         return
     profile = await services.profiles.get(session.user_id)
+    records = await services.opportunities.validation(opp.opportunity_id)
     await query.answer()
     if query.message is not None:
-        await query.message.answer(
-            templates.opportunity_card(opp, profile, services.clock.now(), detailed=True)
-        )
+        card = templates.opportunity_card(opp, profile, services.clock.now(), detailed=True)
+        await query.message.answer(f"{card}\n\n{templates.validation_record(records)}")

@@ -19,7 +19,8 @@ touching several keys of one user stays on one slot.
 | ``arbcast:opps:changes`` | stream | opened / updated / closed opportunities, for distribution | trimmed to about 100,000 entries |
 | ``arbcast:coord:<a>-<b>`` | string | what the coordinator of exchange pair a-b must not lose (JSON) | permanent |
 | ``arbcast:coord:<a>-<b>:market`` | string | its recent books and price series (JSON), saved periodically | permanent |
-| ``arbcast:events`` | stream | the append-only event log, oldest first | trimmed to `events.stream_max_len` |
+| ``arbcast:events`` | stream | the append-only event log, oldest first, one entry per flushed batch | trimmed by the Parquet sink once written (`events.stream_max_len` as a guard) |
+| ``arbcast:events:dead`` | stream | event entries the sink could not decode, kept for inspection | permanent |
 | ``arbcast:stats:<yyyymmdd>`` | hash | daily counters: sessions started, expired, onboarding completed | 40 days |
 | ``arbcast:fsm:...`` | string | aiogram FSM state and data (RedisStorage's own keys) | 1 day |
 """

@@ -67,7 +67,12 @@ async def test_run_serves_users_through_the_emulator(
     args = ["run", "--api-base", emulator_process]
     if mode == "webhook":
         args += ["--webhook", "--port", str(_port())]
-    env = _env(TELEGRAM_BOT_TOKEN=TOKEN, REDIS_URL=redis_url, ARBCAST_DATA_DIR=str(tmp_path))
+    env = _env(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        REDIS_URL=redis_url,
+        ARBCAST_DATA_DIR=str(tmp_path),
+        ARBCAST_ENGINE_RUNTIME__ENABLED="false",  # the engine on Ray is tested in tests/actors
+    )
     bot = subprocess.Popen(_arbcast(*args), env=env)  # noqa: ASYNC220 (Popen returns at once)
     try:
         async with aiohttp.ClientSession() as http:

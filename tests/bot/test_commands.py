@@ -88,11 +88,22 @@ async def test_opportunities_shows_what_the_tier_allows_and_counts_against_caps(
 
 async def test_opportunity_details_button_shows_the_full_record(botenv: BotEnv) -> None:
     now = botenv.clock.now()
-    await botenv.services.opportunities.put(sample(1, now))
+    record = {
+        "opportunity_id": "opp1",
+        "level": 1,
+        "passed": True,
+        "reason": "ok",
+        "figures": {"net_spread_pct": 0.31},
+        "ts": now,
+        "key": "k",
+    }
+    await botenv.services.opportunities.apply(opened=[sample(1, now)], records={"opp1": [record]})
     await botenv.send(1, "/start")
     await botenv.send(1, "/opportunities")
     shown = await botenv.last(1)
     await botenv.press(1, shown["message_id"], "op:details:opp1")
-    assert "opp1" in (await botenv.last(1))["text"]
+    details = (await botenv.last(1))["text"]
+    assert "opp1" in details
+    assert "✅ L1 Market: ok (net_spread_pct 0.31)" in details
     await botenv.press(1, shown["message_id"], "op:details:gone")
     assert "closed or expired" in (await botenv.callback_answers(1))[-1]["text"]
