@@ -6,9 +6,9 @@ keeps a snapshot of the logic in Redis so that an actor Ray restarts resumes wit
 opportunities and history. Its calls take turns (one at a time), as a Durable Object's do.
 
 The snapshot has two parts. What must not be lost (episodes, history, the scoring model, funding
-rates: about 40 KB) is written after every batch that changed anything. The recent books and
-price series (over 90% of the bytes, and refilled by the feed within seconds) are written every
-`snapshot_interval_seconds`.
+rates: about 40 KB) is written after every batch that opened or closed an opportunity; an update
+to a live one is durable already, in the opportunity store. The recent books and price series
+(over 90% of the bytes, and refilled by the feed) are written every `snapshot_interval_seconds`.
 """
 
 from __future__ import annotations
@@ -92,7 +92,9 @@ class OpportunityCoordinator:
             await self._publish(out, now)
             interval = self._settings.engine_runtime.snapshot_interval_seconds
             market_due = now - self._last_snapshot >= interval
-            if out or market_due:
+            # An update is already durable in the opportunity store; an opening or a closing
+            # (which adds to the history) must be in the snapshot before the call returns.
+            if out.opened or out.closed or market_due:
                 await self._save(now, market=market_due)
             return BatchResult(len(out.opened), len(out.updated), len(out.closed), len(out.records))
 

@@ -192,8 +192,8 @@ class EngineRuntimeSettings(BaseModel):
         default=True, description="Run the market feed and opportunity coordinators on Ray"
     )
     snapshot_interval_seconds: Annotated[
-        float, Field(gt=0, description="Coordinators save their state at least this often")
-    ] = 2.0
+        float, Field(gt=0, description="Coordinators save recent books and prices this often")
+    ] = 30.0
     max_in_flight: Annotated[
         int, Field(gt=0, description="Market batches in flight to the coordinators at once")
     ] = 2
