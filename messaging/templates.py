@@ -139,14 +139,15 @@ def tiers(table: Mapping[Tier, TierLimits], current: Tier) -> str:
 
 def opportunity_card(opp: Opportunity, profile: UserProfile, now: float, *, detailed: bool) -> str:
     tz = profile.preferences.timezone
-    size = opp.recommended_position_usd or 1_000.0
+    size = opp.position_for(profile.preferences.risk_tolerance.value) or 1_000.0
     profit = size * opp.expected_profit_pct / 100
     lines = [
         f"<b>{escape(opp.symbol)}</b> · {opp.type.label} · {opp.priority.value} priority",
         f"Buy on {escape(opp.buy_exchange)} at {opp.buy_price:,.6g}, "
         f"sell on {escape(opp.sell_exchange)} at {opp.sell_price:,.6g}",
         f"Net spread after fees: <b>{opp.net_spread_pct:.3f}%</b>",
-        f"Est. profit on ${size:,.0f}: ${profit:,.2f} · confidence {opp.confidence:.0%}",
+        f"Est. profit on ${size:,.0f} ({profile.preferences.risk_tolerance.value} risk): "
+        f"${profit:,.2f} · confidence {opp.confidence:.0%}",
         f"Age: {duration(now - opp.detected_at)} · valid until {when(opp.expires_at, tz)}",
     ]
     if detailed:

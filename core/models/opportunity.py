@@ -65,3 +65,12 @@ class Opportunity(BaseModel):
     @property
     def pair(self) -> str:
         return self.symbol
+
+    def position_for(self, risk: str) -> float:
+        """The recommended size (USD) for a risk tolerance ("low", "medium", "high")."""
+        size = {
+            "low": self.position_usd_low,
+            "medium": self.position_usd_medium,
+            "high": self.position_usd_high,
+        }.get(str(risk), 0.0)
+        return size or self.recommended_position_usd
