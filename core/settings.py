@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.analytics_settings import AnalyticsSettings
+from core.distribution.settings import DistributionSettings
 from core.errors import ConfigError
 from core.market.ccxt_feed import CcxtSettings
 from core.market.simulator import MarketSimSettings
@@ -245,6 +246,8 @@ class Settings(BaseSettings):
     engine_runtime: EngineRuntimeSettings = EngineRuntimeSettings()
     ray: RaySettings = RaySettings()
     analytics: AnalyticsSettings = AnalyticsSettings()
+    distribution: DistributionSettings = DistributionSettings()
+    shards: Annotated[int, Field(ge=1, le=256, description="UserQueueActor shards")] = 2
 
     @field_validator("tiers", mode="before")
     @classmethod

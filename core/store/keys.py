@@ -19,6 +19,9 @@ touching several keys of one user stays on one slot.
 | ``arbcast:opps:changes`` | stream | opened / updated / closed opportunities, for distribution | trimmed to about 100,000 entries |
 | ``arbcast:coord:<a>-<b>`` | string | what the coordinator of exchange pair a-b must not lose (JSON) | permanent |
 | ``arbcast:coord:<a>-<b>:market`` | string | its recent books and price series (JSON), saved periodically | permanent |
+| ``arbcast:opp:<id>:recipients`` | set | user ids sent this opportunity (their messages are edited when it closes) | 1 day |
+| ``arbcast:uq:{uid}`` | string | the user's push queue (`UserQueue.to_dict()` as JSON), saved after each turn | `distribution.sent_retention_seconds` after the last turn |
+| ``arbcast:lastpush:{uid}`` | string | when the user last received a push (for the cooldown) | 2 days |
 | ``arbcast:events`` | stream | the append-only event log, oldest first, one entry per flushed batch | trimmed by the Parquet sink once written (`events.stream_max_len` as a guard) |
 | ``arbcast:events:dead`` | stream | event entries the sink could not decode, kept for inspection | permanent |
 | ``arbcast:stats:<yyyymmdd>`` | hash | daily counters: sessions started, expired, onboarding completed | 40 days |
@@ -42,6 +45,7 @@ FSM_PREFIX: Final = f"{PREFIX}:fsm"
 QUOTA_DAY_TTL_S: Final = 2 * 86_400
 QUOTA_HOUR_TTL_S: Final = 2 * 3_600
 STATS_TTL_S: Final = 40 * 86_400
+RECIPIENTS_TTL_S: Final = 86_400
 FSM_TTL_S: Final = 86_400
 
 
@@ -75,6 +79,18 @@ def validation_log(opportunity_id: str) -> str:
 
 def coordinator(pair: tuple[str, str]) -> str:
     return f"{PREFIX}:coord:{pair[0]}-{pair[1]}"
+
+
+def recipients(opportunity_id: str) -> str:
+    return f"{PREFIX}:opp:{opportunity_id}:recipients"
+
+
+def user_queue(user_id: int) -> str:
+    return f"{PREFIX}:uq:{{{user_id}}}"
+
+
+def last_push(user_id: int) -> str:
+    return f"{PREFIX}:lastpush:{{{user_id}}}"
 
 
 def daily_stats(yyyymmdd: str) -> str:

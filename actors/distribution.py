@@ -1,0 +1,60 @@
+"""Typed client of the `UserQueueActor` shards: fan-out is one call per shard, per-user calls go
+to the user's shard."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from actors.client import ActorClient
+from actors.user_queue_shard import FanoutResult, shard_of
+from core.distribution.eligibility import Verdict
+from core.models import Opportunity
+
+
+class ShardClient(ActorClient):
+    async def fanout(self, opportunity: Opportunity, now: float | None) -> FanoutResult:
+        result: FanoutResult = await self._call("fanout", opportunity, now)
+        return result
+
+
+class DistributionClient:
+    def __init__(self, shards: list[Any], *, timeout: float) -> None:
+        self.shards = [
+            ShardClient(h, f"user-queues-{i}", timeout=timeout) for i, h in enumerate(shards)
+        ]
+
+    def _of(self, user_id: int) -> ShardClient:
+        return self.shards[shard_of(user_id, len(self.shards))]
+
+    async def fanout(
+        self, opportunity: Opportunity, now: float | None = None
+    ) -> list[FanoutResult]:
+        return list(await asyncio.gather(*(s.fanout(opportunity, now) for s in self.shards)))
+
+    async def load(self, now: float | None = None) -> int:
+        counts = await asyncio.gather(*(s._call("load", now) for s in self.shards))
+        return int(sum(counts))
+
+    async def tick(self, now: float | None = None) -> int:
+        sent = await asyncio.gather(*(s._call("tick", now) for s in self.shards))
+        return int(sum(sent))
+
+    async def refresh(self, user_id: int, now: float | None = None) -> None:
+        await self._of(user_id)._call("refresh", [user_id], now)
+
+    async def record_sent(self, user_id: int, outgoing_id: str, message_id: int) -> int:
+        edits: int = await self._of(user_id)._call("record_sent", user_id, outgoing_id, message_id)
+        return edits
+
+    async def explain(
+        self, user_id: int, opportunity: Opportunity, now: float | None = None
+    ) -> Verdict:
+        verdict: Verdict = await self._of(user_id)._call("explain", user_id, opportunity, now)
+        return verdict
+
+    async def flush(self) -> None:
+        await asyncio.gather(*(s._call("flush") for s in self.shards))
+
+    async def stats(self) -> list[dict[str, Any]]:
+        return list(await asyncio.gather(*(s._call("stats") for s in self.shards)))

@@ -1,0 +1,153 @@
+"""A UserQueueActor shard's logic on real Redis, driven without Ray: loading users, fan-out of one
+opportunity through the six layers, batching, quota taken only for what is sent, closing edits,
+and a restart that loses nothing. Delivery itself (the outbox) is tested in tests/messaging."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from actors.user_queue_shard import UserQueueShard, shard_of
+from core.clock import ManualClock
+from core.distribution.user_queue import Outgoing
+from core.models import Opportunity, OpportunityType, Priority
+from core.services import Services
+from core.settings import Settings
+from core.store import keys
+from core.store.keys import ProfileFields as P
+
+
+class Submitted:
+    """The shard's outbox port: records what the shard handed over for delivery."""
+
+    def __init__(self) -> None:
+        self.items: list[Outgoing] = []
+
+    async def submit(self, outgoing: list[Outgoing], opportunities: Mapping[str, Opportunity]) -> None:
+        self.items.extend(outgoing)
+
+
+def opp(now: float, oid: str = "o1", **kw: Any) -> Opportunity:
+    base: dict[str, Any] = {
+        "opportunity_id": oid, "type": OpportunityType.ARBITRAGE, "symbol": "BTC/USDT",
+        "buy_exchange": "binance", "sell_exchange": "okx", "buy_price": 100.0,
+        "sell_price": 100.5, "net_spread_pct": 0.4, "expected_profit_pct": 0.4,
+        "confidence": 0.8, "priority": Priority.HIGH, "detected_at": now - 600,
+        "updated_at": now, "expires_at": now + 900,
+    }  # fmt: skip
+    base.update(kw)
+    return Opportunity.model_validate(base)
+
+
+async def _users(services: Services, ids: list[int]) -> None:
+    for uid in ids:
+        await services.profiles.ensure(uid, f"u{uid}")
+        await services.sessions.start(uid)
+
+
+def _mine(n: int, count: int = 2, index: int = 0) -> list[int]:
+    return [u for u in range(1, 10 * n) if shard_of(u, count) == index][:n]
+
+
+async def test_load_takes_this_shards_active_users_only(
+    services: Services, settings: Settings, redis_url: str, clock: ManualClock
+) -> None:
+    mine, theirs = _mine(3), [u for u in range(1, 20) if shard_of(u, 2) == 1][:2]
+    await _users(services, mine + theirs)
+    shard = UserQueueShard(0, 2, settings, redis_url, Submitted())
+    assert await shard.load(clock.now()) == 3
+    clock.advance(days=8)
+    await shard.refresh(mine, clock.now())  # sessions lapsed: rows go
+    assert len(shard.columns) == 0
+
+
+async def test_a_high_opportunity_goes_out_at_once_and_takes_quota(
+    services: Services, settings: Settings, redis_url: str, clock: ManualClock, redis: Any
+) -> None:
+    [uid, muted] = _mine(2)
+    await _users(services, [uid, muted])
+    await services.profiles.set_fields(muted, **{P.PUSH: "0"})
+    port = Submitted()
+    shard = UserQueueShard(0, 2, settings, redis_url, port)
+    await shard.load(clock.now())
+    result = await shard.fanout(opp(clock.now()), clock.now())
+    assert (result.eligible, result.messages) == (1, 1)
+    assert result.rejected == {"L3:push_off": 1}
+    assert [(o.user_id, o.kind, o.opportunity_ids) for o in port.items] == [(uid, "single", ("o1",))]
+    assert await services.quota.used(uid, clock.now()) == (1, 1)
+    assert await services.quota.used(muted, clock.now()) == (0, 0)
+    assert await redis.smembers(keys.recipients("o1")) == {str(uid)}
+    # The same opportunity again, not improved: nothing more is sent, nothing more is taken.
+    await shard.fanout(opp(clock.now()), clock.now())
+    assert len(port.items) == 1
+    assert await services.quota.used(uid, clock.now()) == (1, 1)
+
+
+async def test_medium_ones_wait_for_the_window_and_go_out_as_one_digest(
+    services: Services, settings: Settings, redis_url: str, clock: ManualClock
+) -> None:
+    [uid] = _mine(1)
+    await _users(services, [uid])
+    await services.profiles.set_tier(uid, __import__("core.models", fromlist=["Tier"]).Tier.PREMIUM)
+    port = Submitted()
+    shard = UserQueueShard(0, 2, settings, redis_url, port)
+    await shard.load(clock.now())
+    now = clock.now()
+    for i in range(3):
+        o = opp(now, f"m{i}", priority=Priority.MEDIUM, expected_profit_pct=0.3 + i / 10)
+        await services.opportunities.put(o)
+        await shard.fanout(o, now)
+    assert port.items == []
+    clock.advance(seconds=settings.distribution.medium_window_seconds)
+    assert await shard.tick(clock.now()) == 1
+    [digest] = port.items
+    assert digest.kind == "digest"
+    assert digest.opportunity_ids == ("m2", "m1", "m0")  # best first
+    assert await services.quota.used(uid, clock.now()) == (3, 3)
+
+
+async def test_a_closed_opportunity_edits_the_messages_that_carried_it(
+    services: Services, settings: Settings, redis_url: str, clock: ManualClock
+) -> None:
+    [uid] = _mine(1)
+    await _users(services, [uid])
+    port = Submitted()
+    shard = UserQueueShard(0, 2, settings, redis_url, port)
+    await shard.load(clock.now())
+    await shard.fanout(opp(clock.now()), clock.now())
+    await shard.record_sent(uid, port.items[0].outgoing_id, 4242)
+    await shard.fanout(opp(clock.now(), closed=True), clock.now())
+    edit = port.items[-1]
+    assert (edit.kind, edit.message_id, edit.opportunity_ids) == ("edit_closed", 4242, ("o1",))
+
+
+async def test_a_restarted_shard_resumes_its_queues_from_redis(
+    services: Services, settings: Settings, redis_url: str, clock: ManualClock
+) -> None:
+    [uid] = _mine(1)
+    await _users(services, [uid])
+    first = UserQueueShard(0, 2, settings, redis_url, Submitted())
+    await first.load(clock.now())
+    low = opp(clock.now(), "l1", priority=Priority.LOW)
+    await services.opportunities.put(low)
+    await first.fanout(low, clock.now())
+    del first  # the process dies; its queue was saved after the turn
+    port = Submitted()
+    second = UserQueueShard(0, 2, settings, redis_url, port)
+    await second.load(clock.now())  # resumes the queues that still hold work
+    assert uid in second.queues
+    clock.advance(seconds=settings.distribution.low_window_seconds)
+    assert await second.tick(clock.now()) == 1
+    assert port.items[0].opportunity_ids == ("l1",)
+
+
+async def test_explain_names_the_first_failing_layer(
+    services: Services, settings: Settings, redis_url: str, clock: ManualClock
+) -> None:
+    [uid] = _mine(1)
+    await _users(services, [uid])
+    shard = UserQueueShard(0, 2, settings, redis_url, Submitted())
+    verdict = await shard.explain(uid, opp(clock.now(), type=OpportunityType.TECHNICAL), clock.now())
+    assert (verdict.eligible, verdict.layer) == (False, 2)
+    ok = await shard.explain(uid, opp(clock.now()), clock.now())
+    assert ok.eligible
