@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit load bench clean
+.PHONY: demo test lint typecheck unit load bench clean env-example
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -36,3 +36,10 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var/redis var/analytics .pytest_cache .mypy_cache .ruff_cache
+
+# .env.example lists every setting with its default; a test keeps it in step.
+env-example: $(STAMP)
+	{ printf '%s\n' "# arbcast settings. Copy to .env (read automatically) or export them." \
+	  "# Nested settings use \"__\"; lists and sets are JSON. Every line shows the default." \
+	  "# Regenerate with: make env-example"; \
+	  env -u REDIS_URL -u TELEGRAM_BOT_TOKEN $(BIN)/python -m core.settings_doc; } > .env.example

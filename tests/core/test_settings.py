@@ -71,4 +71,4 @@ def test_env_example_documents_every_setting(monkeypatch: pytest.MonkeyPatch) ->
     for var in ("REDIS_URL", "TELEGRAM_BOT_TOKEN"):
         monkeypatch.delenv(var, raising=False)
     example = (ROOT / ".env.example").read_text()
-    assert render() in example, "regenerate .env.example with python -m core.settings_doc"
+    assert render() in example, "regenerate .env.example with: make env-example"
