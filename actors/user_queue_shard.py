@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import zlib
 from collections.abc import Iterable, Mapping
@@ -31,7 +32,6 @@ from core.distribution.eligibility import (
     Policy,
     RecipientState,
     Verdict,
-    explain,
 )
 from core.distribution.user_queue import Outgoing, UserQueue
 from core.events import Event, RedisEventLog
@@ -44,8 +44,10 @@ from core.settings import Settings
 from core.store import keys
 from core.store.client import connect
 from core.store.scripts import Scripts
+from core.why import why
 
 TIER_OF_CODE = {code: tier for tier, code in TIER_CODE.items()}
+log = logging.getLogger(__name__)
 
 
 def shard_of(user_id: int, shards: int) -> int:
@@ -93,6 +95,7 @@ class UserQueueShard:
         )
         self._lock = asyncio.Lock()
         self._started = False
+        self._tasks: list[asyncio.Task[None]] = []
 
     # -- membership ---------------------------------------------------------------------------
 
@@ -352,14 +355,43 @@ class UserQueueShard:
     ) -> Verdict:
         """Why a user would, or would not, get an opportunity now (SuperAdmin's /why)."""
         now = time.time() if now is None else now
-        session = await self._sessions.get(user_id)
-        raw = await self._redis.hgetall(keys.user(user_id))
-        profile = profile_from_hash(user_id, raw, self._settings.superadmin_ids)
-        used_day, used_hour = await self._quota.used(user_id, now)
-        last = await self._redis.get(keys.last_push(user_id))
-        counters = Counters.of(now, used_day, used_hour, float(last) if last else None)
-        state = RecipientState(profile, session, counters)
-        return explain(state, opportunity, now, ChatContext.private(user_id), policy=self.policy)
+        return await why(
+            self._redis, self._sessions, self._quota, self._settings, user_id, opportunity, now
+        )
+
+    async def start(self, tick_seconds: float = 1.0) -> int:
+        """Load the shard, then tick every `tick_seconds` and follow users' changes."""
+        rows = await self.load()
+        if not self._tasks:
+            self._tasks = [
+                asyncio.create_task(self._tick_loop(tick_seconds), name="shard-tick"),
+                asyncio.create_task(self._follow_changes(), name="shard-changes"),
+            ]
+        return rows
+
+    async def _tick_loop(self, every: float) -> None:
+        while True:
+            await asyncio.sleep(every)  # a period, not a synchronisation
+            try:
+                await self.tick()
+            except Exception as exc:
+                log.warning("shard %d tick failed: %s", self.index, exc)
+
+    async def _follow_changes(self) -> None:
+        while True:
+            try:
+                pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+                await pubsub.subscribe(keys.SESSION_CHANNEL)
+                async for message in pubsub.listen():
+                    uid = int(message["data"])
+                    if shard_of(uid, self.count) == self.index:
+                        await self.refresh([uid])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # reconnect; a reload closes any gap
+                log.warning("shard %d lost the users channel (%s); reloading", self.index, exc)
+                await asyncio.sleep(1.0)
+                await self.load()
 
     async def flush(self) -> None:
         async with self._lock:

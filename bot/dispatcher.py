@@ -14,6 +14,7 @@ from bot.handlers import (
     admin,
     dnd,
     fallback,
+    feedback,
     membership,
     onboarding,
     opportunities,
@@ -90,6 +91,7 @@ def create_dispatcher(settings: Settings, services: Services) -> Dispatcher:
         subscription.router,
         dnd.router,
         opportunities.router,
+        feedback.router,
         admin.router,
         membership.router,
         fallback.router,  # last: takes what nothing else did

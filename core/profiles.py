@@ -1,7 +1,8 @@
 """User profiles in Redis: tier, preferences and exchanges, one hash per user.
 
 Each change writes only the fields it changes (HSET, or the toggle script for list fields), so
-two changes at once never overwrite each other.
+two changes at once never overwrite each other, and announces the user on the users-changed
+channel, so that push shards apply a new preference at once.
 """
 
 from __future__ import annotations
@@ -103,7 +104,10 @@ class ProfileStore:
 
     async def set_fields(self, user_id: int, **fields: str) -> None:
         async with store_errors("saving preferences"):
-            await self._redis.hset(keys.user(user_id), mapping=fields)
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hset(keys.user(user_id), mapping=fields)
+                pipe.publish(keys.SESSION_CHANNEL, str(user_id))
+                await pipe.execute()
 
     async def set_list(self, user_id: int, field: str, members: Iterable[str]) -> None:
         await self.set_fields(user_id, **{field: ",".join(sorted(set(members)))})
@@ -126,6 +130,7 @@ class ProfileStore:
             value = await self._scripts.toggle_member(
                 keys=[keys.user(user_id)], args=[field, member, how, ",".join(sorted(absent_means))]
             )
+            await self._redis.publish(keys.SESSION_CHANNEL, str(user_id))
         return _csv(value)
 
     async def set_tier(self, user_id: int, tier: Tier) -> None:
@@ -136,6 +141,7 @@ class ProfileStore:
                         pipe.srem(keys.users_by_tier(other.value), user_id)
                 pipe.sadd(keys.users_by_tier(tier.value), user_id)
                 pipe.hset(keys.user(user_id), P.TIER, tier.value)
+                pipe.publish(keys.SESSION_CHANNEL, str(user_id))
                 await pipe.execute()
 
     async def count_by_tier(self) -> dict[Tier, int]:

@@ -27,6 +27,9 @@ COMMANDS: Final[tuple[CommandSpec, ...]] = (
     CommandSpec("logout", "End your session"),
     CommandSpec("admin_stats", "Sessions and onboarding figures", admin_only=True),
     CommandSpec("settier", "Change a user's tier: /settier <user_id> <tier>", admin_only=True),
+    CommandSpec(
+        "why", "Why a user gets an opportunity or not: /why <user_id> <id>", admin_only=True
+    ),
 )
 
 ALIASES: Final[dict[str, str]] = {"preferences": "settings"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any, Final
 
 from aiogram import Router
@@ -11,6 +12,7 @@ from aiogram.types import Message
 from core.events import Event, EventName
 from core.models import Tier, UserSession
 from core.services import Services
+from core.why import why
 from messaging import templates
 
 router: Final = Router(name=__name__)
@@ -78,7 +80,46 @@ async def settier(
     await message.answer(f"✅ User {target} is now on {tier.label}.")
 
 
-@router.message(Command("admin_stats", "settier"))
+LAYERS: Final = {
+    1: "Session",
+    2: "Subscription",
+    3: "Preferences",
+    4: "Rate limits",
+    5: "Technical",
+    6: "Context and compliance",
+}
+
+
+@router.message(Command("why"), IsSuperAdmin())
+async def why_command(
+    message: Message, command: CommandObject, services: Services, session: UserSession
+) -> None:
+    args = (command.args or "").split()
+    if len(args) != 2 or not args[0].isdigit():
+        await message.answer("Usage: /why &lt;user_id&gt; &lt;opportunity_id&gt;")
+        return
+    target, oid = int(args[0]), args[1]
+    opp = await services.opportunities.get(oid)
+    if opp is None:
+        await message.answer(f"No opportunity {escape(oid)} is known (closed over an hour ago?).")
+        return
+    s = services.sessions.store
+    verdict = await why(
+        services.redis, s, services.quota, services.settings, target, opp, services.clock.now()
+    )
+    _audit(services, session, "why", True, target=target, opportunity_id=oid)
+    if verdict.eligible:
+        await message.answer(f"✅ User {target} is eligible for {escape(oid)} now.")
+        return
+    layer = verdict.layer or 0
+    await message.answer(
+        f"❌ User {target} would not get {escape(oid)}: layer {layer} "
+        f"({LAYERS.get(layer, '?')}) — <code>{escape(verdict.reason)}</code>\n"
+        f"{escape(verdict.detail)}"
+    )
+
+
+@router.message(Command("admin_stats", "settier", "why"))
 async def refused(message: Message, services: Services, session: UserSession) -> None:
     command = (message.text or "").split(maxsplit=1)[0]
     _audit(services, session, command.lstrip("/")[:32], False)

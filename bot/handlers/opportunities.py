@@ -85,6 +85,15 @@ async def details(
     query: CallbackQuery, callback_data: OpportunityCB, services: Services, session: UserSession
 ) -> None:
     opp = await services.opportunities.get(callback_data.opportunity_id)
+    services.events.emit(
+        Event(
+            name="engagement.details",
+            ts=services.clock.now(),
+            user_id=session.user_id,
+            session_id=session.session_id,
+            attrs={"opportunity_id": callback_data.opportunity_id, "button": "details"},
+        )
+    )
     if opp is None:
         await query.answer("This opportunity has closed or expired.", show_alert=True)
         return

@@ -8,7 +8,7 @@ touching several keys of one user stays on one slot.
 |---|---|---|---|
 | ``arbcast:session:{uid}`` | hash | the user's current session (see `SessionFields`) | while active; `ended_retention_seconds` once expired or terminated |
 | ``arbcast:sessions:expiry`` | zset | user id scored by expiry time, active sessions only | members removed on expiry or logout |
-| ``arbcast:sessions:changed`` | channel | user ids whose session changed; caches drop them | pub/sub |
+| ``arbcast:sessions:changed`` | channel | user ids whose session or profile changed; caches and push shards re-read them | pub/sub |
 | ``arbcast:user:{uid}`` | hash | profile: tier, preferences, exchanges (see `ProfileFields`) | permanent |
 | ``arbcast:users:tier:<tier>`` | set | user ids per tier, for admin statistics | permanent |
 | ``arbcast:quota:{uid}:d:<yyyymmdd>`` | string | opportunities counted today (UTC) | 2 days |

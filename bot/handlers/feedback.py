@@ -1,0 +1,80 @@
+"""The buttons on opportunity messages: Mute pair, Mute type, 👍 and 👎.
+
+A press acts at once (a mute changes the preference, and the push shards hear of it through the
+users-changed channel) and is an engagement event.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Final
+
+from aiogram import F, Router
+from aiogram.types import CallbackQuery
+
+from core.events import Event
+from core.models import OpportunityType, UserSession
+from core.services import Services
+from core.store.keys import ProfileFields as P
+from messaging.callbacks import OpportunityCB
+
+router: Final = Router(name=__name__)
+
+ACTIONS: Final = ("mute_pair", "mute_type", "up", "down")
+
+
+def _engaged(
+    services: Services, session: UserSession, action: str, opportunity_id: str, **attrs: str
+) -> None:
+    services.events.emit(
+        Event(
+            name=f"engagement.{action}",
+            ts=services.clock.now(),
+            user_id=session.user_id,
+            session_id=session.session_id,
+            attrs={"opportunity_id": opportunity_id, "button": action, **attrs},
+        )
+    )
+
+
+@router.callback_query(OpportunityCB.filter(F.action.in_(ACTIONS)))
+async def pressed(
+    query: CallbackQuery, callback_data: OpportunityCB, services: Services, session: UserSession
+) -> None:
+    action, oid = callback_data.action, callback_data.opportunity_id
+    if action in ("up", "down"):
+        _engaged(services, session, "feedback", oid, vote=action)
+        await query.answer(
+            "Thanks — this tunes what we send you."
+            if action == "up"
+            else "Thanks — we will send fewer like this."
+        )
+        return
+    opp = await services.opportunities.get(oid)
+    if opp is None:
+        await query.answer(
+            "This opportunity is no longer known; mute from /settings.", show_alert=True
+        )
+        return
+    if action == "mute_pair":
+        await services.profiles.change_member(session.user_id, P.MUTED_PAIRS, opp.symbol, "add")
+        _engaged(services, session, "mute_pair", oid, pair=opp.symbol)
+        await query.answer(f"Muted {escape(opp.symbol)}. Unmute it in /settings.", show_alert=True)
+        return
+    types = await services.profiles.change_member(
+        session.user_id,
+        P.TYPES,
+        opp.type.value,
+        "remove",
+        absent_means=[t.value for t in OpportunityType],
+    )
+    if not types:  # the last type: keep it, and say how to stop pushes instead
+        await services.profiles.change_member(session.user_id, P.TYPES, opp.type.value, "add")
+        await query.answer(
+            "That is your last opportunity type; turn pushes off in /settings.", show_alert=True
+        )
+        return
+    _engaged(services, session, "mute_type", oid, type=opp.type.value)
+    await query.answer(
+        f"No more {opp.type.label} opportunities. Undo in /settings.", show_alert=True
+    )

@@ -1,0 +1,68 @@
+"""Buttons on opportunity messages act at once and are engagement events; /why explains."""
+
+from __future__ import annotations
+
+from core.models import OpportunityType
+from messaging import templates
+from tests.bot.conftest import BotEnv
+from tests.bot.test_commands import sample
+
+
+async def _with_message(env: BotEnv) -> int:
+    """A message in chat 1 with buttons (onboarding's), to press opportunity buttons on."""
+    await env.send(1, "/start")
+    return int(next(m for m in await env.messages(1) if m.get("reply_markup"))["message_id"])
+
+
+async def test_mute_pair_mutes_at_once_and_is_recorded(botenv: BotEnv) -> None:
+    await botenv.services.opportunities.put(sample(1, botenv.clock.now()))
+    mid = await _with_message(botenv)
+    await botenv.press(1, mid, "op:mute_pair:opp1")
+    assert "BTC/USDT" in (await botenv.services.profiles.get(1)).preferences.muted_pairs
+    assert "Muted BTC/USDT" in (await botenv.callback_answers(1))[-1]["text"]
+    [event] = botenv.services.events.named("engagement.mute_pair")
+    assert event.attrs["opportunity_id"] == "opp1"
+
+
+async def test_mute_type_keeps_the_other_types_and_refuses_the_last(botenv: BotEnv) -> None:
+    now = botenv.clock.now()
+    await botenv.services.opportunities.put(sample(1, now))
+    await botenv.services.opportunities.put(
+        sample(2, now, opportunity_id="f", type=OpportunityType.FUNDING)
+    )
+    await botenv.services.opportunities.put(
+        sample(3, now, opportunity_id="t", type=OpportunityType.TECHNICAL)
+    )
+    mid = await _with_message(botenv)
+    for oid in ("opp1", "f", "t"):
+        await botenv.press(1, mid, f"op:mute_type:{oid}")
+    types = (await botenv.services.profiles.get(1)).preferences.opportunity_types
+    assert types == {OpportunityType.TECHNICAL}
+    assert "last opportunity type" in (await botenv.callback_answers(1))[-1]["text"]
+
+
+async def test_votes_are_engagement_events(botenv: BotEnv) -> None:
+    mid = await _with_message(botenv)
+    await botenv.press(1, mid, "op:up:x1")
+    await botenv.press(1, mid, "op:down:x2")
+    votes = [(e.attrs["opportunity_id"], e.attrs["vote"])
+             for e in botenv.services.events.named("engagement.feedback")]  # fmt: skip
+    assert votes == [("x1", "up"), ("x2", "down")]
+
+
+async def test_why_explains_the_first_failing_layer_to_a_superadmin_only(botenv: BotEnv) -> None:
+    now = botenv.clock.now()
+    await botenv.services.opportunities.put(
+        sample(1, now, opportunity_id="tech", type=OpportunityType.TECHNICAL)
+    )
+    await botenv.services.opportunities.put(sample(2, now, opportunity_id="arb"))
+    await botenv.send(5, "/start")
+    await botenv.send(999, "/start")
+    await botenv.send(999, "/why 5 tech")
+    assert "layer 2 (Subscription)" in (await botenv.last(999))["text"]
+    await botenv.send(999, "/why 5 arb")
+    assert "is eligible" in (await botenv.last(999))["text"]
+    await botenv.send(999, "/why 77 arb")
+    assert "layer 1 (Session)" in (await botenv.last(999))["text"]
+    await botenv.send(5, "/why 5 arb")
+    assert (await botenv.last(5))["text"] == templates.ADMIN_ONLY
