@@ -4,11 +4,12 @@ to the user's shard."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 from actors.client import ActorClient
 from actors.user_queue_shard import FanoutResult, shard_of
 from core.distribution.eligibility import Verdict
+from core.distribution.rate_limit import Lease
 from core.models import Opportunity
 
 
@@ -31,6 +32,11 @@ class DistributionClient:
         self, opportunity: Opportunity, now: float | None = None
     ) -> list[FanoutResult]:
         return list(await asyncio.gather(*(s.fanout(opportunity, now) for s in self.shards)))
+
+    async def start(self) -> int:
+        """Load every shard's users and start their tick and change-following loops."""
+        counts = await asyncio.gather(*(s._call("start") for s in self.shards))
+        return int(sum(counts))
 
     async def load(self, now: float | None = None) -> int:
         counts = await asyncio.gather(*(s._call("load", now) for s in self.shards))
@@ -58,3 +64,23 @@ class DistributionClient:
 
     async def stats(self) -> list[dict[str, Any]]:
         return list(await asyncio.gather(*(s._call("stats") for s in self.shards)))
+
+
+class RateLimiterClient(ActorClient):
+    """Leases of the global send budget, and 429 reports."""
+
+    async def lease(self, sender_id: str, n: int) -> Lease:
+        lease: Lease = await self._call("lease", sender_id, n)
+        return lease
+
+    async def release(self, lease: Lease, unused: int) -> None:
+        await self._call("release", lease, unused)
+
+    async def report_429(
+        self, retry_after: float, scope: Literal["global", "chat"], chat_id: int | None = None
+    ) -> None:
+        await self._call("report_429", retry_after, scope, chat_id)
+
+    async def stats(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("stats")
+        return result

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import ray
 
+from actors.distribution import DistributionClient, RateLimiterClient
 from actors.engine import EngineClient
 from actors.market_data import MarketDataCoordinator
 from actors.opportunity import OpportunityCoordinator
+from actors.rate_limiter import GlobalRateLimiter
+from actors.user_queue_shard import OutboxPort, ShardHost
 from core.market.models import ExchangeInfo
 from core.settings import Settings
 
@@ -48,6 +52,37 @@ def exchange_pairs(settings: Settings) -> list[tuple[str, str]]:
 
 def pair_name(pair: tuple[str, str]) -> str:
     return f"{pair[0]}-{pair[1]}"
+
+
+def create_rate_limiter(settings: Settings) -> RateLimiterClient:
+    """The one GlobalRateLimiter of the namespace (found, not duplicated, by later callers)."""
+    ensure_ray(settings)
+    cls = ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=0)(GlobalRateLimiter)
+    handle = cls.options(
+        name="global-rate-limiter", namespace=settings.ray.namespace, get_if_exists=True
+    ).remote(settings)
+    return RateLimiterClient(
+        handle, "global-rate-limiter", timeout=settings.ray.call_timeout_seconds
+    )
+
+
+def create_distribution(
+    settings: Settings, redis_url: str, outbox: Callable[[], OutboxPort]
+) -> DistributionClient:
+    """The UserQueueActor shards (`settings.shards` of them), each loaded and ticking.
+
+    `outbox` builds, inside each shard's process, the port it hands messages to.
+    """
+    ensure_ray(settings)
+    cls = ray.remote(**_RESTARTABLE)(ShardHost)
+    shards = [
+        cls.options(
+            name=f"user-queues-{i}", namespace=settings.ray.namespace, get_if_exists=True
+        ).remote(i, settings.shards, settings, redis_url, outbox)
+        for i in range(settings.shards)
+    ]
+    client = DistributionClient(shards, timeout=settings.ray.call_timeout_seconds)
+    return client
 
 
 def create_engine(settings: Settings, redis_url: str) -> EngineClient:

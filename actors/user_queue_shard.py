@@ -20,7 +20,7 @@ import json
 import logging
 import time
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -400,3 +400,18 @@ class UserQueueShard:
 
     async def stats(self) -> dict[str, Any]:
         return {"shard": self.index, "rows": len(self.columns), "active_queues": len(self.queues)}
+
+
+class ShardHost(UserQueueShard):
+    """The shard as Ray hosts it: built from an outbox factory, so that its port (and the Redis
+    connections behind it) is made in the actor's own process. `start()` loads and ticks."""
+
+    def __init__(
+        self,
+        index: int,
+        count: int,
+        settings: Settings,
+        redis_url: str,
+        outbox: Callable[[], OutboxPort],
+    ) -> None:
+        super().__init__(index, count, settings, redis_url, outbox())

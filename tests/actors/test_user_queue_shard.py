@@ -23,7 +23,9 @@ class Submitted:
     def __init__(self) -> None:
         self.items: list[Outgoing] = []
 
-    async def submit(self, outgoing: list[Outgoing], opportunities: Mapping[str, Opportunity]) -> None:
+    async def submit(
+        self, outgoing: list[Outgoing], opportunities: Mapping[str, Opportunity]
+    ) -> None:
         self.items.extend(outgoing)
 
 
@@ -73,7 +75,9 @@ async def test_a_high_opportunity_goes_out_at_once_and_takes_quota(
     result = await shard.fanout(opp(clock.now()), clock.now())
     assert (result.eligible, result.messages) == (1, 1)
     assert result.rejected == {"L3:push_off": 1}
-    assert [(o.user_id, o.kind, o.opportunity_ids) for o in port.items] == [(uid, "single", ("o1",))]
+    assert [(o.user_id, o.kind, o.opportunity_ids) for o in port.items] == [
+        (uid, "single", ("o1",))
+    ]
     assert await services.quota.used(uid, clock.now()) == (1, 1)
     assert await services.quota.used(muted, clock.now()) == (0, 0)
     assert await redis.smembers(keys.recipients("o1")) == {str(uid)}
@@ -147,7 +151,9 @@ async def test_explain_names_the_first_failing_layer(
     [uid] = _mine(1)
     await _users(services, [uid])
     shard = UserQueueShard(0, 2, settings, redis_url, Submitted())
-    verdict = await shard.explain(uid, opp(clock.now(), type=OpportunityType.TECHNICAL), clock.now())
+    verdict = await shard.explain(
+        uid, opp(clock.now(), type=OpportunityType.TECHNICAL), clock.now()
+    )
     assert (verdict.eligible, verdict.layer) == (False, 2)
     ok = await shard.explain(uid, opp(clock.now()), clock.now())
     assert ok.eligible
