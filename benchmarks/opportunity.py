@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import tempfile
 import time
 from pathlib import Path
@@ -74,7 +75,9 @@ async def main(steps: int, symbols: int) -> None:
         settings = Settings(data_dir=Path(tmp), market=market)
         await connect(server.url).flushall()
         base_rate, _ = baseline(settings, steps)
-        ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+        ray.init(
+            num_cpus=2, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False
+        )
         try:
             rate, latencies, opened = await engine_run(settings, server.url, steps)
         finally:

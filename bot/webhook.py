@@ -18,6 +18,8 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_applicati
 from aiohttp import web
 from pydantic import ValidationError
 
+from analytics.dashboard import add_dashboard
+from analytics.storage import Storage
 from core.errors import StoreUnavailableError
 from core.events import Event
 from core.services import Services
@@ -94,5 +96,16 @@ def create_webhook_app(
         return web.json_response({"ok": True})
 
     app.router.add_get("/healthz", health)
+    a = settings.analytics
+    add_dashboard(
+        app,
+        Storage.from_settings(a),
+        admin_token=a.dashboard_token.get_secret_value(),
+        path=a.dashboard_path,
+        settings=a,
+        cache_seconds=a.dashboard_cache_seconds,
+        refresh_seconds=a.dashboard_refresh_seconds,
+        threads=a.dashboard_threads,
+    )
     setup_application(app, dp, bot=bot)
     return app

@@ -65,3 +65,17 @@ class AnalyticsSettings(BaseModel):
     run_sink: bool = Field(
         default=True, description="Run a Parquet sink inside each `arbcast run` process"
     )
+    dashboard_token: SecretStr = Field(
+        default=SecretStr(""),
+        description="Admin token of the web dashboard (Bearer, or ?token= once); empty: none",
+    )
+    dashboard_path: str = Field(default="/admin", description="Where the dashboard is served")
+    dashboard_cache_seconds: Annotated[
+        float, Field(ge=0, description="Reports are recomputed at most this often")
+    ] = 2.0
+    dashboard_refresh_seconds: Annotated[
+        float, Field(gt=0, description="How often the dashboard page polls")
+    ] = 5.0
+    dashboard_threads: Annotated[
+        int | None, Field(description="DuckDB threads for dashboard queries")
+    ] = 2

@@ -1,0 +1,533 @@
+"""The durable push outbox: a Redis stream with a consumer group, a delayed-retry set and a
+dead-letter stream.
+
+A message accepted by `Outbox.enqueue` stays in Redis until Telegram accepted it (`ack`), it was
+dropped for a reason that retrying cannot fix (`drop`), or it was given up on (`dead_letter`):
+
+* ``enqueue`` adds one stream entry per message, in one pipeline; each add is a small script that
+  first sets a ``seen`` marker with ``SET NX``, so a second enqueue of the same ``outgoing_id``
+  within `DeliverySettings.dedup_retention_seconds` is ignored (and the marker and the entry are
+  written together, never one without the other).
+* ``claim`` moves due delayed retries back into the stream, takes entries that a dead consumer
+  left pending for longer than ``reclaim_idle_ms`` (``XAUTOCLAIM``), then reads new ones
+  (``XREADGROUP``). A consumer that holds entries for long keeps them with `touch`.
+* Right before sending, `mark_sending` sets ``sending:<outgoing_id>``. If the mark is already
+  there, an earlier sender died between sending and acknowledging: the message is sent again and
+  counted (``duplicates`` in the stats hash). That is the only duplicate the outbox allows.
+* ``ack`` / ``drop`` / ``retry_later`` / ``dead_letter`` are each one Lua script: the entry
+  leaves the consumer group's pending list (``XACK``) and the stream (``XDEL``) in the same step
+  as its next home is written (the ``sent`` record and the ``acks`` stream, the delayed set, the
+  dead-letter stream), and the sending mark is cleared.
+
+Every key shares the ``{outbox}`` hash tag, so the scripts stay on one Redis Cluster slot.
+Redis never supplies the time: due times come from the injected `Clock`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Final, Literal
+
+import redis.exceptions
+from aiogram.types import InlineKeyboardMarkup
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+
+from core.clock import Clock, SystemClock
+from core.distribution.user_queue import Outgoing
+from core.events import Event, EventLog
+
+log = logging.getLogger(__name__)
+
+# ---------------------------------------------------------------------------------------------
+# Keys (to be moved to core.store.keys by the lead)
+
+OUTBOX_STREAM: Final = "arbcast:{outbox}"
+OUTBOX_DELAYED: Final = "arbcast:{outbox}:delayed"
+OUTBOX_DEAD: Final = "arbcast:{outbox}:dead"
+OUTBOX_ACKS: Final = "arbcast:{outbox}:acks"
+OUTBOX_STATS: Final = "arbcast:{outbox}:stats"
+OUTBOX_GROUP: Final = "senders"
+
+
+def outbox_seen(outgoing_id: str) -> str:
+    return f"arbcast:{{outbox}}:seen:{outgoing_id}"
+
+
+def outbox_sending(outgoing_id: str) -> str:
+    return f"arbcast:{{outbox}}:sending:{outgoing_id}"
+
+
+def outbox_sent(outgoing_id: str) -> str:
+    return f"arbcast:{{outbox}}:sent:{outgoing_id}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Settings (suggested home: ``DistributionSettings.delivery``)
+
+
+class DeliverySettings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    dedup_retention_seconds: Annotated[
+        int, Field(gt=0, description="A repeated enqueue of one outgoing_id is ignored this long")
+    ] = 86_400
+    sent_record_ttl_seconds: Annotated[
+        int,
+        Field(gt=0, description="outgoing_id -> Telegram message_id records are kept this long"),
+    ] = 2 * 86_400
+    sending_mark_ttl_seconds: Annotated[
+        int, Field(gt=0, description="A sending mark left by a dead sender is kept this long")
+    ] = 86_400
+    reclaim_idle_ms: Annotated[
+        int,
+        Field(
+            ge=0,
+            description="Pending entries idle this long belong to a dead sender and are "
+            "reclaimed (live senders touch theirs every third of it)",
+        ),
+    ] = 60_000
+    batch_size: Annotated[int, Field(gt=0, description="Most entries claimed at once")] = 100
+    block_ms: Annotated[int, Field(ge=0, description="How long a claim waits for new entries")] = (
+        1_000
+    )
+    max_in_flight: Annotated[
+        int, Field(gt=0, description="Most messages one worker holds (claimed, not yet done)")
+    ] = 500
+    max_concurrent_chats: Annotated[
+        int, Field(gt=0, description="Chats one worker sends to at the same time")
+    ] = 64
+    max_attempts: Annotated[
+        int, Field(gt=0, description="Sends tried on 5xx/network errors before dead-lettering")
+    ] = 5
+    backoff_base_seconds: Annotated[
+        float, Field(ge=0, description="First retry delay after a 5xx/network error")
+    ] = 1.0
+    backoff_max_seconds: Annotated[
+        float, Field(ge=0, description="Longest retry delay (before jitter)")
+    ] = 60.0
+    paid_broadcast: Annotated[
+        bool, Field(description="Send pushes with allow_paid_broadcast (up to 1000/s, paid)")
+    ] = False
+    dead_max_len: Annotated[int, Field(gt=0, description="Dead-letter stream cap (entries)")] = (
+        100_000
+    )
+    acks_max_len: Annotated[int, Field(gt=0, description="Acks stream cap (entries)")] = 100_000
+
+
+# ---------------------------------------------------------------------------------------------
+# Messages
+
+MessageKind = Literal["send", "edit"]
+
+
+class OutboxMessage(BaseModel):
+    """One Telegram message to send (or edit), rendered and ready."""
+
+    model_config = ConfigDict(frozen=True)
+
+    outgoing_id: str
+    user_id: int
+    chat_id: int
+    text: str  # Telegram HTML
+    reply_markup: str | None = None  # InlineKeyboardMarkup as JSON
+    opportunity_ids: tuple[str, ...] = ()
+    priority: str = "medium"
+    attempt: int = 0  # 5xx/network failures so far
+    created_at: float  # when the queue decided to send it (for latency)
+    kind: MessageKind = "send"
+    message_id: int | None = None  # for "edit": the message to edit
+
+    def to_json(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def from_outgoing(
+        cls,
+        outgoing: Outgoing,
+        text: str,
+        markup: InlineKeyboardMarkup | None,
+        *,
+        chat_id: int | None = None,
+    ) -> OutboxMessage:
+        """The outbox message of a queue's `Outgoing`, rendered (see `messaging.push_templates`);
+        `chat_id` defaults to the user's private chat."""
+        return cls(
+            outgoing_id=outgoing.outgoing_id,
+            user_id=outgoing.user_id,
+            chat_id=outgoing.user_id if chat_id is None else chat_id,
+            text=text,
+            reply_markup=to_markup_json(markup),
+            opportunity_ids=outgoing.opportunity_ids,
+            priority=outgoing.priority.value,
+            created_at=outgoing.created_at,
+            kind="edit" if outgoing.kind == "edit_closed" else "send",
+            message_id=outgoing.message_id,
+        )
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> OutboxMessage:
+        return cls.model_validate_json(raw)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """A claimed stream entry: the message and where it sits in the stream."""
+
+    entry_id: str
+    message: OutboxMessage
+
+
+# ---------------------------------------------------------------------------------------------
+# Scripts
+
+_ENQUEUE = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  return redis.call('XADD', KEYS[2], '*', 'm', ARGV[2])
+end
+return false
+"""
+
+# 0: first send; 1: the mark was there (a sender died after sending): counted as a duplicate.
+_MARK_SENDING = """
+if redis.call('SET', KEYS[1], ARGV[2], 'NX', 'EX', ARGV[1]) then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[1])
+redis.call('HINCRBY', KEYS[2], 'duplicates', 1)
+return 1
+"""
+
+# KEYS: stream, sent record, sending mark, acks stream, stats
+# ARGV: group, entry id, message id ('' for a drop), sent ttl, user id, outgoing id,
+#       acks maxlen, outcome counter
+_ACK = """
+local n = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+redis.call('DEL', KEYS[3])
+if n == 0 then
+  return 0
+end
+if ARGV[3] ~= '' then
+  redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*',
+    'u', ARGV[5], 'o', ARGV[6], 'm', ARGV[3])
+end
+redis.call('HINCRBY', KEYS[5], ARGV[8], 1)
+return n
+"""
+
+# KEYS: stream, delayed, sending mark, stats; ARGV: group, entry id, due, payload
+_RETRY = """
+local n = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+if n == 0 then
+  return 0
+end
+redis.call('XDEL', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+redis.call('DEL', KEYS[3])
+redis.call('HINCRBY', KEYS[4], 'retried', 1)
+return 1
+"""
+
+# KEYS: stream, dead, sending mark, stats; ARGV: group, entry id, payload, reason, maxlen, now
+_DEAD = """
+local n = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+if n == 0 then
+  return 0
+end
+redis.call('XDEL', KEYS[1], ARGV[2])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*',
+  'm', ARGV[3], 'reason', ARGV[4], 'at', ARGV[6], 'entry', ARGV[2])
+redis.call('DEL', KEYS[3])
+redis.call('HINCRBY', KEYS[4], 'dead', 1)
+return 1
+"""
+
+# KEYS: delayed, stream; ARGV: now, limit
+_PROMOTE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+for _, m in ipairs(due) do
+  redis.call('XADD', KEYS[2], '*', 'm', m)
+  redis.call('ZREM', KEYS[1], m)
+end
+return #due
+"""
+
+
+def _text(v: Any) -> str:
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+class Outbox:
+    """The outbox of one Redis (see the module docstring)."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        settings: DeliverySettings | None = None,
+        *,
+        events: EventLog | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.redis = redis
+        self.settings = settings or DeliverySettings()
+        self._events = events
+        self._clock: Clock = clock or SystemClock()
+        self._group_ready = False
+        self._cursors: dict[str, str] = {}  # XAUTOCLAIM cursor per consumer
+        self._enqueue: AsyncScript = redis.register_script(_ENQUEUE)
+        self._mark: AsyncScript = redis.register_script(_MARK_SENDING)
+        self._ack: AsyncScript = redis.register_script(_ACK)
+        self._retry: AsyncScript = redis.register_script(_RETRY)
+        self._dead: AsyncScript = redis.register_script(_DEAD)
+        self._promote: AsyncScript = redis.register_script(_PROMOTE)
+
+    # -- producing ------------------------------------------------------------------------------
+
+    async def enqueue(self, messages: Sequence[OutboxMessage]) -> list[str | None]:
+        """Add messages; returns each one's entry id, or None when its outgoing_id was seen."""
+        if not messages:
+            return []
+        ttl = self.settings.dedup_retention_seconds
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for m in messages:
+                await self._enqueue(
+                    keys=[outbox_seen(m.outgoing_id), OUTBOX_STREAM],
+                    args=[ttl, m.to_json()],
+                    client=pipe,
+                )
+            results = await pipe.execute()
+        ids = [None if r is None else _text(r) for r in results]
+        if self._events is not None:
+            now = self._clock.now()
+            for m, entry_id in zip(messages, ids, strict=True):
+                if entry_id is not None:
+                    self._events.emit(
+                        Event(
+                            name="distribution.queued",
+                            ts=now,
+                            user_id=m.user_id,
+                            attrs={
+                                "outgoing_id": m.outgoing_id,
+                                "kind": m.kind,
+                                "priority": m.priority,
+                                "items": len(m.opportunity_ids),
+                            },
+                        )
+                    )
+        return ids
+
+    # -- consuming ------------------------------------------------------------------------------
+
+    async def ensure_group(self) -> None:
+        if self._group_ready:
+            return
+        try:
+            await self.redis.xgroup_create(OUTBOX_STREAM, OUTBOX_GROUP, id="0", mkstream=True)
+        except redis.exceptions.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self._group_ready = True
+
+    async def claim(
+        self, consumer: str, count: int, block_ms: int | None = None
+    ) -> list[OutboxEntry]:
+        """Up to `count` entries for `consumer`: due retries, abandoned entries, then new ones.
+
+        `block_ms` (None or 0: do not wait) is how long to wait for new entries when nothing
+        else was found.
+        """
+        try:
+            return await self._claim(consumer, count, block_ms)
+        except redis.exceptions.ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            self._group_ready = False  # Redis lost the group (a restart without persistence)
+            return await self._claim(consumer, count, block_ms)
+
+    async def _claim(self, consumer: str, count: int, block_ms: int | None) -> list[OutboxEntry]:
+        await self.ensure_group()
+        if count <= 0:
+            return []
+        await self._promote(keys=[OUTBOX_DELAYED, OUTBOX_STREAM], args=[self._clock.now(), count])
+        raw: list[tuple[Any, Any]] = []
+        cursor = self._cursors.get(consumer, "0-0")
+        reply = await self.redis.xautoclaim(
+            OUTBOX_STREAM,
+            OUTBOX_GROUP,
+            consumer,
+            min_idle_time=self.settings.reclaim_idle_ms,
+            start_id=cursor,
+            count=count,
+        )
+        self._cursors[consumer] = _text(reply[0])
+        raw.extend(reply[1])
+        if len(raw) < count:
+            read = await self.redis.xreadgroup(
+                OUTBOX_GROUP,
+                consumer,
+                {OUTBOX_STREAM: ">"},
+                count=count - len(raw),
+                block=block_ms if block_ms and not raw else None,
+            )
+            for _stream, entries in read or []:
+                raw.extend(entries)
+        return await self._decode(raw)
+
+    async def _decode(self, raw: Iterable[tuple[Any, Any]]) -> list[OutboxEntry]:
+        out: list[OutboxEntry] = []
+        for entry_id, fields in raw:
+            if entry_id is None:
+                continue
+            eid = _text(entry_id)
+            if fields is None:  # deleted while pending (Redis 6.2 reports it so)
+                await self.redis.xack(OUTBOX_STREAM, OUTBOX_GROUP, eid)
+                continue
+            payload = _field(fields, "m")
+            try:
+                out.append(OutboxEntry(eid, OutboxMessage.from_json(payload or "")))
+            except ValidationError as exc:
+                log.error("outbox entry %s is malformed: %s", eid, exc)
+                await self._dead_raw(eid, payload or "", f"malformed: {exc.error_count()} errors")
+        return out
+
+    async def touch(self, consumer: str, entry_ids: Sequence[str]) -> None:
+        """Reset the idle time of entries `consumer` still holds, so nobody reclaims them."""
+        if entry_ids:
+            await self.redis.xclaim(
+                OUTBOX_STREAM, OUTBOX_GROUP, consumer, 0, list(entry_ids), justid=True
+            )
+
+    async def mark_sending(self, entry: OutboxEntry, consumer: str) -> bool:
+        """Mark the message as being sent; True if it was marked already (a crash-window resend,
+        counted as a duplicate)."""
+        result = await self._mark(
+            keys=[outbox_sending(entry.message.outgoing_id), OUTBOX_STATS],
+            args=[self.settings.sending_mark_ttl_seconds, consumer],
+        )
+        return bool(int(result))
+
+    # -- outcomes -------------------------------------------------------------------------------
+
+    async def ack(self, entry: OutboxEntry, message_id: int) -> bool:
+        """Telegram accepted the message as `message_id`: remove the entry, record the id.
+
+        False if the entry had been acknowledged already (by a sender that reclaimed it).
+        """
+        return await self._finish(entry, str(message_id), "sent")
+
+    async def drop(self, entry: OutboxEntry, reason: str) -> bool:
+        """Remove the entry without sending it (the user blocked the bot, the chat is gone)."""
+        return await self._finish(entry, "", f"dropped:{reason}")
+
+    async def _finish(self, entry: OutboxEntry, message_id: str, outcome: str) -> bool:
+        m = entry.message
+        n = await self._ack(
+            keys=[
+                OUTBOX_STREAM,
+                outbox_sent(m.outgoing_id),
+                outbox_sending(m.outgoing_id),
+                OUTBOX_ACKS,
+                OUTBOX_STATS,
+            ],
+            args=[
+                OUTBOX_GROUP,
+                entry.entry_id,
+                message_id,
+                self.settings.sent_record_ttl_seconds,
+                m.user_id,
+                m.outgoing_id,
+                self.settings.acks_max_len,
+                outcome,
+            ],
+        )
+        return bool(int(n))
+
+    async def retry_later(
+        self, entry: OutboxEntry, delay: float, *, message: OutboxMessage | None = None
+    ) -> bool:
+        """Move the entry to the delayed set, due in `delay` seconds (as `message`, e.g. with
+        its attempt counted, when given); it returns to the stream when a claim finds it due."""
+        m = message or entry.message
+        n = await self._retry(
+            keys=[OUTBOX_STREAM, OUTBOX_DELAYED, outbox_sending(m.outgoing_id), OUTBOX_STATS],
+            args=[OUTBOX_GROUP, entry.entry_id, self._clock.now() + max(0.0, delay), m.to_json()],
+        )
+        return bool(int(n))
+
+    async def dead_letter(self, entry: OutboxEntry, reason: str) -> bool:
+        return await self._dead_raw(entry.entry_id, entry.message.to_json(), reason)
+
+    async def _dead_raw(self, entry_id: str, payload: str, reason: str) -> bool:
+        try:
+            oid = OutboxMessage.from_json(payload).outgoing_id if payload else ""
+        except ValidationError:
+            oid = ""
+        n = await self._dead(
+            keys=[OUTBOX_STREAM, OUTBOX_DEAD, outbox_sending(oid), OUTBOX_STATS],
+            args=[
+                OUTBOX_GROUP,
+                entry_id,
+                payload,
+                reason,
+                self.settings.dead_max_len,
+                self._clock.now(),
+            ],
+        )
+        return bool(int(n))
+
+    # -- reading --------------------------------------------------------------------------------
+
+    async def message_id(self, outgoing_id: str) -> int | None:
+        """The Telegram message id an outgoing message was sent as (while its record lives)."""
+        raw = await self.redis.get(outbox_sent(outgoing_id))
+        return None if raw is None else int(raw)
+
+    async def message_ids(self, outgoing_ids: Sequence[str]) -> dict[str, int]:
+        if not outgoing_ids:
+            return {}
+        raw = await self.redis.mget([outbox_sent(o) for o in outgoing_ids])
+        return {o: int(v) for o, v in zip(outgoing_ids, raw, strict=True) if v is not None}
+
+    async def dead_letters(self, count: int = 100) -> list[tuple[OutboxMessage, str]]:
+        """The oldest dead letters, with their reasons (for inspection and tests)."""
+        out: list[tuple[OutboxMessage, str]] = []
+        for _eid, fields in await self.redis.xrange(OUTBOX_DEAD, count=count):
+            payload = _field(fields, "m")
+            try:
+                msg = OutboxMessage.from_json(payload or "")
+            except ValidationError:
+                continue
+            out.append((msg, _field(fields, "reason") or ""))
+        return out
+
+    async def stats(self) -> dict[str, int]:
+        """Counters (sent, dropped:<reason>, retried, dead, duplicates) and current sizes."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(OUTBOX_STATS)
+            pipe.xlen(OUTBOX_STREAM)
+            pipe.zcard(OUTBOX_DELAYED)
+            pipe.xlen(OUTBOX_DEAD)
+            counters, stream_len, delayed, dead = await pipe.execute()
+        out = {_text(k): int(v) for k, v in (counters or {}).items()}
+        out.update(backlog=int(stream_len), delayed=int(delayed), dead_letters=int(dead))
+        return out
+
+
+def _field(fields: Mapping[Any, Any], name: str) -> str | None:
+    for k, v in fields.items():
+        if _text(k) == name:
+            return _text(v)
+    return None
+
+
+def to_markup_json(markup: InlineKeyboardMarkup | None) -> str | None:
+    """An aiogram InlineKeyboardMarkup as the JSON an `OutboxMessage` carries."""
+    if markup is None:
+        return None
+    return json.dumps(markup.model_dump(exclude_none=True), separators=(",", ":"))

@@ -1,0 +1,190 @@
+"""The durable outbox on real Redis: idempotent enqueue, claim/ack, retries, dead letters and the
+crash window."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.clock import ManualClock
+from core.distribution.user_queue import Outgoing
+from core.events import MemoryEventLog
+from core.models import Priority
+from messaging import push_templates
+from messaging.outbox import (
+    OUTBOX_ACKS,
+    OUTBOX_DEAD,
+    OUTBOX_DELAYED,
+    OUTBOX_GROUP,
+    OUTBOX_STREAM,
+    DeliverySettings,
+    Outbox,
+    OutboxMessage,
+    outbox_seen,
+    outbox_sending,
+    outbox_sent,
+)
+from tests.messaging.conftest import MessageFactory
+
+
+async def _pending(redis: Any) -> int:
+    info = await redis.xpending(OUTBOX_STREAM, OUTBOX_GROUP)
+    return int(info["pending"])
+
+
+async def test_enqueue_is_idempotent_by_outgoing_id(
+    outbox: Outbox, message: MessageFactory, redis: Any, events: MemoryEventLog
+) -> None:
+    first = await outbox.enqueue([message(1, 1), message(1, 2)])
+    again = await outbox.enqueue([message(1, 2, text="changed"), message(1, 3)])
+    assert all(first)
+    assert again[0] is None
+    assert again[1] is not None
+    assert await redis.xlen(OUTBOX_STREAM) == 3
+    assert [e.attrs["outgoing_id"] for e in events.named("distribution.queued")] == [
+        "1:1",
+        "1:2",
+        "1:3",
+    ]
+    ttl = await redis.ttl(outbox_seen("1:1"))
+    assert 0 < ttl <= outbox.settings.dedup_retention_seconds
+
+
+async def test_claim_then_ack_removes_the_entry_and_records_the_message_id(
+    outbox: Outbox, message: MessageFactory, redis: Any
+) -> None:
+    await outbox.enqueue([message(1, n) for n in range(3)])
+    entries = await outbox.claim("c1", 10)
+    assert [e.message.outgoing_id for e in entries] == ["1:0", "1:1", "1:2"]
+    assert await _pending(redis) == 3
+    assert await outbox.claim("c1", 10) == []  # nothing new, nothing abandoned
+
+    assert await outbox.mark_sending(entries[0], "c1") is False
+    assert await redis.exists(outbox_sending("1:0"))
+    assert await outbox.ack(entries[0], 501) is True
+    assert await outbox.ack(entries[0], 501) is False  # a second ack is a no-op
+    assert await outbox.message_id("1:0") == 501
+    assert await outbox.message_ids(["1:0", "1:1"]) == {"1:0": 501}
+    assert not await redis.exists(outbox_sending("1:0"))
+    assert await redis.ttl(outbox_sent("1:0")) > 0
+    assert await redis.xlen(OUTBOX_STREAM) == 2
+    assert await _pending(redis) == 2
+    acks = await redis.xrange(OUTBOX_ACKS)
+    assert [f for _, f in acks] == [{"u": "1", "o": "1:0", "m": "501"}]
+
+    assert await outbox.drop(entries[1], "blocked") is True
+    assert await outbox.message_id("1:1") is None
+    stats = await outbox.stats()
+    assert stats["sent"] == 1
+    assert stats["dropped:blocked"] == 1
+    assert stats["backlog"] == 1
+
+
+async def test_retry_later_hides_the_entry_until_it_is_due(
+    outbox: Outbox, message: MessageFactory, redis: Any, clock: ManualClock
+) -> None:
+    await outbox.enqueue([message(1, 1)])
+    [entry] = await outbox.claim("c1", 10)
+    await outbox.mark_sending(entry, "c1")
+    bumped = entry.message.model_copy(update={"attempt": 1})
+    assert await outbox.retry_later(entry, 30, message=bumped) is True
+    assert await redis.zcard(OUTBOX_DELAYED) == 1
+    assert not await redis.exists(outbox_sending("1:1"))  # not sent: no duplicate later
+    assert await _pending(redis) == 0
+
+    clock.advance(seconds=29)
+    assert await outbox.claim("c1", 10) == []
+    clock.advance(seconds=1)
+    [again] = await outbox.claim("c1", 10)
+    assert again.message.outgoing_id == "1:1"
+    assert again.message.attempt == 1
+    assert again.entry_id != entry.entry_id
+    assert await redis.zcard(OUTBOX_DELAYED) == 0
+    assert await outbox.mark_sending(again, "c1") is False
+    assert (await outbox.stats())["retried"] == 1
+
+
+async def test_dead_letters_keep_the_message_and_the_reason(
+    outbox: Outbox, message: MessageFactory, redis: Any
+) -> None:
+    await outbox.enqueue([message(1, 1)])
+    [entry] = await outbox.claim("c1", 10)
+    assert await outbox.dead_letter(entry, "bad_request: chat is a channel") is True
+    assert await outbox.dead_letter(entry, "again") is False
+    [(msg, reason)] = await outbox.dead_letters()
+    assert msg.outgoing_id == "1:1"
+    assert reason == "bad_request: chat is a channel"
+    assert await redis.xlen(OUTBOX_STREAM) == 0
+    assert (await outbox.stats())["dead"] == 1
+
+
+async def test_a_dead_consumers_entries_are_reclaimed_and_a_marked_one_counts_as_duplicate(
+    redis: Any, message: MessageFactory, clock: ManualClock
+) -> None:
+    live = Outbox(redis, DeliverySettings(reclaim_idle_ms=60_000), clock=clock)
+    await live.enqueue([message(1, n) for n in range(3)])
+    held = await live.claim("dead", 10)
+    await live.mark_sending(held[0], "dead")  # it died after sending the first one
+
+    assert await live.claim("other", 10) == []  # not idle long enough yet
+    eager = Outbox(redis, DeliverySettings(reclaim_idle_ms=0), clock=clock)
+    reclaimed = await eager.claim("other", 10)
+    assert [e.entry_id for e in reclaimed] == [e.entry_id for e in held]
+    marks = [await eager.mark_sending(e, "other") for e in reclaimed]
+    assert marks == [True, False, False]
+    assert (await eager.stats())["duplicates"] == 1
+    for n, e in enumerate(reclaimed):
+        await eager.ack(e, 100 + n)
+    assert await _pending(redis) == 0
+
+
+async def test_touch_keeps_entries_of_a_live_consumer(
+    redis: Any, message: MessageFactory, clock: ManualClock
+) -> None:
+    ob = Outbox(redis, DeliverySettings(reclaim_idle_ms=0), clock=clock)
+    await ob.enqueue([message(1, 1)])
+    [entry] = await ob.claim("a", 10)
+    await ob.touch("a", [entry.entry_id])
+    info = await redis.xpending_range(OUTBOX_STREAM, OUTBOX_GROUP, "-", "+", 10)
+    assert info[0]["consumer"] == "a"
+
+
+async def test_a_malformed_entry_is_dead_lettered_on_claim(
+    outbox: Outbox, message: MessageFactory, redis: Any
+) -> None:
+    await outbox.ensure_group()
+    await redis.xadd(OUTBOX_STREAM, {"m": '{"not": "a message"}'})
+    await outbox.enqueue([message(1, 1)])
+    entries = await outbox.claim("c1", 10)
+    assert [e.message.outgoing_id for e in entries] == ["1:1"]
+    dead = await redis.xrange(OUTBOX_DEAD)
+    assert len(dead) == 1
+    assert dead[0][1]["reason"].startswith("malformed")
+
+
+async def test_claim_recreates_a_group_that_redis_lost(
+    outbox: Outbox, message: MessageFactory, redis: Any
+) -> None:
+    await outbox.enqueue([message(1, 1)])
+    assert len(await outbox.claim("c1", 10)) == 1
+    await redis.delete(OUTBOX_STREAM)  # as after a restart without persistence
+    await redis.xadd(OUTBOX_STREAM, {"m": message(1, 2).to_json()})
+    [entry] = await outbox.claim("c1", 10)
+    assert entry.message.outgoing_id == "1:2"
+
+
+def test_from_outgoing_maps_a_queue_message() -> None:
+    out = Outgoing(
+        outgoing_id="7:3",
+        user_id=7,
+        kind="edit_closed",
+        opportunity_ids=("a",),
+        priority=Priority.LOW,
+        created_at=5.0,
+        dedup_key="a",
+        message_id=42,
+    )
+    markup = push_templates.keyboard([])
+    msg = OutboxMessage.from_outgoing(out, "closed", markup)
+    assert (msg.kind, msg.message_id, msg.chat_id, msg.priority) == ("edit", 42, 7, "low")
+    assert msg.reply_markup is None
+    assert OutboxMessage.from_json(msg.to_json()) == msg
