@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import random
 import statistics
 import tempfile
 import time
@@ -28,15 +27,14 @@ from typing import Any
 
 from benchmarks.report import emit, table
 from core.distribution.bench import _tiers as bench_tiers
+from core.distribution.bench import random_recipients
 from core.distribution.columns import ShardColumns, eligible_chat_ids, evaluate
 from core.distribution.eligibility import ChatContext, Counters, Policy, RecipientState, explain
 from core.distribution.settings import DistributionSettings
 from core.models import (
     Opportunity,
     OpportunityType,
-    Preferences,
     Priority,
-    SessionState,
     Tier,
     UserProfile,
     UserSession,
@@ -51,10 +49,7 @@ from core.store.keys import SessionFields as S
 
 TARGET_S = 0.5
 NOW = 1_767_225_600.0 + 12 * 3600
-_EXCHANGES = ["binance", "okx", "bybit", "kraken", "kucoin", "gate", "mexc", "bitget"]
-_PAIRS = [f"{c}/USDT" for c in ("BTC", "ETH", "SOL", "XRP", "DOGE", "ADA", "AVAX", "LINK")]
-_ZONES = ["UTC", "Europe/London", "America/New_York", "Asia/Singapore", "Asia/Kolkata"]
-_TIERS = [Tier.FREE, Tier.BASIC, Tier.PREMIUM, Tier.ENTERPRISE]
+_TIERS = (Tier.FREE, Tier.BASIC, Tier.PREMIUM, Tier.ENTERPRISE)
 
 
 def policy() -> Policy:
@@ -81,37 +76,8 @@ def opportunity() -> Opportunity:
 
 
 def users(n: int, seed: int = 1) -> list[RecipientState]:
-    """n private-chat recipients, about 90% with an active session (as core.distribution.bench)."""
-    rng = random.Random(seed)
-    out = []
-    for uid in range(1, n + 1):
-        session = UserSession(
-            session_id=f"s{uid}",
-            user_id=uid,
-            state=SessionState.ACTIVE if rng.random() < 0.9 else SessionState.EXPIRED,
-            created_at=NOW - 86_400,
-            last_activity=NOW - 60,
-            expires_at=NOW + rng.uniform(-86_400, 6 * 86_400),
-        )
-        prefs = Preferences(
-            push_enabled=rng.random() < 0.95,
-            muted_pairs=frozenset(rng.sample(_PAIRS, rng.choice([0, 0, 0, 1, 2]))),
-            min_profit_pct=rng.choice([0.0, 0.0, 0.3, 1.0]),
-            timezone=rng.choice(_ZONES),
-            active_hours=rng.choice([(0, 24), (0, 24), (8, 22), (22, 6)]),
-            dnd_until=NOW + 600 if rng.random() < 0.05 else None,
-        )
-        profile = UserProfile(
-            user_id=uid,
-            tier=rng.choice(_TIERS),
-            preferences=prefs,
-            exchanges=frozenset(rng.sample(_EXCHANGES, rng.choice([0, 0, 3, 5]))),
-            api_key_exchanges=frozenset(rng.sample(_EXCHANGES, rng.choice([0, 2]))),
-            region=rng.choice(["", "DE", "US", "KP"]),
-        )
-        counters = Counters.of(NOW, rng.randint(0, 6), rng.randint(0, 3), NOW - rng.uniform(0, 1e5))
-        out.append(RecipientState(profile, session, counters))
-    return out
+    """n private-chat recipients, the same mix as `core.distribution.bench` (no SuperAdmins)."""
+    return [state for state, _ in random_recipients(n, NOW, seed, tiers=_TIERS, group_share=0.0)]
 
 
 def _profile_hash(p: UserProfile) -> dict[str, str]:

@@ -56,9 +56,18 @@ def _tiers() -> dict[Tier, TierLimits]:
     }
 
 
-def build(n_users: int, now: float, seed: int = 1) -> ShardColumns:
+def random_recipients(
+    n_users: int,
+    now: float,
+    seed: int = 1,
+    *,
+    tiers: tuple[Tier, ...] = tuple(Tier),
+    group_share: float = 0.02,
+) -> list[tuple[RecipientState, ChatContext]]:
+    """Seeded users with the mix the benchmarks use: ~90% with an active session, a few muted
+    pairs, some DND, several timezones and regions, and ~`group_share` of them as groups."""
     rng = random.Random(seed)
-    cols = ShardColumns(Policy(_tiers(), DistributionSettings(blocked_regions=frozenset({"KP"}))))
+    out: list[tuple[RecipientState, ChatContext]] = []
     for uid in range(1, n_users + 1):
         session = UserSession(
             session_id=str(uid),
@@ -78,16 +87,23 @@ def build(n_users: int, now: float, seed: int = 1) -> ShardColumns:
         )
         profile = UserProfile(
             user_id=uid,
-            tier=rng.choice(list(Tier)),
+            tier=rng.choice(tiers),
             preferences=prefs,
             exchanges=frozenset(rng.sample(_EXCHANGES, rng.choice([0, 0, 3, 5]))),
             api_key_exchanges=frozenset(rng.sample(_EXCHANGES, rng.choice([0, 2]))),
             region=rng.choice(["", "DE", "US", "KP"]),
         )
         counters = Counters.of(now, rng.randint(0, 6), rng.randint(0, 3), now - rng.uniform(0, 1e5))
-        group = rng.random() < 0.02
+        group = rng.random() < group_share
         ctx = ChatContext.group(-uid) if group else ChatContext.private(uid)
-        cols.upsert(RecipientState(profile, session, counters), ctx)
+        out.append((RecipientState(profile, session, counters), ctx))
+    return out
+
+
+def build(n_users: int, now: float, seed: int = 1) -> ShardColumns:
+    cols = ShardColumns(Policy(_tiers(), DistributionSettings(blocked_regions=frozenset({"KP"}))))
+    for state, ctx in random_recipients(n_users, now, seed):
+        cols.upsert(state, ctx)
     return cols
 
 
