@@ -27,14 +27,12 @@ from typing import Any
 
 from benchmarks.report import emit, table
 from core.distribution.bench import _tiers as bench_tiers
-from core.distribution.bench import random_recipients
+from core.distribution.bench import bench_opportunity, random_recipients
 from core.distribution.columns import ShardColumns, eligible_chat_ids, evaluate
 from core.distribution.eligibility import ChatContext, Counters, Policy, RecipientState, explain
 from core.distribution.settings import DistributionSettings
 from core.models import (
     Opportunity,
-    OpportunityType,
-    Priority,
     Tier,
     UserProfile,
     UserSession,
@@ -57,22 +55,7 @@ def policy() -> Policy:
 
 
 def opportunity() -> Opportunity:
-    return Opportunity(
-        opportunity_id="bench",
-        type=OpportunityType.ARBITRAGE,
-        symbol="BTC/USDT",
-        buy_exchange="binance",
-        sell_exchange="okx",
-        buy_price=100.0,
-        sell_price=101.0,
-        net_spread_pct=1.0,
-        expected_profit_pct=0.8,
-        confidence=0.9,
-        priority=Priority.MEDIUM,
-        detected_at=NOW - 600,
-        updated_at=NOW - 600,
-        expires_at=NOW + 900,
-    )
+    return bench_opportunity(NOW)
 
 
 def users(n: int, seed: int = 1) -> list[RecipientState]:
