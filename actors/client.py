@@ -25,6 +25,10 @@ class ActorClient:
     def handle(self) -> Any:
         return self._handle
 
+    def kill(self) -> None:
+        """Kill the actor for good (tests, and `arbcast` shutting down its own)."""
+        ray.kill(self._handle, no_restart=True)
+
     async def _call(self, method: str, *args: Any, timeout: float | None = None) -> Any:
         ref = getattr(self._handle, method).remote(*args)
         try:

@@ -18,6 +18,10 @@ class ShardClient(ActorClient):
         result: FanoutResult = await self._call("fanout", opportunity, now)
         return result
 
+    async def record_sent_many(self, acks: list[tuple[int, str, int]]) -> int:
+        edits: int = await self._call("record_sent_many", acks)
+        return edits
+
 
 class DistributionClient:
     def __init__(self, shards: list[Any], *, timeout: float) -> None:
@@ -80,6 +84,25 @@ class RateLimiterClient(ActorClient):
         self, retry_after: float, scope: Literal["global", "chat"], chat_id: int | None = None
     ) -> None:
         await self._call("report_429", retry_after, scope, chat_id)
+
+    async def stats(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("stats")
+        return result
+
+
+class SenderClient(ActorClient):
+    """The push sender (`actors.sender.PushSender`)."""
+
+    async def start(self) -> bool:
+        started: bool = await self._call("start")
+        return started
+
+    async def stop(self) -> None:
+        await self._call("stop")
+
+    async def drain(self) -> int:
+        handled: int = await self._call("drain")
+        return handled
 
     async def stats(self) -> dict[str, Any]:
         result: dict[str, Any] = await self._call("stats")

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import ray
 
-from actors.distribution import DistributionClient, RateLimiterClient
+from actors.distribution import DistributionClient, RateLimiterClient, SenderClient
 from actors.engine import EngineClient
 from actors.market_data import MarketDataCoordinator
 from actors.opportunity import OpportunityCoordinator
 from actors.rate_limiter import GlobalRateLimiter
-from actors.user_queue_shard import OutboxPort, ShardHost
+from actors.sender import PushSender
+from actors.user_queue_shard import UserQueueShard
 from core.market.models import ExchangeInfo
 from core.settings import Settings
 
@@ -66,23 +66,32 @@ def create_rate_limiter(settings: Settings) -> RateLimiterClient:
     )
 
 
-def create_distribution(
-    settings: Settings, redis_url: str, outbox: Callable[[], OutboxPort]
-) -> DistributionClient:
-    """The UserQueueActor shards (`settings.shards` of them), each loaded and ticking.
-
-    `outbox` builds, inside each shard's process, the port it hands messages to.
-    """
+def create_distribution(settings: Settings, redis_url: str) -> DistributionClient:
+    """The UserQueueActor shards (`settings.shards` of them); `DistributionClient.start` loads
+    them and starts their ticks. Each renders into the durable outbox of `redis_url`."""
     ensure_ray(settings)
-    cls = ray.remote(**_RESTARTABLE)(ShardHost)
+    cls = ray.remote(**_RESTARTABLE)(UserQueueShard)
     shards = [
         cls.options(
             name=f"user-queues-{i}", namespace=settings.ray.namespace, get_if_exists=True
-        ).remote(i, settings.shards, settings, redis_url, outbox)
+        ).remote(i, settings.shards, settings, redis_url)
         for i in range(settings.shards)
     ]
-    client = DistributionClient(shards, timeout=settings.ray.call_timeout_seconds)
-    return client
+    return DistributionClient(shards, timeout=settings.ray.call_timeout_seconds)
+
+
+def create_sender(
+    settings: Settings, redis_url: str, limiter: RateLimiterClient, index: int = 0
+) -> SenderClient:
+    """The push sender: delivers the outbox, leasing from `limiter`. Not retried on restart:
+    a restarted sender takes back its pending entries from the outbox itself."""
+    ensure_ray(settings)
+    cls = ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=0)(PushSender)
+    name = f"push-sender-{index}"
+    handle = cls.options(name=name, namespace=settings.ray.namespace, get_if_exists=True).remote(
+        index, settings, redis_url, limiter
+    )
+    return SenderClient(handle, name, timeout=settings.ray.call_timeout_seconds)
 
 
 def create_engine(settings: Settings, redis_url: str) -> EngineClient:

@@ -20,7 +20,7 @@ import json
 import logging
 import time
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -45,6 +45,7 @@ from core.store import keys
 from core.store.client import connect
 from core.store.scripts import Scripts
 from core.why import why
+from messaging.push_outbox import PushOutbox
 
 TIER_OF_CODE = {code: tier for tier, code in TIER_CODE.items()}
 log = logging.getLogger(__name__)
@@ -74,8 +75,15 @@ class FanoutResult:
 
 class UserQueueShard:
     def __init__(
-        self, index: int, count: int, settings: Settings, redis_url: str, outbox: OutboxPort
+        self,
+        index: int,
+        count: int,
+        settings: Settings,
+        redis_url: str,
+        outbox: OutboxPort | None = None,
     ) -> None:
+        """`outbox`: where messages go; by default the durable outbox of `redis_url`, rendered
+        by `PushOutbox` (tests pass their own port)."""
         self.index, self.count = index, count
         self._settings = settings
         self._redis: Any = connect(redis_url)
@@ -89,9 +97,15 @@ class UserQueueShard:
         self.policy = Policy(settings.tiers, settings.distribution)
         self.columns = ShardColumns(self.policy)
         self.queues: dict[int, UserQueue] = {}
-        self._outbox = outbox
         self._events = RedisEventLog(
             self._redis, flush_interval=settings.events.flush_interval_seconds
+        )
+        self._outbox: OutboxPort = outbox or PushOutbox(
+            self._redis,
+            settings.distribution.delivery,
+            self._events,
+            superadmins=settings.superadmin_ids,
+            digest_max_items=settings.distribution.digest_max_items,
         )
         self._lock = asyncio.Lock()
         self._started = False
@@ -195,14 +209,20 @@ class UserQueueShard:
 
     async def _save(self, queues: list[UserQueue]) -> None:
         ttl = int(self._settings.distribution.sent_retention_seconds)
+        counts: dict[str, int] = {}
         async with self._redis.pipeline(transaction=False) as pipe:
             for q in queues:
-                self._emit_queue_events(q)
+                self._emit_queue_events(q, counts)
                 pipe.set(keys.user_queue(q.user_id), json.dumps(q.to_dict()), ex=ttl)
+            for name, n in counts.items():
+                pipe.hincrby(keys.PUSH_STATS, name, n)
             await pipe.execute()
 
-    def _emit_queue_events(self, queue: UserQueue) -> None:
+    def _emit_queue_events(self, queue: UserQueue, counts: dict[str, int]) -> None:
         for e in queue.drain_events():
+            if e.kind in ("held", "dropped"):
+                name = f"{e.kind}:{e.reason}"
+                counts[name] = counts.get(name, 0) + 1
             self._events.emit(
                 Event(
                     name=f"distribution.{e.kind}",
@@ -226,6 +246,11 @@ class UserQueueShard:
             if opportunity.closed:
                 return await self._closed(opportunity, now)
             ids, rejected = eligible_chat_ids(self.columns, opportunity, now, defer_quiet=True)
+            if rejected:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for reason, n in rejected.items():
+                        pipe.hincrby(keys.PUSH_STATS, f"rejected:{reason}", n)
+                    await pipe.execute()
             for reason, n in rejected.items():
                 self._events.emit(
                     Event(
@@ -311,6 +336,7 @@ class UserQueueShard:
             limits = self._settings.tier_limits(self._tier(o.user_id))
             grant = await self._quota.take(o.user_id, len(o.opportunity_ids), limits, now)
             if grant.granted == 0:
+                await self._redis.hincrby(keys.PUSH_STATS, "dropped:quota", 1)
                 self._events.emit(
                     Event(
                         name="distribution.dropped",
@@ -341,13 +367,24 @@ class UserQueueShard:
 
     async def record_sent(self, user_id: int, outgoing_id: str, message_id: int) -> int:
         """The outbox delivered `outgoing_id` as `message_id`; returns the edits this caused."""
+        return await self.record_sent_many([(user_id, outgoing_id, message_id)])
+
+    async def record_sent_many(self, acks: list[tuple[int, str, int]]) -> int:
+        """Telegram message ids of delivered messages (so a close can edit them), in one turn;
+        returns the edits this caused (messages whose opportunity closed meanwhile)."""
+        if not acks:
+            return 0
+        now = time.time()
         async with self._lock:
-            await self._activate([user_id])
-            q = self.queues[user_id]
-            edits = q.record_sent(outgoing_id, message_id, time.time())
+            await self._activate(sorted({uid for uid, _, _ in acks}))
+            edits: list[Outgoing] = []
+            for uid, outgoing_id, message_id in acks:
+                edits += self.queues[uid].record_sent(outgoing_id, message_id, now)
             if edits:
-                await self._outbox.submit(edits, {})
-            await self._save([q])
+                ids = {oid for e in edits for oid in e.opportunity_ids}
+                opps = {o.opportunity_id: o for o in await self._load_opportunities(ids)}
+                await self._outbox.submit(edits, opps)
+            await self._save([self.queues[uid] for uid in {uid for uid, _, _ in acks}])
             return len(edits)
 
     async def explain(
@@ -399,19 +436,11 @@ class UserQueueShard:
             await self._events.flush()
 
     async def stats(self) -> dict[str, Any]:
-        return {"shard": self.index, "rows": len(self.columns), "active_queues": len(self.queues)}
-
-
-class ShardHost(UserQueueShard):
-    """The shard as Ray hosts it: built from an outbox factory, so that its port (and the Redis
-    connections behind it) is made in the actor's own process. `start()` loads and ticks."""
-
-    def __init__(
-        self,
-        index: int,
-        count: int,
-        settings: Settings,
-        redis_url: str,
-        outbox: Callable[[], OutboxPort],
-    ) -> None:
-        super().__init__(index, count, settings, redis_url, outbox())
+        pending = [len(q.pending_ids) for q in self.queues.values()]
+        return {
+            "shard": self.index,
+            "rows": len(self.columns),
+            "active_queues": len(self.queues),
+            "pending": sum(pending),
+            "held": sum(q.held_count for q in self.queues.values()),
+        }

@@ -19,7 +19,8 @@ from actors.engine import EngineClient
 from actors.factory import create_engine
 from analytics.sink import ParquetSink
 from analytics.storage import Storage
-from bot.dispatcher import create_bot, create_dispatcher
+from arbcast.pushes import Pushes
+from bot.dispatcher import create_dispatcher
 from bot.webhook import create_webhook_app
 from core.clock import Clock
 from core.events import EventLog
@@ -28,6 +29,7 @@ from core.settings import Settings
 from core.store.client import connect
 from core.store.embedded import EmbeddedRedis, env_or_embedded
 from messaging.commands import COMMANDS
+from messaging.telegram import create_bot
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +42,13 @@ class Runtime:
         clock: Clock | None = None,
         events: EventLog | None = None,
         start_engine: bool = True,
+        start_pushes: bool = True,
     ) -> None:
         self.settings = settings
         self._start_engine = start_engine
+        self._start_pushes = start_pushes
         self.engine: EngineClient | None = None
+        self.pushes: Pushes | None = None
         self.sink: ParquetSink | None = None
         self._sink_task: asyncio.Task[object] | None = None
         self._sink_stop = asyncio.Event()
@@ -71,7 +76,12 @@ class Runtime:
             self._redis, self.settings, clock=self._clock, events=self._events
         )
         await self.services.start()
-        self.bot = create_bot(self.settings)
+        if self.settings.distribution.enabled and self._start_pushes:
+            # On the main thread: Ray installs its signal handlers there.
+            self.pushes = Pushes(self.settings, self.redis_url, self._redis)
+        self.bot = create_bot(
+            self.settings, tokens=self.pushes.bot_tokens() if self.pushes else None
+        )
         self.dp = create_dispatcher(self.settings, self.services)
         if self.settings.analytics.run_sink:
             self.sink = ParquetSink(
@@ -88,6 +98,12 @@ class Runtime:
         if self.engine is not None:
             await self.engine.start()
 
+    async def start_pushes(self) -> None:
+        """Start distributing opportunity changes to users and delivering the pushes."""
+        if self.pushes is not None:
+            rows = await self.pushes.start()
+            log.info("push pipeline started: %d users with an active session", rows)
+
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
@@ -99,6 +115,9 @@ class Runtime:
                 await self.engine.stop()
                 await self.engine.flush()
             self.engine.kill()
+        if self.pushes is not None:
+            await self.pushes.stop()
+            self.pushes.kill()
         await self.services.close()  # flushes buffered events into the stream first
         if self._sink_task is not None:
             self._sink_stop.set()
@@ -120,6 +139,7 @@ class Runtime:
         )
 
     async def run_polling(self) -> None:
+        await self.start_pushes()
         await self.start_engine_feed()
         await self.bot.delete_webhook(drop_pending_updates=False)
         await self.publish_commands()
@@ -146,6 +166,7 @@ class Runtime:
         return runner
 
     async def run_webhook(self, public_url: str | None = None) -> None:
+        await self.start_pushes()
         await self.start_engine_feed()
         runner = await self.start_webhook(public_url)
         try:

@@ -296,7 +296,7 @@ async def _serve_bot(port: int, api_base: str, data_dir: Path, background: bool)
             "pace_group_per_minute": big,
         },
     )
-    async with Runtime(settings, start_engine=False) as rt:
+    async with Runtime(settings, start_engine=False, start_pushes=False) as rt:
         runner = await rt.start_webhook()
         try:
             await _until_signal()

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import Bot, Dispatcher, Router
-from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
-from aiogram.enums import ParseMode
+from aiogram import Dispatcher, Router
 from aiogram.fsm.storage.base import DefaultKeyBuilder
 from aiogram.fsm.storage.redis import RedisStorage
 
@@ -30,8 +26,6 @@ from bot.middlewares.session_gate import SessionGate
 from core.services import Services
 from core.settings import Settings
 from core.store import keys
-from messaging.pacing import Pacer, PacerLimits
-from messaging.sender import PacedSender
 
 
 class SharedRedisStorage(RedisStorage):
@@ -43,30 +37,6 @@ class SharedRedisStorage(RedisStorage):
 
     async def close(self) -> None:
         return None
-
-
-def create_bot(settings: Settings) -> Bot:
-    """A Bot for the configured token, pointed at Telegram or at `telegram.api_base`."""
-    session = (
-        AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram.api_base))
-        if settings.telegram.api_base
-        else AiohttpSession()
-    )
-    tg = settings.telegram
-    pacer = Pacer(
-        PacerLimits(
-            global_per_second=tg.pace_global_per_second,
-            private_per_second=tg.pace_private_per_second,
-            private_burst=tg.pace_private_burst,
-            group_per_minute=tg.pace_group_per_minute,
-        )
-    )
-    session.middleware(PacedSender(pacer, max_retries=tg.retries_after_429))
-    return Bot(
-        settings.bot_token(),
-        session=session,
-        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
-    )
 
 
 def create_dispatcher(settings: Settings, services: Services) -> Dispatcher:

@@ -158,7 +158,15 @@ async def callback_answers(request: web.Request) -> web.Response:
 
 @routes.get("/emulator/stats")
 async def stats(request: web.Request) -> web.Response:
-    return web.json_response(_state(request).stats.to_json())
+    """The counters; with ?min_sent=N (and ?timeout=S) once N messages were sent in all."""
+    state = _state(request)
+    min_sent = _int(request.query.get("min_sent", "0"), "min_sent")
+    if min_sent > 0:
+        timeout = _timeout(request.query.get("timeout"))
+        if not await state.wait_until(lambda: state.stats.messages_sent >= min_sent, timeout):
+            body = {"ok": False, "description": f"fewer than {min_sent} sent in time"}
+            return web.json_response({**body, **state.stats.to_json()}, status=504)
+    return web.json_response(state.stats.to_json())
 
 
 @routes.post("/emulator/reset")

@@ -17,6 +17,8 @@ class Stats:
         self.forbidden = 0
         self.messages_sent = 0
         self.peak_rate = 0
+        self.first_sent_at: float | None = None
+        self.last_sent_at: float | None = None
         self._recent: deque[float] = deque()
 
     def reset(self) -> None:
@@ -31,6 +33,9 @@ class Stats:
     def sent(self, now: float) -> None:
         """One message delivered to a chat at monotonic time `now`."""
         self.messages_sent += 1
+        if self.first_sent_at is None:
+            self.first_sent_at = now
+        self.last_sent_at = now
         self._recent.append(now)
         while self._recent and self._recent[0] <= now - 1.0:
             self._recent.popleft()
@@ -46,4 +51,7 @@ class Stats:
             "forbidden": self.forbidden,
             "messages_sent": self.messages_sent,
             "peak_send_rate": self.peak_rate,
+            # Monotonic seconds of the first and last message sent: the mean send rate.
+            "first_sent_at": self.first_sent_at,
+            "last_sent_at": self.last_sent_at,
         }

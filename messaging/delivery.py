@@ -61,9 +61,10 @@ from aiogram.exceptions import (
 from aiogram.types import InlineKeyboardMarkup, Message
 
 from core.clock import Clock
+from core.distribution.settings import DeliverySettings
 from core.events import Event, EventLog, Scalar
 from core.models import SessionState
-from messaging.outbox import DeliverySettings, Outbox, OutboxEntry, OutboxMessage
+from messaging.outbox import Outbox, OutboxEntry, OutboxMessage
 
 if TYPE_CHECKING:
     from core.sessions.service import SessionService

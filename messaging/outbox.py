@@ -29,95 +29,32 @@ import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Final, Literal
+from typing import Any, Literal
 
 import redis.exceptions
 from aiogram.types import InlineKeyboardMarkup
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 from core.clock import Clock, SystemClock
+from core.distribution.settings import DeliverySettings
 from core.distribution.user_queue import Outgoing
 from core.events import Event, EventLog
+from core.store.keys import (
+    OUTBOX_ACKS,
+    OUTBOX_DEAD,
+    OUTBOX_DELAYED,
+    OUTBOX_GROUP,
+    OUTBOX_STATS,
+    OUTBOX_STREAM,
+    outbox_seen,
+    outbox_sending,
+    outbox_sent,
+)
+from core.store.scripts import lua_source
 
 log = logging.getLogger(__name__)
-
-# ---------------------------------------------------------------------------------------------
-# Keys (to be moved to core.store.keys by the lead)
-
-OUTBOX_STREAM: Final = "arbcast:{outbox}"
-OUTBOX_DELAYED: Final = "arbcast:{outbox}:delayed"
-OUTBOX_DEAD: Final = "arbcast:{outbox}:dead"
-OUTBOX_ACKS: Final = "arbcast:{outbox}:acks"
-OUTBOX_STATS: Final = "arbcast:{outbox}:stats"
-OUTBOX_GROUP: Final = "senders"
-
-
-def outbox_seen(outgoing_id: str) -> str:
-    return f"arbcast:{{outbox}}:seen:{outgoing_id}"
-
-
-def outbox_sending(outgoing_id: str) -> str:
-    return f"arbcast:{{outbox}}:sending:{outgoing_id}"
-
-
-def outbox_sent(outgoing_id: str) -> str:
-    return f"arbcast:{{outbox}}:sent:{outgoing_id}"
-
-
-# ---------------------------------------------------------------------------------------------
-# Settings (suggested home: ``DistributionSettings.delivery``)
-
-
-class DeliverySettings(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    dedup_retention_seconds: Annotated[
-        int, Field(gt=0, description="A repeated enqueue of one outgoing_id is ignored this long")
-    ] = 86_400
-    sent_record_ttl_seconds: Annotated[
-        int,
-        Field(gt=0, description="outgoing_id -> Telegram message_id records are kept this long"),
-    ] = 2 * 86_400
-    sending_mark_ttl_seconds: Annotated[
-        int, Field(gt=0, description="A sending mark left by a dead sender is kept this long")
-    ] = 86_400
-    reclaim_idle_ms: Annotated[
-        int,
-        Field(
-            ge=0,
-            description="Pending entries idle this long belong to a dead sender and are "
-            "reclaimed (live senders touch theirs every third of it)",
-        ),
-    ] = 60_000
-    batch_size: Annotated[int, Field(gt=0, description="Most entries claimed at once")] = 100
-    block_ms: Annotated[int, Field(ge=0, description="How long a claim waits for new entries")] = (
-        1_000
-    )
-    max_in_flight: Annotated[
-        int, Field(gt=0, description="Most messages one worker holds (claimed, not yet done)")
-    ] = 500
-    max_concurrent_chats: Annotated[
-        int, Field(gt=0, description="Chats one worker sends to at the same time")
-    ] = 64
-    max_attempts: Annotated[
-        int, Field(gt=0, description="Sends tried on 5xx/network errors before dead-lettering")
-    ] = 5
-    backoff_base_seconds: Annotated[
-        float, Field(ge=0, description="First retry delay after a 5xx/network error")
-    ] = 1.0
-    backoff_max_seconds: Annotated[
-        float, Field(ge=0, description="Longest retry delay (before jitter)")
-    ] = 60.0
-    paid_broadcast: Annotated[
-        bool, Field(description="Send pushes with allow_paid_broadcast (up to 1000/s, paid)")
-    ] = False
-    dead_max_len: Annotated[int, Field(gt=0, description="Dead-letter stream cap (entries)")] = (
-        100_000
-    )
-    acks_max_len: Annotated[int, Field(gt=0, description="Acks stream cap (entries)")] = 100_000
-
 
 # ---------------------------------------------------------------------------------------------
 # Messages
@@ -182,83 +119,6 @@ class OutboxEntry:
     message: OutboxMessage
 
 
-# ---------------------------------------------------------------------------------------------
-# Scripts
-
-_ENQUEUE = """
-if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
-  return redis.call('XADD', KEYS[2], '*', 'm', ARGV[2])
-end
-return false
-"""
-
-# 0: first send; 1: the mark was there (a sender died after sending): counted as a duplicate.
-_MARK_SENDING = """
-if redis.call('SET', KEYS[1], ARGV[2], 'NX', 'EX', ARGV[1]) then
-  return 0
-end
-redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[1])
-redis.call('HINCRBY', KEYS[2], 'duplicates', 1)
-return 1
-"""
-
-# KEYS: stream, sent record, sending mark, acks stream, stats
-# ARGV: group, entry id, message id ('' for a drop), sent ttl, user id, outgoing id,
-#       acks maxlen, outcome counter
-_ACK = """
-local n = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-redis.call('XDEL', KEYS[1], ARGV[2])
-redis.call('DEL', KEYS[3])
-if n == 0 then
-  return 0
-end
-if ARGV[3] ~= '' then
-  redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])
-  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*',
-    'u', ARGV[5], 'o', ARGV[6], 'm', ARGV[3])
-end
-redis.call('HINCRBY', KEYS[5], ARGV[8], 1)
-return n
-"""
-
-# KEYS: stream, delayed, sending mark, stats; ARGV: group, entry id, due, payload
-_RETRY = """
-local n = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-if n == 0 then
-  return 0
-end
-redis.call('XDEL', KEYS[1], ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
-redis.call('DEL', KEYS[3])
-redis.call('HINCRBY', KEYS[4], 'retried', 1)
-return 1
-"""
-
-# KEYS: stream, dead, sending mark, stats; ARGV: group, entry id, payload, reason, maxlen, now
-_DEAD = """
-local n = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-if n == 0 then
-  return 0
-end
-redis.call('XDEL', KEYS[1], ARGV[2])
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*',
-  'm', ARGV[3], 'reason', ARGV[4], 'at', ARGV[6], 'entry', ARGV[2])
-redis.call('DEL', KEYS[3])
-redis.call('HINCRBY', KEYS[4], 'dead', 1)
-return 1
-"""
-
-# KEYS: delayed, stream; ARGV: now, limit
-_PROMOTE = """
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
-for _, m in ipairs(due) do
-  redis.call('XADD', KEYS[2], '*', 'm', m)
-  redis.call('ZREM', KEYS[1], m)
-end
-return #due
-"""
-
-
 def _text(v: Any) -> str:
     return v.decode() if isinstance(v, bytes) else str(v)
 
@@ -280,12 +140,12 @@ class Outbox:
         self._clock: Clock = clock or SystemClock()
         self._group_ready = False
         self._cursors: dict[str, str] = {}  # XAUTOCLAIM cursor per consumer
-        self._enqueue: AsyncScript = redis.register_script(_ENQUEUE)
-        self._mark: AsyncScript = redis.register_script(_MARK_SENDING)
-        self._ack: AsyncScript = redis.register_script(_ACK)
-        self._retry: AsyncScript = redis.register_script(_RETRY)
-        self._dead: AsyncScript = redis.register_script(_DEAD)
-        self._promote: AsyncScript = redis.register_script(_PROMOTE)
+        self._enqueue: AsyncScript = redis.register_script(lua_source("outbox_enqueue"))
+        self._mark: AsyncScript = redis.register_script(lua_source("outbox_mark_sending"))
+        self._ack: AsyncScript = redis.register_script(lua_source("outbox_ack"))
+        self._retry: AsyncScript = redis.register_script(lua_source("outbox_retry"))
+        self._dead: AsyncScript = redis.register_script(lua_source("outbox_dead"))
+        self._promote: AsyncScript = redis.register_script(lua_source("outbox_promote"))
 
     # -- producing ------------------------------------------------------------------------------
 

@@ -21,19 +21,21 @@ Monotonic = Callable[[], float]
 class TokenBucket:
     """`rate` tokens per second, at most `burst` saved up; a reservation may go into debt."""
 
-    __slots__ = ("_at", "_tokens", "burst", "rate")
+    __slots__ = ("_at", "_tokens", "burst", "last_reserved", "previous_reserved", "rate")
 
     def __init__(self, rate: float, burst: float, now: float) -> None:
         self.rate = rate
         self.burst = burst
         self._tokens = burst
         self._at = now
+        self.last_reserved = self.previous_reserved = float("-inf")
 
     def reserve(self, now: float) -> float:
         """Take one token; returns how long to wait before using it (0: at once)."""
         self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
         self._at = now
         self._tokens -= 1
+        self.previous_reserved, self.last_reserved = self.last_reserved, now
         return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
 
 
@@ -77,10 +79,18 @@ class Pacer:
             self._chats.move_to_end(chat_id)
         return bucket
 
-    def reserve(self, chat_id: int | str | None) -> float:
-        """Seconds to wait before sending to `chat_id` (None: a call that no chat limit covers)."""
+    def reserve(self, chat_id: int | str | None, *, bot_wide: bool = True) -> float:
+        """Seconds to wait before sending to `chat_id` (None: a call that no chat limit covers).
+
+        `bot_wide=False` leaves the bot-wide limit to someone else (a `LeasedTokens`)."""
         now = self._monotonic()
-        wait = self._global.reserve(now)
+        wait = self._global.reserve(now) if bot_wide else 0.0
         if chat_id is not None:
             wait = max(wait, self._chat_bucket(chat_id, now).reserve(now))
         return wait
+
+    def busy(self, chat_id: int | str, within: float = 1.0) -> bool:
+        """Whether the send before the latest one to `chat_id` was reserved within `within`
+        seconds of it: the chat saw two sends in that time."""
+        bucket = self._chats.get(chat_id)
+        return bucket is not None and bucket.last_reserved - bucket.previous_reserved < within

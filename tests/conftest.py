@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import ray
 
 from core.clock import ManualClock
 from core.events import MemoryEventLog
@@ -73,3 +74,18 @@ async def services(
     await svc.start(sweep=False)
     yield svc
     await svc.close()
+
+
+@pytest.fixture(scope="session")
+def ray_instance() -> Iterator[None]:
+    """One Ray instance for every test that needs Ray (started on first use, stopped at the
+    end)."""
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        namespace="arbcast-tests",
+        logging_level="WARNING",
+        log_to_driver=False,
+    )
+    yield
+    ray.shutdown()

@@ -1,7 +1,7 @@
 """Settings of push distribution (eligibility, per-user queues, Telegram rate limits).
 
-Kept in this package until the lead wires them into `core.settings.Settings` (suggested field:
-``distribution: DistributionSettings``, i.e. ``ARBCAST_DISTRIBUTION__...`` variables).
+`core.settings.Settings.distribution` holds them: ``ARBCAST_DISTRIBUTION__...`` variables
+(``ARBCAST_DISTRIBUTION__DELIVERY__MAX_ATTEMPTS=8``).
 """
 
 from __future__ import annotations
@@ -36,10 +36,18 @@ class RateLimitSettings(BaseModel):
         Field(
             gt=0,
             le=0.5,
-            description="Leased tokens must be used this soon; the allowed rate is reached "
-            "to 1/(1 + this) (0.025 s: 97.6%)",
+            description="A token must be used this soon after its slot (covers the spread of "
+            "delays to Telegram); the allowed rate is reached to 1/(1 + this) (0.03 s: 97.1%)",
         ),
-    ] = 0.025
+    ] = 0.03
+    lease_horizon_seconds: Annotated[
+        float,
+        Field(
+            gt=0,
+            le=5,
+            description="A lease reserves slots at most this far ahead (a sender's batch)",
+        ),
+    ] = 0.25
     max_lease_tokens: Annotated[int, Field(gt=0, description="Most tokens one lease grants")] = 100
 
     @property
@@ -47,8 +55,69 @@ class RateLimitSettings(BaseModel):
         return self.paid_broadcast_rate if self.paid_broadcast_enabled else self.global_per_second
 
 
+class DeliverySettings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    dedup_retention_seconds: Annotated[
+        int, Field(gt=0, description="A repeated enqueue of one outgoing_id is ignored this long")
+    ] = 86_400
+    sent_record_ttl_seconds: Annotated[
+        int,
+        Field(gt=0, description="outgoing_id -> Telegram message_id records are kept this long"),
+    ] = 2 * 86_400
+    sending_mark_ttl_seconds: Annotated[
+        int, Field(gt=0, description="A sending mark left by a dead sender is kept this long")
+    ] = 86_400
+    reclaim_idle_ms: Annotated[
+        int,
+        Field(
+            ge=0,
+            description="Pending entries idle this long belong to a dead sender and are "
+            "reclaimed (live senders touch theirs every third of it)",
+        ),
+    ] = 60_000
+    batch_size: Annotated[int, Field(gt=0, description="Most entries claimed at once")] = 100
+    block_ms: Annotated[int, Field(ge=0, description="How long a claim waits for new entries")] = (
+        1_000
+    )
+    max_in_flight: Annotated[
+        int, Field(gt=0, description="Most messages one worker holds (claimed, not yet done)")
+    ] = 500
+    max_concurrent_chats: Annotated[
+        int, Field(gt=0, description="Chats one worker sends to at the same time")
+    ] = 64
+    max_attempts: Annotated[
+        int, Field(gt=0, description="Sends tried on 5xx/network errors before dead-lettering")
+    ] = 5
+    backoff_base_seconds: Annotated[
+        float, Field(ge=0, description="First retry delay after a 5xx/network error")
+    ] = 1.0
+    backoff_max_seconds: Annotated[
+        float, Field(ge=0, description="Longest retry delay (before jitter)")
+    ] = 60.0
+    paid_broadcast: Annotated[
+        bool, Field(description="Send pushes with allow_paid_broadcast (up to 1000/s, paid)")
+    ] = False
+    dead_max_len: Annotated[int, Field(gt=0, description="Dead-letter stream cap (entries)")] = (
+        100_000
+    )
+    acks_max_len: Annotated[int, Field(gt=0, description="Acks stream cap (entries)")] = 100_000
+
+
 class DistributionSettings(BaseModel):
     model_config = ConfigDict(frozen=True)
+
+    enabled: Annotated[
+        bool,
+        Field(
+            description="Run the push pipeline on Ray: queue shards, distributor, sender and "
+            "the global rate limiter"
+        ),
+    ] = True
+    tick_seconds: Annotated[
+        float,
+        Field(gt=0, le=60, description="Queue shards release digests and held items this often"),
+    ] = 1.0
 
     group_cap_multiplier: Annotated[
         int,
@@ -95,6 +164,7 @@ class DistributionSettings(BaseModel):
         ),
     ] = 86_400.0
     rate_limits: RateLimitSettings = RateLimitSettings()
+    delivery: DeliverySettings = DeliverySettings()
 
     @field_validator("blocked_regions")
     @classmethod

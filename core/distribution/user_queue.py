@@ -204,12 +204,22 @@ class UserQueue:
 
     def next_wakeup(self) -> float | None:
         """When `tick` should next be called (None: nothing pending)."""
-        times = [self._opens_at(i.due_at, self._pierces(i)) for i in self._pending.values()]
+        # An item not yet marked held wakes the queue when it is due, so that holding it is
+        # recorded then; once held it waits for its window to open.
+        times = [
+            self._opens_at(i.due_at, self._pierces(i)) if i.held else i.due_at
+            for i in self._pending.values()
+        ]
         return min(times) if times else None
 
     def drain_events(self) -> list[QueueEvent]:
         events, self._events = self._events, []
         return events
+
+    @property
+    def held_count(self) -> int:
+        """Pending items held back by DND or active hours."""
+        return sum(1 for i in self._pending.values() if i.held)
 
     @property
     def pending_ids(self) -> list[str]:

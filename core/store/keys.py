@@ -2,7 +2,8 @@
 
 Keys share the prefix ``arbcast:`` so that one Redis can be shared with other applications.
 Per-user keys carry the user id in braces (``{42}``): a Redis Cluster hash tag, so a Lua script
-touching several keys of one user stays on one slot.
+touching several keys of one user stays on one slot. The outbox keys share the tag ``{outbox}``
+for the same reason.
 
 | key | type | holds | lifetime |
 |---|---|---|---|
@@ -22,6 +23,15 @@ touching several keys of one user stays on one slot.
 | ``arbcast:opp:<id>:recipients`` | set | user ids sent this opportunity (their messages are edited when it closes) | 1 day |
 | ``arbcast:uq:{uid}`` | string | the user's push queue (`UserQueue.to_dict()` as JSON), saved after each turn | `distribution.sent_retention_seconds` after the last turn |
 | ``arbcast:lastpush:{uid}`` | string | when the user last received a push (for the cooldown) | 2 days |
+| ``arbcast:{outbox}`` | stream | rendered push messages awaiting Telegram (`OutboxMessage` JSON), consumer group ``senders`` | entries deleted once acknowledged, dropped or dead-lettered |
+| ``arbcast:{outbox}:delayed`` | zset | messages to retry (payload scored by due time) | moved back to the stream when due |
+| ``arbcast:{outbox}:dead`` | stream | messages given up on, with the reason | capped at `delivery.dead_max_len` entries |
+| ``arbcast:{outbox}:acks`` | stream | (user id, outgoing id, Telegram message id) of each sent message, read by the distributor to track message ids | capped at `delivery.acks_max_len` entries |
+| ``arbcast:{outbox}:stats`` | hash | delivery outcome counters (sent, dropped:<reason>, retried, dead, duplicates) | permanent |
+| ``arbcast:{outbox}:seen:<outgoing id>`` | string | marks an outgoing id enqueued (a repeated enqueue is ignored) | `delivery.dedup_retention_seconds` |
+| ``arbcast:{outbox}:sending:<outgoing id>`` | string | set right before a send: found again means a crash-window resend | `delivery.sending_mark_ttl_seconds`; deleted on outcome |
+| ``arbcast:{outbox}:sent:<outgoing id>`` | string | the Telegram message id it was sent as | `delivery.sent_record_ttl_seconds` |
+| ``arbcast:push:stats`` | hash | push counters of the queue shards: ``held:<reason>``, ``dropped:<reason>``, ``rejected:<layer reason>`` | permanent |
 | ``arbcast:events`` | stream | the append-only event log, oldest first, one entry per flushed batch | trimmed by the Parquet sink once written (`events.stream_max_len` as a guard) |
 | ``arbcast:events:dead`` | stream | event entries the sink could not decode, kept for inspection | permanent |
 | ``arbcast:stats:<yyyymmdd>`` | hash | daily counters: sessions started, expired, onboarding completed | 40 days |
@@ -47,6 +57,14 @@ QUOTA_HOUR_TTL_S: Final = 2 * 3_600
 STATS_TTL_S: Final = 40 * 86_400
 RECIPIENTS_TTL_S: Final = 86_400
 FSM_TTL_S: Final = 86_400
+
+OUTBOX_STREAM: Final = f"{PREFIX}:{{outbox}}"
+OUTBOX_DELAYED: Final = f"{OUTBOX_STREAM}:delayed"
+OUTBOX_DEAD: Final = f"{OUTBOX_STREAM}:dead"
+OUTBOX_ACKS: Final = f"{OUTBOX_STREAM}:acks"
+OUTBOX_STATS: Final = f"{OUTBOX_STREAM}:stats"
+OUTBOX_GROUP: Final = "senders"
+PUSH_STATS: Final = f"{PREFIX}:push:stats"
 
 
 def session(user_id: int) -> str:
@@ -132,3 +150,15 @@ class ProfileFields:
     RESTRICTED: Final = "restricted"
     REGION: Final = "region"
     BETA: Final = "beta"
+
+
+def outbox_seen(outgoing_id: str) -> str:
+    return f"{OUTBOX_STREAM}:seen:{outgoing_id}"
+
+
+def outbox_sending(outgoing_id: str) -> str:
+    return f"{OUTBOX_STREAM}:sending:{outgoing_id}"
+
+
+def outbox_sent(outgoing_id: str) -> str:
+    return f"{OUTBOX_STREAM}:sent:{outgoing_id}"

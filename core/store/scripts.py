@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 
-def _source(name: str) -> str:
+def lua_source(name: str) -> str:
     return resources.files("core.store").joinpath("lua", f"{name}.lua").read_text("utf-8")
 
 
@@ -20,10 +20,10 @@ class Scripts:
     """The registered scripts of one Redis client, as attributes."""
 
     def __init__(self, redis: Redis) -> None:
-        self.session_start: AsyncScript = redis.register_script(_source("session_start"))
-        self.session_touch: AsyncScript = redis.register_script(_source("session_touch"))
-        self.session_end: AsyncScript = redis.register_script(_source("session_end"))
-        self.quota_take: AsyncScript = redis.register_script(_source("quota_take"))
-        self.toggle_member: AsyncScript = redis.register_script(_source("toggle_member"))
-        self.profile_ensure: AsyncScript = redis.register_script(_source("profile_ensure"))
-        self.hset_if_exists: AsyncScript = redis.register_script(_source("hset_if_exists"))
+        self.session_start: AsyncScript = redis.register_script(lua_source("session_start"))
+        self.session_touch: AsyncScript = redis.register_script(lua_source("session_touch"))
+        self.session_end: AsyncScript = redis.register_script(lua_source("session_end"))
+        self.quota_take: AsyncScript = redis.register_script(lua_source("quota_take"))
+        self.toggle_member: AsyncScript = redis.register_script(lua_source("toggle_member"))
+        self.profile_ensure: AsyncScript = redis.register_script(lua_source("profile_ensure"))
+        self.hset_if_exists: AsyncScript = redis.register_script(lua_source("hset_if_exists"))

@@ -45,4 +45,4 @@ async def test_a_global_429_pauses_every_sender(limiter: RateLimiterClient) -> N
     await limiter.report_429(30, "global")
     lease = await limiter.lease("sender-x", 5)
     assert lease.tokens == 0
-    assert lease.valid_until >= time.time() + 25  # told when to come back
+    assert lease.valid_until >= time.time() + 25  # told when to come back (before the 30 s end)

@@ -19,12 +19,13 @@ from aiogram import Bot, Dispatcher
 from aiohttp import web
 from pydantic import SecretStr
 
-from bot.dispatcher import create_bot, create_dispatcher
+from bot.dispatcher import create_dispatcher
 from bot.webhook import create_webhook_app
 from core.clock import ManualClock
 from core.services import Services
 from core.settings import Settings
 from emulator.server import EmulatorServer
+from messaging.telegram import create_bot
 
 TOKEN = "123456:" + "A" * 35
 

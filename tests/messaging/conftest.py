@@ -25,9 +25,10 @@ from aiogram.enums import ParseMode
 from aiohttp import web
 
 from core.clock import ManualClock
+from core.distribution.settings import DeliverySettings
 from core.events import MemoryEventLog
 from emulator.server import EmulatorServer
-from messaging.outbox import DeliverySettings, Outbox, OutboxMessage
+from messaging.outbox import Outbox, OutboxMessage
 from messaging.pacing import Pacer, PacerLimits
 from messaging.sender import PacedSender
 

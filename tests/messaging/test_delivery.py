@@ -23,14 +23,10 @@ from core.clock import ManualClock
 from core.events import MemoryEventLog
 from core.models import SessionState
 from core.services import Services
+from core.store.keys import OUTBOX_DELAYED, OUTBOX_GROUP, OUTBOX_STREAM
 from emulator.server import EmulatorServer
 from messaging.delivery import DeliveryWorker, end_session_callback
-from messaging.outbox import (
-    OUTBOX_DELAYED,
-    OUTBOX_GROUP,
-    OUTBOX_STREAM,
-    Outbox,
-)
+from messaging.outbox import Outbox
 from tests.messaging.conftest import TOKEN, MessageFactory, TgEnv
 
 

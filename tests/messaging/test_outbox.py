@@ -6,23 +6,22 @@ from __future__ import annotations
 from typing import Any
 
 from core.clock import ManualClock
+from core.distribution.settings import DeliverySettings
 from core.distribution.user_queue import Outgoing
 from core.events import MemoryEventLog
 from core.models import Priority
-from messaging import push_templates
-from messaging.outbox import (
+from core.store.keys import (
     OUTBOX_ACKS,
     OUTBOX_DEAD,
     OUTBOX_DELAYED,
     OUTBOX_GROUP,
     OUTBOX_STREAM,
-    DeliverySettings,
-    Outbox,
-    OutboxMessage,
     outbox_seen,
     outbox_sending,
     outbox_sent,
 )
+from messaging import push_templates
+from messaging.outbox import Outbox, OutboxMessage
 from tests.messaging.conftest import MessageFactory
 
 

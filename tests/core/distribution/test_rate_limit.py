@@ -16,7 +16,8 @@ from .factories import T0
 
 
 class Sender:
-    """A sender as the actor will run it: leases batches, paces chats, returns what it can't use."""
+    """A sender as the actor runs one: leases batches of slots, sends on each slot to a chat its
+    pacing allows, gives back what it cannot use."""
 
     def __init__(
         self, name: str, limiter: GlobalRateLimiterLogic, chats: list[int], n: int
@@ -26,35 +27,37 @@ class Sender:
         self.pacer = ChatPacer(limiter.settings)
         self.backlog: deque[int] = deque(chats[i % len(chats)] for i in range(n))
         self.lease: Lease | None = None
-        self.left = 0
+        self.k = 0
         self.lease_calls = 0
         self.retry_at = float("-inf")
 
+    def _send_one(self, now: float, sent: list[tuple[int, int]]) -> None:
+        for _ in range(len(self.backlog)):
+            chat = self.backlog.popleft()
+            if self.pacer.try_send(chat, now):
+                sent.append((round(now * 1_000_000), chat))
+                return
+            self.backlog.append(chat)
+
     def step(self, now: float, sent: list[tuple[int, int]]) -> None:
-        if self.lease is not None and not self.lease.usable(now):
-            self.limiter.release(self.lease, self.left)
-            self.lease, self.left = None, 0
+        lease = self.lease
+        if lease is not None:
+            while self.k < lease.tokens and lease.slot(self.k) <= now:
+                if now < lease.slot(self.k) + lease.validity and self.backlog:
+                    self._send_one(now, sent)
+                self.k += 1
+            if self.k >= lease.tokens:
+                self.lease = None
+            elif not self.backlog:
+                self.limiter.release(lease, lease.tokens - self.k)
+                self.lease = None
         if self.lease is None and self.backlog and now >= self.retry_at:
             lease = self.limiter.lease(self.name, min(len(self.backlog), 10), now)
             self.lease_calls += 1
             if lease.tokens:
-                self.lease, self.left = lease, lease.tokens
+                self.lease, self.k = lease, 0
             else:
                 self.retry_at = lease.valid_until  # the limiter says when to ask again
-        if self.lease is None:
-            return
-        skipped: list[int] = []
-        while self.left and self.backlog:
-            chat = self.backlog.popleft()
-            if self.pacer.try_send(chat, now):
-                sent.append((round(now * 1_000_000), chat))
-                self.left -= 1
-            else:
-                skipped.append(chat)
-        self.backlog.extendleft(reversed(skipped))
-        if self.left and not self.backlog:
-            self.limiter.release(self.lease, self.left)
-            self.lease, self.left = None, 0
 
 
 def max_in_window(times_us: list[int], width_us: int) -> int:
@@ -91,7 +94,7 @@ def test_simulated_minute_respects_global_chat_and_group_limits_and_drains_at_97
     sent, pool, _ = simulate(settings, 60.0, senders=8, per_sender=1000, chats=4000)
     times = [t for t, _ in sent]
     assert max_in_window(times, 1_000_000) <= 30
-    assert len(sent) >= 0.97 * 30 * 60
+    assert len(sent) >= 0.97 * 30 * 60  # R / (1 + v) = 97.1% of R at v = 30 ms
     by_chat: dict[int, list[int]] = defaultdict(list)
     for t, chat in sent:
         by_chat[chat].append(t)
@@ -129,41 +132,57 @@ def test_paid_broadcast_rate_is_used_when_enabled() -> None:
     assert len(sent) >= 0.97 * 1000 * 5
 
 
-def test_lease_grants_at_most_the_rate_and_the_batch_size() -> None:
-    limiter = GlobalRateLimiterLogic(RateLimitSettings(max_lease_tokens=20))
+def test_lease_grants_consecutive_slots_within_the_horizon() -> None:
+    limiter = GlobalRateLimiterLogic(
+        RateLimitSettings(lease_horizon_seconds=0.25, lease_validity_seconds=0.025)
+    )
+    spacing = 1.025 / 30
     a = limiter.lease("a", 25, T0)
+    assert a.tokens == 8  # slots T0, T0 + s, ... up to the 0.25 s horizon
+    assert a.interval == pytest.approx(spacing, abs=1e-6)
+    assert a.slot(7) == pytest.approx(T0 + 7 * spacing, abs=1e-5)
+    assert a.valid_until == pytest.approx(a.slot(7) + 0.025, abs=1e-6)
     b = limiter.lease("b", 25, T0)
-    c = limiter.lease("c", 25, T0 + 0.5)
-    assert (a.tokens, b.tokens, c.tokens) == (20, 10, 0)
-    assert a.valid_until == pytest.approx(T0 + 0.025)
-    assert c.valid_until == pytest.approx(T0 + 1.025)  # when to ask again
-    assert limiter.lease("c", 25, T0 + 1.025).tokens == 20
+    assert b.tokens == 0
+    # Ask again when half a horizon's worth of slots (3) is free, not for a crumb.
+    assert b.valid_until == pytest.approx(T0 + 8 * spacing - 0.25 + 2 * spacing, abs=1e-5)
+    c = limiter.lease("c", 2, T0 + 0.5)
+    assert (c.tokens, c.granted_at) == (2, T0 + 0.5)  # idle time is not saved up as a burst
 
 
-def test_returned_tokens_can_be_leased_again() -> None:
+def test_lease_size_is_capped_by_max_lease_tokens() -> None:
+    settings = RateLimitSettings(
+        paid_broadcast_enabled=True, paid_broadcast_rate=1000, max_lease_tokens=20
+    )
+    assert GlobalRateLimiterLogic(settings).lease("a", 500, T0).tokens == 20
+
+
+def test_returned_slots_are_leased_again() -> None:
     limiter = GlobalRateLimiterLogic()
-    lease = limiter.lease("a", 30, T0)
-    assert limiter.available(T0 + 0.01) == 0
-    limiter.release(lease, 12)
-    limiter.release(lease, 100)  # never more than granted
-    assert limiter.available(T0 + 0.01) == 30
-    assert limiter.lease("b", 30, T0 + 0.01).tokens == 30
+    lease = limiter.lease("a", 8, T0)
+    limiter.release(lease, 5)
+    limiter.release(lease, 100)  # never more than granted, never twice
+    again = limiter.lease("b", 8, T0 + 0.01)
+    assert again.granted_at == pytest.approx(lease.slot(3), abs=1e-6)
 
 
-def test_unused_tokens_expire_with_the_lease() -> None:
+def test_a_token_is_usable_only_from_its_slot_for_the_validity() -> None:
     limiter = GlobalRateLimiterLogic()
     lease = limiter.lease("a", 5, T0)
     assert lease.usable(T0 + 0.024)
-    assert not lease.usable(T0 + 0.025)
+    assert not lease.usable(lease.valid_until)
+    assert not lease.usable(T0 - 0.001)
 
 
 def test_global_429_pauses_every_lease_until_retry_after() -> None:
-    limiter = GlobalRateLimiterLogic()
+    limiter = GlobalRateLimiterLogic(RateLimitSettings(lease_validity_seconds=0.025))
     limiter.report_429(5.0, "global", None, T0)
     paused = limiter.lease("a", 10, T0 + 1)
-    assert (paused.tokens, paused.valid_until) == (0, T0 + 5)
-    assert limiter.next_available_at(T0 + 1) == T0 + 5
-    assert limiter.lease("a", 10, T0 + 5).tokens == 10
+    assert paused.tokens == 0
+    assert paused.valid_until == pytest.approx(T0 + 5 - 0.25 + 2 * 1.025 / 30, abs=1e-5)
+    assert limiter.next_available_at(T0 + 1) == pytest.approx(T0 + 5 - 0.25, abs=1e-5)
+    resumed = limiter.lease("a", 10, T0 + 5)
+    assert resumed.tokens > 0 and resumed.granted_at == T0 + 5
 
 
 def test_chat_429_pauses_only_that_chat() -> None:
@@ -171,7 +190,7 @@ def test_chat_429_pauses_only_that_chat() -> None:
     limiter.report_429(3.0, "chat", 42, T0)
     assert limiter.chat_paused_until(42, T0 + 1) == T0 + 3
     assert limiter.chat_paused_until(43, T0 + 1) is None
-    assert limiter.lease("a", 10, T0 + 1).tokens == 10
+    assert limiter.lease("a", 10, T0 + 1).tokens > 0
     pacer = ChatPacer()
     pacer.pause(42, T0 + 3)
     assert not pacer.try_send(42, T0 + 2.9)

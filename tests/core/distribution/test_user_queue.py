@@ -243,7 +243,11 @@ def test_state_survives_a_json_round_trip() -> None:
     q.drain_events()
     restored = UserQueue.from_dict(json.loads(json.dumps(q.to_dict())), settings)
     assert restored.to_dict() == q.to_dict()
+    # The LOW item falls due (and is recorded held) at T0 + 300; DND ends at T0 + 600.
+    assert restored.next_wakeup() == q.next_wakeup() == T0 + 300
+    assert q.tick(T0 + 300) == restored.tick(T0 + 300) == []
     assert restored.next_wakeup() == q.next_wakeup() == T0 + 600
+    assert q.held_count == 3
     a, b = q.tick(T0 + 600), restored.tick(T0 + 600)
     assert a == b
     assert a[0].opportunity_ids == ("h", "m", "l")

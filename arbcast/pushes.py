@@ -1,0 +1,110 @@
+"""The push pipeline of one arbcast deployment, started and stopped as one piece.
+
+    engine ──opportunity changes stream──▶ Distributor ──one call per shard──▶ UserQueueActor
+    shards ──rendered messages──▶ outbox (Redis) ──▶ PushSender ──tokens from the
+    GlobalRateLimiter──▶ Telegram ──acks stream──▶ AckRouter ──message ids──▶ shards
+
+The actors (shards, sender, limiter) live on Ray; the distributor and the ack router are loops in
+this process, reading Redis streams with consumer groups, so either can die and resume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from typing import Any
+
+from actors.acks import AckRouter
+from actors.distribution import DistributionClient, RateLimiterClient, SenderClient
+from actors.distributor import Distributor
+from actors.factory import create_distribution, create_rate_limiter, create_sender
+from core.settings import Settings
+from core.store import keys
+from messaging.leases import LeasedTokens
+
+
+class Pushes:
+    def __init__(self, settings: Settings, redis_url: str, redis: Any) -> None:
+        self.settings = settings
+        self._redis = redis
+        # Created here, on the caller's (main) thread: Ray installs signal handlers there.
+        self.limiter: RateLimiterClient = create_rate_limiter(settings)
+        self.shards: DistributionClient = create_distribution(settings, redis_url)
+        self.sender: SenderClient = create_sender(settings, redis_url, self.limiter)
+        self.distributor = Distributor(redis, self.shards)
+        self.acks = AckRouter(redis, self.shards)
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def bot_tokens(self) -> LeasedTokens:
+        """The bot's replies take their share of the same global budget as the pushes."""
+        return LeasedTokens(
+            self.limiter,
+            f"bot-{os.getpid()}",
+            max_batch=self.settings.distribution.rate_limits.max_lease_tokens,
+        )
+
+    async def start(self) -> int:
+        """Load the shards, start the sender and the two loops; returns the users loaded."""
+        rows = await self.shards.start()
+        await self.sender.start()
+        self._stop.clear()
+        self._tasks = [
+            asyncio.create_task(self.distributor.run(self._stop), name="distributor"),
+            asyncio.create_task(self.acks.run(self._stop), name="ack-router"),
+        ]
+        return rows
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        self._tasks = []
+        with contextlib.suppress(Exception):
+            await self.sender.stop()
+        with contextlib.suppress(Exception):
+            await self.shards.flush()
+
+    def kill(self) -> None:
+        """Kill this deployment's push actors for good (after `stop`)."""
+        for client in [*self.shards.shards, self.sender, self.limiter]:
+            client.kill()
+
+    async def counters(self) -> dict[str, Any]:
+        """Live figures: users and queues, held items, outbox outcomes, rate against the limit."""
+        shards, sender, limiter = await asyncio.gather(
+            self.shards.stats(), self.sender.stats(), self.limiter.stats()
+        )
+        outbox: dict[str, int] = sender["outbox"]
+        queue_stats = await self._redis.hgetall(keys.PUSH_STATS)
+        dropped = {
+            k.removeprefix("dropped:"): v for k, v in outbox.items() if k.startswith("dropped:")
+        }
+        for k, v in queue_stats.items():
+            if k.startswith("dropped:"):
+                reason = k.removeprefix("dropped:")
+                dropped[reason] = dropped.get(reason, 0) + int(v)
+        return {
+            "users": sum(s["rows"] for s in shards),
+            "active_queues": sum(s["active_queues"] for s in shards),
+            "pending": sum(s["pending"] for s in shards),
+            "held": sum(s["held"] for s in shards),
+            "fanned_out": self.distributor.fanned_out,
+            "sent": outbox.get("sent", 0),
+            "retried": outbox.get("retried", 0),
+            "dead": outbox.get("dead", 0),
+            "duplicates": outbox.get("duplicates", 0),
+            "rejected": {
+                k.removeprefix("rejected:"): int(v)
+                for k, v in queue_stats.items()
+                if k.startswith("rejected:")
+            },
+            "dropped": dropped,
+            "backlog": sender["backlog"],
+            "delayed": sender["delayed"],
+            "limit_per_second": limiter["rate"],
+        }

@@ -1,0 +1,51 @@
+"""The one way a process gets an aiogram `Bot`: the configured token and API server, HTML by
+default, and every send going through the `PacedSender` (see `messaging.sender`)."""
+
+from __future__ import annotations
+
+from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+
+from core.settings import Settings
+from messaging.leases import LeasedTokens
+from messaging.pacing import Pacer, PacerLimits
+from messaging.sender import PacedSender
+
+
+def create_bot(
+    settings: Settings,
+    *,
+    tokens: LeasedTokens | None = None,
+    retries_after_429: int | None = None,
+) -> Bot:
+    """A Bot for the configured token, pointed at Telegram or at `telegram.api_base`.
+
+    `tokens`: take the bot-wide budget from the GlobalRateLimiter instead of pacing this
+    process alone. `retries_after_429`: how often a 429 is waited out here before the caller
+    sees it (default: the `telegram.retries_after_429` setting; the push sender uses 0 and
+    reschedules the message itself).
+    """
+    session = (
+        AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram.api_base))
+        if settings.telegram.api_base
+        else AiohttpSession()
+    )
+    tg = settings.telegram
+    pacer = Pacer(
+        PacerLimits(
+            global_per_second=tg.pace_global_per_second,
+            private_per_second=tg.pace_private_per_second,
+            private_burst=tg.pace_private_burst,
+            group_per_minute=tg.pace_group_per_minute,
+        )
+    )
+    retries = tg.retries_after_429 if retries_after_429 is None else retries_after_429
+    session.middleware(PacedSender(pacer, max_retries=retries, tokens=tokens))
+    return Bot(
+        settings.bot_token(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )
