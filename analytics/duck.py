@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.dataset as ds
 
 from analytics.compaction import live_files
 from analytics.schemas import TABLES
@@ -27,6 +28,7 @@ _DUCK_TYPES = {
     pa.bool_(): "BOOLEAN",
     pa.timestamp("ms", tz="UTC"): "TIMESTAMPTZ",
 }
+_PARTITIONS = ds.partitioning(pa.schema([("dt", pa.date32()), ("hour", pa.int32())]), flavor="hive")
 _HIVE = "hive_partitioning = true, union_by_name = true, hive_types = {'dt': DATE, 'hour': INTEGER}"
 
 
@@ -81,13 +83,39 @@ def connect(
     con.execute("SET TimeZone = 'UTC'")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
-    if not storage.is_local:
-        _configure_s3(con, settings or AnalyticsSettings())
+    settings = settings or AnalyticsSettings()
+    through_arrow = not storage.is_local and settings.s3_reader == "arrow"
+    if not storage.is_local and not through_arrow:
+        _configure_s3(con, settings)
     for table in TABLES:
+        if through_arrow:
+            _arrow_view(con, storage, table)
+            continue
         sql = view_sql(storage, table)
         con.execute(sql)
         _add_missing_columns(con, table)
     return con
+
+
+def _arrow_view(con: duckdb.DuckDBPyConnection, storage: Storage, table: str) -> None:
+    """The view of ``table`` over a pyarrow dataset: DuckDB scans it through Arrow (with
+    projection and filter pushdown) and pyarrow's filesystem does the I/O, so an s3:// lake
+    needs no DuckDB extension. The dataset has the current schema: columns older files lack
+    read as NULL, as with ``union_by_name``."""
+    files, _ = live_files(storage, table)
+    if not files:
+        con.execute(view_sql(storage, table))
+        return
+    dataset = ds.dataset(
+        [storage.path(f) for f in files],
+        schema=pa.unify_schemas([TABLES[table].schema, _PARTITIONS.schema]),
+        format="parquet",
+        filesystem=storage.fs,
+        partitioning=_PARTITIONS,
+        partition_base_dir=storage.path(table),
+    )
+    con.register(f"arrow_{table}", dataset)
+    con.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM arrow_{table}")
 
 
 def _add_missing_columns(con: duckdb.DuckDBPyConnection, table: str) -> None:

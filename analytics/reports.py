@@ -7,18 +7,17 @@ zero counts). Days are UTC days (the ``dt`` partition).
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import duckdb
 
+from analytics.active_users import active_per_day_sql
 from analytics.duck import fetch
+from analytics.report_format import to_csv, to_json, to_rich_table
 from analytics.schemas import table_of
 
 
@@ -68,7 +67,7 @@ def sessions(con: duckdb.DuckDBPyConnection, w: Window) -> Report:
         SELECT dt, user_id, {w.where()} AS inside FROM audit
         WHERE user_id IS NOT NULL AND {w.where(widen_days=6)}
     ),
-    act AS (SELECT dt AS day, user_id, bool_or(inside) AS inside FROM act_raw GROUP BY ALL),
+    {active_per_day_sql(windowed=w.since is not None)},
     s AS (
         SELECT dt AS day,
                count(*) FILTER (WHERE name = 'session.started') AS started,
@@ -81,25 +80,20 @@ def sessions(con: duckdb.DuckDBPyConnection, w: Window) -> Report:
         FROM session WHERE {w.where()}
         GROUP BY dt
     ),
-    days AS (SELECT day FROM act WHERE inside UNION SELECT day FROM s),
+    days AS (SELECT day FROM act WHERE dau > 0 UNION SELECT day FROM s),
     first_start AS (
         SELECT user_id, min(dt) AS day FROM session
         WHERE name = 'session.started' AND user_id IS NOT NULL GROUP BY user_id
     ),
-    dau AS (SELECT day, count(*) AS dau FROM act WHERE inside GROUP BY day),
-    wau AS (
-        SELECT d.day, count(DISTINCT a.user_id) AS wau
-        FROM days d JOIN act a ON a.day BETWEEN d.day - 6 AND d.day GROUP BY d.day
-    ),
     new_users AS (SELECT day, count(*) AS new_users FROM first_start GROUP BY day)
-    SELECT d.day, coalesce(dau.dau, 0) AS dau, coalesce(wau.wau, 0) AS wau,
+    SELECT d.day, coalesce(a.dau, 0) AS dau, coalesce(a.wau, 0) AS wau,
            coalesce(n.new_users, 0) AS new_users,
            coalesce(s.started, 0) AS sessions_started,
            coalesce(s.expired, 0) AS sessions_expired,
            coalesce(s.terminated, 0) AS sessions_terminated,
            s.median_session_s, s.commands_per_session
     FROM days d
-    LEFT JOIN dau USING (day) LEFT JOIN wau USING (day) LEFT JOIN new_users n USING (day)
+    LEFT JOIN act a USING (day) LEFT JOIN new_users n USING (day)
     LEFT JOIN s USING (day)
     ORDER BY d.day
     """
@@ -264,6 +258,8 @@ def experiments(con: duckdb.DuckDBPyConnection, w: Window, goal: str) -> Report:
     return Report("experiments", cols, out)
 
 
+__all__ = ["REPORTS", "Report", "Window", "run_report", "to_csv", "to_json", "to_rich_table"]
+
 REPORTS: dict[str, Callable[..., Report]] = {
     "sessions": sessions,
     "onboarding": onboarding,
@@ -288,48 +284,3 @@ def run_report(
     if name == "experiments":
         return experiments(con, w, goal)
     return REPORTS[name](con, w)
-
-
-# --- output ----------------------------------------------------------------------------------
-
-
-def _cell(v: Any) -> Any:
-    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
-        return int(v)
-    if isinstance(v, datetime | date):
-        return v.isoformat()
-    return v
-
-
-def to_csv(columns: list[str], rows: list[tuple[Any, ...]]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(columns)
-    for r in rows:
-        w.writerow(["" if v is None else _cell(v) for v in r])
-    return buf.getvalue()
-
-
-def to_json(columns: list[str], rows: list[tuple[Any, ...]]) -> str:
-    data = [{c: _cell(v) for c, v in zip(columns, r, strict=True)} for r in rows]
-    return json.dumps(data, default=str, indent=1)
-
-
-def to_rich_table(title: str, columns: list[str], rows: list[tuple[Any, ...]]) -> Any:
-    from rich.table import Table
-
-    t = Table(title=title)
-    for c in columns:
-        t.add_column(c)
-    for r in rows:
-        t.add_row(
-            *(
-                ""
-                if v is None
-                else f"{_cell(v):,.2f}"
-                if isinstance(_cell(v), float)
-                else str(_cell(v))
-                for v in r
-            )
-        )
-    return t

@@ -23,6 +23,7 @@ from analytics.settings import AnalyticsSettings
 
 TMP_PREFIX = ".tmp-"
 TMP_SUFFIX = ".inprogress"
+_OBJECT_STORES = frozenset({"s3", "gcs"})  # directories are implicit in keys
 
 
 @dataclass
@@ -84,7 +85,8 @@ class Storage:
             table = table.replace_schema_metadata(merged)
         final = self.path(rel)
         directory, _, base = final.rpartition("/")
-        self.fs.create_dir(directory, recursive=True)
+        if self.fs.type_name not in _OBJECT_STORES:  # there it would be an empty marker object
+            self.fs.create_dir(directory, recursive=True)
         target = f"{directory}/{TMP_PREFIX}{uuid.uuid4().hex}-{base}{TMP_SUFFIX}"
         if not self.atomic_rename:
             target = final

@@ -5,7 +5,7 @@ Environment variables: ``ARBCAST_ANALYTICS__<FIELD>``, e.g. ``ARBCAST_ANALYTICS_
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, SecretStr
 
@@ -22,6 +22,11 @@ class AnalyticsSettings(BaseModel):
     s3_region: str = Field(default="auto", description="S3 region (R2: auto)")
     s3_access_key: SecretStr | None = Field(default=None, description="S3 access key id")
     s3_secret_key: SecretStr | None = Field(default=None, description="S3 secret access key")
+    s3_reader: Literal["httpfs", "arrow"] = Field(
+        default="httpfs",
+        description="How reports read s3://: DuckDB's httpfs extension (INSTALL needs network "
+        "once), or pyarrow's S3 filesystem (no extension; slower on large lakes)",
+    )
 
     batch_max_rows: Annotated[
         int, Field(gt=0, description="The sink writes once this many events are buffered")
@@ -77,5 +82,9 @@ class AnalyticsSettings(BaseModel):
         float, Field(gt=0, description="How often the dashboard page polls")
     ] = 5.0
     dashboard_threads: Annotated[
-        int | None, Field(description="DuckDB threads for dashboard queries")
+        int | None, Field(description="DuckDB threads for dashboard and /admin_stats queries")
     ] = 2
+    admin_stats_timeout_seconds: Annotated[
+        float,
+        Field(gt=0, description="/admin_stats stops its DuckDB queries after this long"),
+    ] = 10.0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, date, datetime
 from html import escape
 from typing import Any, Final
 
@@ -9,6 +11,8 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject, Filter
 from aiogram.types import Message
 
+from analytics.errors import AnalyticsError
+from analytics.overview import OUTCOMES, DayOverview, day_overview_async
 from core.events import Event, EventName
 from core.models import Tier, UserSession
 from core.services import Services
@@ -16,6 +20,7 @@ from core.why import why
 from messaging import templates
 
 router: Final = Router(name=__name__)
+log = logging.getLogger(__name__)
 
 SETTIER_USAGE: Final = "Usage: /settier &lt;user_id&gt; &lt;tier&gt;, tier one of: " + ", ".join(
     t.value for t in Tier
@@ -44,25 +49,76 @@ def _audit(
     )
 
 
+ADMIN_STATS_USAGE: Final = "Usage: /admin_stats [YYYY-MM-DD] (a UTC day; today by default)"
+
+
 @router.message(Command("admin_stats"), IsSuperAdmin())
-async def admin_stats(message: Message, services: Services, session: UserSession) -> None:
+async def admin_stats(
+    message: Message, command: CommandObject, services: Services, session: UserSession
+) -> None:
     now = services.clock.now()
+    today = datetime.fromtimestamp(now, UTC).date()
+    arg = (command.args or "").strip()
+    try:
+        day = date.fromisoformat(arg) if arg else today
+    except ValueError:
+        await message.answer(ADMIN_STATS_USAGE)
+        return
+    _audit(services, session, "admin_stats", True)
+    live = await _live_figures(services, now)
+    try:
+        overview = await day_overview_async(services.settings.analytics, day)
+    except AnalyticsError as exc:
+        log.warning("/admin_stats: reports unavailable: %s", exc)
+        reports = f"<b>Reports for {day} (UTC)</b>\nUnavailable: {escape(str(exc))}"
+    else:
+        reports = render_overview(overview)
+    await message.answer(f"{live}\n\n{reports}")
+
+
+async def _live_figures(services: Services, now: float) -> str:
+    """What only Redis knows right now (the lake lags by the sink's batching)."""
     active = await services.sessions.store.count_active(now)
     today = await services.sessions.store.daily_stats(now)
     by_tier = await services.profiles.count_by_tier()
-    started = today.get("started", 0)
-    completed = today.get("onboarding_completed", 0)
-    rate = f"{completed / started:.0%}" if started else "n/a"
     tiers = ", ".join(f"{t.label} {n}" for t, n in by_tier.items() if n)
-    _audit(services, session, "admin_stats", True)
-    await message.answer(
-        "<b>arbcast today (UTC)</b>\n"
+    return (
+        "<b>arbcast live (Redis)</b>\n"
         f"Active sessions: {active}\n"
-        f"Sessions started today: {started}\n"
-        f"Sessions expired today: {today.get('expired', 0)}\n"
-        f"Logouts today: {today.get('terminated', 0)}\n"
-        f"Onboarding completed today: {completed} ({rate} of sessions started)\n"
+        f"Sessions started today: {today.get('started', 0)}\n"
         f"Users by tier: {tiers or 'none'}"
+    )
+
+
+def _num(v: float | None, unit: str = "") -> str:
+    return "n/a" if v is None else f"{v:,.2f}{unit}"
+
+
+def render_overview(o: DayOverview) -> str:
+    """The report figures of one day, as the dashboard and `arbcast analytics report` compute
+    them (DuckDB over the Parquet the sink wrote)."""
+    f = o.onboarding
+    started = f.get("started", 0)
+    done = f.get("completed", 0)
+    done_pct = f" ({done / started:.0%})" if started else ""
+    layers = ", ".join(f"L{k} {n}" for k, n in sorted(o.rejected_by_layer.items())) or "none"
+    outcomes = ", ".join(f"{k} {o.outcomes.get(k, 0)}" for k in OUTCOMES)
+    lat = ", ".join(f"{k} {_num(o.latency_ms.get(k))}" for k in ("p50", "p95", "p99"))
+    median_min = None if o.median_session_s is None else o.median_session_s / 60
+    return (
+        f"<b>Reports for {o.day} (UTC)</b> — the dashboard's queries over "
+        f"{o.files} Parquet files, {o.took_ms:.0f} ms\n"
+        f"Users: DAU {o.dau}, WAU {o.wau}, new {o.new_users}\n"
+        f"Sessions: started {o.sessions_started}, expired {o.sessions_expired}, "
+        f"terminated {o.sessions_terminated}\n"
+        f"Session length: median {_num(median_min, ' min')}, "
+        f"commands/session {_num(o.commands_per_session)}\n"
+        f"Onboarding: started {started}, completed {done}{done_pct}, "
+        f"skipped {f.get('skipped', 0)}, abandoned {f.get('abandoned', 0)}\n"
+        f"Distribution: {outcomes}\n"
+        f"Rejected by layer: {layers}\n"
+        f"Send latency (ms): {lat}\n"
+        f"Engagement: delivered {o.delivered}, clicked {o.clicked}, CTR {_num(o.ctr_pct, '%')}"
     )
 
 
