@@ -32,6 +32,7 @@ class Distributor:
         self._client = client
         self.consumer = consumer or f"{socket.gethostname()}-distributor"
         self.fanned_out = 0
+        self._progress = asyncio.Condition()
 
     async def ensure_group(self) -> None:
         try:
@@ -59,7 +60,15 @@ class Distributor:
             await self._client.fanout(opportunity)
             await self._redis.xack(keys.OPPORTUNITY_CHANGES, GROUP, entry_id)
             self.fanned_out += 1
+        if entries:
+            async with self._progress:
+                self._progress.notify_all()
         return len(entries)
+
+    async def wait_fanned_out(self, n: int, timeout: float) -> None:
+        """Until `n` changes in all were fanned out (for tools and tests); TimeoutError else."""
+        async with self._progress:
+            await asyncio.wait_for(self._progress.wait_for(lambda: self.fanned_out >= n), timeout)
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.ensure_group()

@@ -396,14 +396,19 @@ class UserQueueShard:
             self._redis, self._sessions, self._quota, self._settings, user_id, opportunity, now
         )
 
-    async def start(self, tick_seconds: float = 1.0) -> int:
-        """Load the shard, then tick every `tick_seconds` and follow users' changes."""
+    async def start(self) -> int:
+        """Load the shard, then tick every `distribution.tick_seconds` and follow users'
+        changes. Idempotent: a running shard only reports its rows (a supervisor calls this
+        to restart a shard that Ray restarted)."""
+        if self._tasks:
+            return len(self.columns)
         rows = await self.load()
-        if not self._tasks:
-            self._tasks = [
-                asyncio.create_task(self._tick_loop(tick_seconds), name="shard-tick"),
-                asyncio.create_task(self._follow_changes(), name="shard-changes"),
-            ]
+        self._tasks = [
+            asyncio.create_task(
+                self._tick_loop(self._settings.distribution.tick_seconds), name="shard-tick"
+            ),
+            asyncio.create_task(self._follow_changes(), name="shard-changes"),
+        ]
         return rows
 
     async def _tick_loop(self, every: float) -> None:

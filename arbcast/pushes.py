@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 from typing import Any
 
@@ -22,6 +23,8 @@ from actors.factory import create_distribution, create_rate_limiter, create_send
 from core.settings import Settings
 from core.store import keys
 from messaging.leases import LeasedTokens
+
+log = logging.getLogger(__name__)
 
 
 class Pushes:
@@ -53,8 +56,24 @@ class Pushes:
         self._tasks = [
             asyncio.create_task(self.distributor.run(self._stop), name="distributor"),
             asyncio.create_task(self.acks.run(self._stop), name="ack-router"),
+            asyncio.create_task(self._supervise(), name="push-supervisor"),
         ]
         return rows
+
+    async def _supervise(self) -> None:
+        """Ray restarts a dead actor but not its loops: start them again (idempotent calls),
+        so a restarted shard reloads its users and queues and a restarted sender takes back
+        what its previous life held."""
+        every = self.settings.distribution.supervise_seconds
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), every)
+                return
+            for start in (self.shards.start, self.sender.start):
+                try:
+                    await start()
+                except Exception as exc:  # restarting right now: the next round will do
+                    log.warning("push pipeline supervisor: %s", exc)
 
     async def stop(self) -> None:
         self._stop.set()

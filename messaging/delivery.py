@@ -64,7 +64,9 @@ from core.clock import Clock
 from core.distribution.settings import DeliverySettings
 from core.events import Event, EventLog, Scalar
 from core.models import SessionState
+from messaging import send_mark
 from messaging.outbox import Outbox, OutboxEntry, OutboxMessage
+from messaging.send_mark import BEFORE_SEND
 
 if TYPE_CHECKING:
     from core.sessions.service import SessionService
@@ -131,6 +133,7 @@ class DeliveryWorker:
         self._room = asyncio.Event()
         # chat id -> created_at cutoff: messages made before the chat blocked us are not sent
         self._blocked: OrderedDict[int, float] = OrderedDict()
+        send_mark.install(bot)
 
     # -- driving --------------------------------------------------------------------------------
 
@@ -282,7 +285,12 @@ class DeliveryWorker:
         except ValueError as exc:  # pydantic's ValidationError is one
             await self._fail(entry, f"malformed: {exc}")
             return None
-        duplicate = await self.outbox.mark_sending(entry, self.consumer)
+        marked: list[bool] = []
+
+        async def mark() -> None:
+            marked.append(await self.outbox.mark_sending(entry, self.consumer))
+
+        step = BEFORE_SEND.set(mark)
         try:
             message_id = await self._send(m, markup)
         except TelegramMigrateToChat as exc:
@@ -309,6 +317,9 @@ class DeliveryWorker:
             return await self._transient(entry, "api_error", exc)
         except Exception as exc:  # anything else from the HTTP stack: treated as transient
             return await self._transient(entry, "error", exc)
+        finally:
+            BEFORE_SEND.reset(step)
+        duplicate = bool(marked and marked[0])
         if not await self.outbox.ack(entry, message_id):
             log.warning("outbox entry %s was acknowledged by another sender", entry.entry_id)
         latency_ms = round((self.clock.now() - m.created_at) * 1000, 1)

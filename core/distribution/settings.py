@@ -118,6 +118,14 @@ class DistributionSettings(BaseModel):
         float,
         Field(gt=0, le=60, description="Queue shards release digests and held items this often"),
     ] = 1.0
+    supervise_seconds: Annotated[
+        float,
+        Field(
+            gt=0,
+            le=60,
+            description="The push pipeline restarts the loops of actors Ray restarted this often",
+        ),
+    ] = 2.0
 
     group_cap_multiplier: Annotated[
         int,
