@@ -225,7 +225,8 @@ class UserQueueShard:
                 counts[name] = counts.get(name, 0) + 1
             self._events.emit(
                 Event(
-                    name=f"distribution.{e.kind}",
+                    # "sent" here means released to the outbox; delivery records its own sent.
+                    name="distribution.released" if e.kind == "sent" else f"distribution.{e.kind}",
                     ts=e.at,
                     user_id=queue.user_id,
                     attrs={

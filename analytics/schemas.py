@@ -306,7 +306,13 @@ TABLES: dict[str, TableSpec] = {
             DistributionAttrs,
             {
                 "distribution.shown": "Shown on demand (/opportunities)",
-                "distribution.queued": "Queued for a push to a user",
+                "distribution.queued": "Queued in a user's push queue (one row per opportunity)",
+                "distribution.refreshed": "An update refreshed an item still in the queue",
+                "distribution.held": "Held by Do Not Disturb or active hours (reason)",
+                "distribution.released": "Released by the queue for sending (reason: single, "
+                "digest)",
+                "distribution.edit": "A sent message is to be edited (its opportunity closed)",
+                "distribution.accepted": "A rendered message accepted by the durable outbox",
                 "distribution.rejected": "Refused by an eligibility layer",
                 "distribution.sent": "Delivered; latency_ms set",
                 "distribution.retried": "A send retried (429, network)",

@@ -3,8 +3,9 @@
 It starts an embedded Redis (under var/demo/), the Telegram emulator with Telegram's limits on,
 and the bot in webhook mode, all in this process, then plays scripted users through the session
 lifecycle: the gate, /start and onboarding, /opportunities, /dnd, /status, /logout, an expiry
-after a fast-forward of eight days, and the admin commands. It ends with a summary read back
-from Redis and the emulator.
+after a fast-forward of eight days, the admin commands, the opportunity engine, and pushes to a
+crowd of users with live counters. It ends with a summary read back from Redis and the
+emulator, and the main reports read back from Parquet.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from analytics.duck import connect
 from analytics.reports import run_report, to_rich_table
 from analytics.sink import ParquetSink
 from analytics.storage import Storage
+from arbcast.demo_pushes import demo_push_settings, run_pushes
 from arbcast.runtime import Runtime
 from core.clock import OffsetClock
 from core.events import read_events
@@ -174,6 +176,7 @@ async def run_demo(extra_users: int = 20) -> None:
         )
     )
     try:
+        settings = demo_push_settings(settings)
         async with Runtime(settings, clock=clock) as rt, aiohttp.ClientSession() as http:
             await rt.services.redis.flushall()  # the demo's own embedded Redis starts clean
             runner = await rt.start_webhook()
@@ -251,6 +254,7 @@ async def _script(
         f"{3 * extra_users} updates handled end to end in {took:.2f} s "
         "(the emulator paces replies at Telegram's 1 message/s per chat)"
     )
+    await run_pushes(rt, http, base, [u.id for u in crowd] + [ann.id])
 
 
 async def _engine(rt: Runtime, ann: DemoUser, clock: OffsetClock) -> None:

@@ -79,7 +79,7 @@ SENT = "distribution.sent"
 RETRIED = "distribution.retried"
 FAILED = "distribution.failed"
 DROPPED = "distribution.dropped"
-QUEUED = "distribution.queued"
+ACCEPTED = "distribution.accepted"
 
 _MAX_BLOCKED_CHATS = 100_000
 

@@ -169,7 +169,7 @@ class Outbox:
                 if entry_id is not None:
                     self._events.emit(
                         Event(
-                            name="distribution.queued",
+                            name="distribution.accepted",
                             ts=now,
                             user_id=m.user_id,
                             attrs={

@@ -100,7 +100,7 @@ async def test_enqueue_deliver_ack_in_order_per_chat_with_message_ids(
     assert len(sent_events) == 16
     assert {e.attrs["latency_ms"] for e in sent_events} == {2000.0}
     assert not any(e.attrs["duplicate"] for e in sent_events)
-    assert len(events.named("distribution.queued")) == 16
+    assert len(events.named("distribution.accepted")) == 16
     assert (await outbox.stats())["sent"] == 16
 
 

@@ -39,7 +39,7 @@ async def test_enqueue_is_idempotent_by_outgoing_id(
     assert again[0] is None
     assert again[1] is not None
     assert await redis.xlen(OUTBOX_STREAM) == 3
-    assert [e.attrs["outgoing_id"] for e in events.named("distribution.queued")] == [
+    assert [e.attrs["outgoing_id"] for e in events.named("distribution.accepted")] == [
         "1:1",
         "1:2",
         "1:3",
