@@ -2,7 +2,7 @@
 
     python -m benchmarks [--only webhook fanout ...] [--quick]
 
-Runs session, analytics, fanout, delivery and webhook one after another (never two at once:
+Runs session, analytics, fanout, delivery, pipeline and webhook one after another (never two at once:
 the machine has 2 cores), each as `python -m benchmarks.NAME`, showing its table as it goes,
 and prints every JSON line at the end. Exits 1 if a benchmark failed to run (a missed target
 is a result, not a failure: see "met" in its line). Each run is bounded by a timeout.
@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "analytics": [],
     "fanout": [],
     "delivery": [],
+    "pipeline": [],
     "webhook": [],
 }
 QUICK: dict[str, list[str]] = {
@@ -29,6 +30,7 @@ QUICK: dict[str, list[str]] = {
     "analytics": ["--events", "200000", "--baseline-events", "50000", "--report-events", "200000"],
     "fanout": ["--users", "20000", "--repeats", "5"],
     "delivery": ["--messages", "3000", "--window", "4", "--chats", "200"],
+    "pipeline": ["--messages", "1000"],
     "webhook": ["--duration", "6", "--users", "16"],
 }
 TIMEOUT_S = 900
