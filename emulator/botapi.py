@@ -47,7 +47,10 @@ async def call_method(state: EmulatorState, token: str, method: str, params: Par
     if name is None:
         raise ApiError(404, NOT_FOUND)
     bot = state.bot(token)
-    return await METHODS[name](ApiContext(state, bot), params)
+    try:
+        return await METHODS[name](ApiContext(state, bot), params)
+    finally:
+        await state.notify()  # long polls on call counts wake on refused calls too
 
 
 async def read_params(request: web.Request) -> Params:

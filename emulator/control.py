@@ -158,14 +158,22 @@ async def callback_answers(request: web.Request) -> web.Response:
 
 @routes.get("/emulator/stats")
 async def stats(request: web.Request) -> web.Response:
-    """The counters; with ?min_sent=N (and ?timeout=S) once N messages were sent in all."""
+    """The counters; with ?min_sent=N (and ?timeout=S) once N messages were sent in all, with
+    ?method=M&min_calls=N once method M was called N times (refused calls count)."""
     state = _state(request)
     min_sent = _int(request.query.get("min_sent", "0"), "min_sent")
-    if min_sent > 0:
+    min_calls = _int(request.query.get("min_calls", "0"), "min_calls")
+    method = request.query.get("method", "")
+    if min_sent > 0 or min_calls > 0:
         timeout = _timeout(request.query.get("timeout"))
-        if not await state.wait_until(lambda: state.stats.messages_sent >= min_sent, timeout):
-            body = {"ok": False, "description": f"fewer than {min_sent} sent in time"}
-            return web.json_response({**body, **state.stats.to_json()}, status=504)
+        stats = state.stats
+
+        def done() -> bool:
+            return stats.messages_sent >= min_sent and stats.calls[method] >= min_calls
+
+        if not await state.wait_until(done, timeout):
+            body = {"ok": False, "description": "the counts were not reached in time"}
+            return web.json_response({**body, **stats.to_json()}, status=504)
     return web.json_response(state.stats.to_json())
 
 

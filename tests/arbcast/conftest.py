@@ -101,12 +101,22 @@ class World:
             data: list[dict[str, Any]] = await resp.json()
             return data
 
-    async def stats(self, *, min_sent: int = 0, timeout: float = 0) -> dict[str, Any]:
-        q = f"?min_sent={min_sent}&timeout={timeout}" if min_sent else ""
+    async def stats(
+        self, *, min_sent: int = 0, method: str = "", min_calls: int = 0, timeout: float = 0
+    ) -> dict[str, Any]:
+        """The emulator's counters, once `min_sent` messages and `min_calls` calls of `method`
+        were made (a long poll, no sleeping)."""
+        q = f"?min_sent={min_sent}&method={method}&min_calls={min_calls}&timeout={timeout}"
         async with self.http.get(f"{self.url}/emulator/stats{q}") as resp:
             data: dict[str, Any] = await resp.json()
             assert resp.status == 200, data
             return data
+
+    async def block(self, user_id: int) -> None:
+        async with self.http.post(
+            f"{self.url}/emulator/users/{user_id}/block", json={"bot_token": TOKEN}
+        ) as resp:
+            assert resp.status == 200, await resp.text()
 
 
 async def seed(services: Services, people: list[Any], now: float) -> None:

@@ -9,6 +9,7 @@ and checks every chat against an independent oracle (`tests/arbcast/population.p
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,10 @@ from typing import Any
 import aiohttp
 
 from arbcast.pushes import Pushes
+from core.models import Priority, SessionState, Tier
 from core.opportunity_store import OpportunityStore
 from core.services import Services
+from core.store import keys
 from tests.arbcast.conftest import World, push_settings, seed
 from tests.arbcast.population import (
     burst,
@@ -79,3 +82,64 @@ async def test_a_burst_reaches_1000_users_exactly_as_the_rules_say_at_telegrams_
         len([o for o in opps if eligible(p, o, settings)]) for p in people if p.user_id in held
     )
     assert counters["held"] == held_items > 0
+
+
+async def test_high_goes_at_once_a_blocked_user_loses_the_session_and_a_close_edits_messages(
+    ray_instance: None,
+    redis: Any,
+    redis_url: str,
+    emulator_url: str,
+    http: aiohttp.ClientSession,
+    live_services: Services,
+    tmp_path: Path,
+) -> None:
+    """A HIGH opportunity goes out as a single at once; Telegram's 403 for a user who blocked the
+    bot ends their session; when the opportunity closes, the messages that carry it are edited
+    (their Telegram message ids came back through the acks stream)."""
+    settings = push_settings(tmp_path, emulator_url)
+    world = World(emulator_url, http)
+    await world.reset()
+    now = live_services.clock.now()
+    people = [p for p in population(40, seed=1) if p.session == "active"][:3]
+    for p in people:
+        p.tier, p.types, p.muted, p.min_profit = Tier.PREMIUM, None, frozenset(), 0.0
+        p.dnd = p.off_hours = p.restricted = False
+        p.exchanges, p.region, p.push = frozenset(), "", True
+    a, b, blocked = (p.user_id for p in people)
+    await world.open_chats([a, b, blocked])
+    await world.block(blocked)  # nobody reads the bot's updates here: it learns by the 403
+    await seed(live_services, people, now)
+    (opp,) = burst(now, n=1)
+    opp = opp.model_copy(
+        update={
+            "priority": Priority.HIGH,
+            "requires_api_keys": False,
+            "ai_enhanced": False,
+            "is_beta": False,
+        }
+    )
+    pubsub = redis.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe(keys.SESSION_CHANNEL)
+    pushes = Pushes(settings, redis_url, redis)
+    try:
+        await pushes.start()
+        store = OpportunityStore(redis, ttl=1800)
+        await store.apply(opened=[opp])
+        await world.stats(min_sent=2, method="sendMessage", min_calls=3, timeout=30)
+        async with asyncio.timeout(30):
+            async for message in pubsub.listen():
+                if int(message["data"]) == blocked:
+                    break
+        session = await live_services.sessions.store.get(blocked)
+        assert session is not None and session.state is SessionState.TERMINATED
+        closed = opp.model_copy(update={"closed": True, "updated_at": now + 1})
+        await store.apply(closed=[closed])
+        await world.stats(method="editMessageText", min_calls=2, timeout=30)
+    finally:
+        await pubsub.aclose()
+        await pushes.stop()
+        pushes.kill()
+    for uid in (a, b):
+        (message,) = await world.messages(uid)
+        assert "Closed" in message["plain_text"], message
+    assert await world.messages(blocked) == []
