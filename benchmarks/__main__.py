@@ -2,8 +2,8 @@
 
     python -m benchmarks [--only webhook fanout ...] [--quick]
 
-Runs session, analytics, fanout, delivery, pipeline and webhook one after another (never two at once:
-the machine has 2 cores), each as `python -m benchmarks.NAME`, showing its table as it goes,
+Runs session, analytics, fanout, delivery, pipeline and webhook one after another (never two at
+once: the machine has 2 cores), each as `python -m benchmarks.NAME`, showing its table as it goes,
 and prints every JSON line at the end. Exits 1 if a benchmark failed to run (a missed target
 is a result, not a failure: see "met" in its line). Each run is bounded by a timeout.
 """
