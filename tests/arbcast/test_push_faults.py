@@ -65,7 +65,10 @@ async def test_a_killed_shard_a_killed_sender_and_a_redis_restart_lose_nothing(
         await pushes.stop()
         pushes.kill()
 
-    assert stats["too_many_requests"]["total"] == 0, stats
+    # Zero 429s is the steady-state test's claim (test_pushes.py). Here a process restart's CPU
+    # burst on 2 cores can delay a request past the slots' 30 ms tolerance; such a 429 must be
+    # waited out and retried like any other, which the checks below prove (nothing lost).
+    assert stats["too_many_requests"]["total"] <= 3, stats
     extra: Counter[int] = Counter()
     wrong = []
     for p in people:
