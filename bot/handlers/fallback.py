@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Final
 
-from aiogram import F, Router
-from aiogram.enums import ChatType
+from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 
+from bot.filters import IS_COMMAND, PRIVATE_CHAT
 from core.events import Event, EventName
 from core.services import Services
 from messaging import templates
@@ -20,13 +20,13 @@ from messaging.commands import command_name
 router: Final = Router(name=__name__)
 
 
-@router.message(F.text.startswith("/"))
+@router.message(IS_COMMAND)
 async def unknown_command(message: Message) -> None:
     name = command_name(message.text) or ""
     await message.answer(templates.UNKNOWN_COMMAND.format(name=name[:32] or "?"), parse_mode=None)
 
 
-@router.message(F.chat.type == ChatType.PRIVATE)
+@router.message(PRIVATE_CHAT)
 async def stray(message: Message) -> None:
     await message.answer(templates.STRAY_TEXT)
 

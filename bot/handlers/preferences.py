@@ -25,6 +25,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
+from bot.filters import HAS_TEXT, IS_COMMAND, NOT_COMMAND
 from core.events import Event, EventName
 from core.models import OnboardingState, OpportunityType, RiskTolerance, UserProfile, UserSession
 from core.services import Services
@@ -390,7 +391,7 @@ async def leave_input(state: FSMContext) -> dict[str, Any]:
 # --- handlers ---------------------------------------------------------------------------------
 
 
-@router.message(StateFilter(SettingsInput), F.text.startswith("/"))
+@router.message(StateFilter(SettingsInput), IS_COMMAND)
 async def command_while_waiting(message: Message, state: FSMContext) -> None:
     """A command ends the wait for typed input, then goes on to its own handler.
 
@@ -546,7 +547,7 @@ async def _typed_done(
         await message.answer(f"✅ {note}\n\n{text}", reply_markup=markup)
 
 
-@router.message(SettingsInput.muted_pair, F.text, ~F.text.startswith("/"))
+@router.message(StateFilter(SettingsInput.muted_pair), HAS_TEXT, NOT_COMMAND)
 async def typed_pair(
     message: Message, services: Services, session: UserSession, state: FSMContext
 ) -> None:
@@ -558,7 +559,7 @@ async def typed_pair(
     await _typed_done(message, services, session, state, f"Muted {escape(pair)}.")
 
 
-@router.message(SettingsInput.timezone, F.text, ~F.text.startswith("/"))
+@router.message(StateFilter(SettingsInput.timezone), HAS_TEXT, NOT_COMMAND)
 async def typed_timezone(
     message: Message, services: Services, session: UserSession, state: FSMContext
 ) -> None:
@@ -570,7 +571,7 @@ async def typed_timezone(
     await _typed_done(message, services, session, state, f"Timezone set to {tz}.")
 
 
-@router.message(SettingsInput.hours, F.text, ~F.text.startswith("/"))
+@router.message(StateFilter(SettingsInput.hours), HAS_TEXT, NOT_COMMAND)
 async def typed_hours(
     message: Message, services: Services, session: UserSession, state: FSMContext
 ) -> None:
@@ -584,6 +585,6 @@ async def typed_hours(
     )
 
 
-@router.message(StateFilter(SettingsInput), ~F.text.startswith("/"))
+@router.message(StateFilter(SettingsInput), NOT_COMMAND)
 async def not_text_while_waiting(message: Message) -> None:
     await message.answer(TEXT_EXPECTED)
