@@ -65,6 +65,7 @@ from core.distribution.settings import DeliverySettings
 from core.events import Event, EventLog, Scalar
 from core.models import SessionState
 from messaging import send_mark
+from messaging.coalesce import Coalescer
 from messaging.outbox import Outbox, OutboxEntry, OutboxMessage
 from messaging.send_mark import BEFORE_SEND
 
@@ -133,6 +134,11 @@ class DeliveryWorker:
         self._room = asyncio.Event()
         # chat id -> created_at cutoff: messages made before the chat blocked us are not sent
         self._blocked: OrderedDict[int, float] = OrderedDict()
+        # Marks and acks of the lanes sending at once share round trips (see messaging.coalesce).
+        self._marks: Coalescer[OutboxEntry, bool] = Coalescer(
+            lambda entries: outbox.mark_sending_many(entries, self.consumer)
+        )
+        self._acks: Coalescer[tuple[OutboxEntry, int], bool] = Coalescer(outbox.ack_many)
         send_mark.install(bot)
 
     # -- driving --------------------------------------------------------------------------------
@@ -238,6 +244,8 @@ class DeliveryWorker:
         self._lane_tasks.clear()
         self._lanes.clear()
         self._held.clear()
+        await self._marks.close()
+        await self._acks.close()
 
     async def _lane(self, chat: int) -> None:
         lane = self._lanes[chat]
@@ -288,7 +296,7 @@ class DeliveryWorker:
         marked: list[bool] = []
 
         async def mark() -> None:
-            marked.append(await self.outbox.mark_sending(entry, self.consumer))
+            marked.append(await self._marks(entry))
 
         step = BEFORE_SEND.set(mark)
         try:
@@ -320,7 +328,7 @@ class DeliveryWorker:
         finally:
             BEFORE_SEND.reset(step)
         duplicate = bool(marked and marked[0])
-        if not await self.outbox.ack(entry, message_id):
+        if not await self._acks((entry, message_id)):
             log.warning("outbox entry %s was acknowledged by another sender", entry.entry_id)
         latency_ms = round((self.clock.now() - m.created_at) * 1000, 1)
         self._emit(

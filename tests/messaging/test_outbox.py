@@ -187,3 +187,24 @@ def test_from_outgoing_maps_a_queue_message() -> None:
     assert (msg.kind, msg.message_id, msg.chat_id, msg.priority) == ("edit", 42, 7, "low")
     assert msg.reply_markup is None
     assert OutboxMessage.from_json(msg.to_json()) == msg
+
+
+async def test_marks_and_acks_in_one_round_trip_behave_as_one_at_a_time(
+    outbox: Outbox, message: MessageFactory, redis: Any
+) -> None:
+    """The batched calls the sender uses: each entry's script runs as it would alone."""
+    await outbox.enqueue([message(1, n) for n in range(3)])
+    entries = await outbox.claim("c1", 10)
+    await outbox.mark_sending(entries[1], "c1")  # marked before: a resend
+    assert await outbox.mark_sending_many(entries, "c1") == [False, True, False]
+    assert (await outbox.stats())["duplicates"] == 1
+    assert await outbox.ack_many([(entries[0], 10), (entries[1], 11)]) == [True, True]
+    assert await outbox.ack_many([(entries[0], 10), (entries[2], 12)]) == [False, True]
+    assert await outbox.message_ids(["1:0", "1:1", "1:2"]) == {"1:0": 10, "1:1": 11, "1:2": 12}
+    assert await redis.xlen(OUTBOX_STREAM) == 0
+    assert not await redis.exists(*(outbox_sending(f"1:{n}") for n in range(3)))
+    await redis.script_flush()  # a restarted Redis forgot the scripts: loaded again
+    await outbox.enqueue([message(2, 0)])
+    (entry,) = await outbox.claim("c1", 10)
+    assert await outbox.mark_sending_many([entry], "c1") == [False]
+    assert await outbox.ack_many([(entry, 20)]) == [True]
