@@ -2,9 +2,12 @@
 
 It runs a `DeliveryWorker` over the durable outbox with a Bot of its own: every send first waits
 for its chat's pacing (1 message/s per private chat, 20/min per group: the sender owns every chat
-it sends to), then takes a token leased in batches from the GlobalRateLimiter (the bot-wide 30/s,
-shared with the bot's replies). A 429 is not waited out in the Bot: the worker reschedules the
-message, reports the 429 to the limiter and keeps the chat's order.
+it sends to, see below), then takes a token leased in batches from the GlobalRateLimiter (the
+bot-wide 30/s, shared with the bot's replies). A 429 is not waited out in the Bot: the worker
+reschedules the message, reports the 429 to the limiter and keeps the chat's order.
+
+With ``delivery.senders`` > 1 there is one PushSender per outbox partition: sender n sends the
+chats whose id mod senders is n, so each chat still has one owner.
 
 The consumer name is stable (``sender-<index>``), so a sender that Ray restarts after a crash
 takes back what its previous life held: those entries are resent at once, and a resend of one
@@ -47,7 +50,10 @@ class PushSender:
         )
         self._bot = create_bot(settings, tokens=self.tokens, retries_after_429=0)
         clock = SystemClock()
-        outbox = Outbox(self._redis, delivery, events=self._services.events, clock=clock)
+        outbox = Outbox(
+            self._redis, delivery, events=self._services.events, clock=clock, partition=index
+        )
+        self._outbox = outbox
         self.worker = DeliveryWorker(
             outbox,
             self._bot,
@@ -93,6 +99,7 @@ class PushSender:
 
     async def stats(self) -> dict[str, Any]:
         raw = await self._redis.hgetall(keys.OUTBOX_STATS)
+        own = await self._outbox.partition_stats()
         return {
             "sender": self.consumer,
             "running": self._task is not None and not self._task.done(),
@@ -100,8 +107,9 @@ class PushSender:
             "leases": self.tokens.leases,
             "tokens": self.tokens.tokens,
             "outbox": {k: int(v) for k, v in raw.items()},
-            "backlog": await self._redis.xlen(keys.OUTBOX_STREAM),
-            "delayed": await self._redis.zcard(keys.OUTBOX_DELAYED),
+            "partition": self.index,
+            "backlog": own["backlog"],
+            "delayed": own["delayed"],
         }
 
     async def close(self) -> None:

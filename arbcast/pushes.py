@@ -34,7 +34,10 @@ class Pushes:
         # Created here, on the caller's (main) thread: Ray installs signal handlers there.
         self.limiter: RateLimiterClient = create_rate_limiter(settings)
         self.shards: DistributionClient = create_distribution(settings, redis_url)
-        self.sender: SenderClient = create_sender(settings, redis_url, self.limiter)
+        self.senders: list[SenderClient] = [
+            create_sender(settings, redis_url, self.limiter, index=i)
+            for i in range(settings.distribution.delivery.senders)
+        ]
         self.distributor = Distributor(redis, self.shards)
         self.acks = AckRouter(redis, self.shards)
         self._stop = asyncio.Event()
@@ -51,7 +54,7 @@ class Pushes:
     async def start(self) -> int:
         """Load the shards, start the sender and the two loops; returns the users loaded."""
         rows = await self.shards.start()
-        await self.sender.start()
+        await asyncio.gather(*(s.start() for s in self.senders))
         self._stop.clear()
         self._tasks = [
             asyncio.create_task(self.distributor.run(self._stop), name="distributor"),
@@ -69,7 +72,7 @@ class Pushes:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), every)
                 return
-            for start in (self.shards.start, self.sender.start):
+            for start in (self.shards.start, *(s.start for s in self.senders)):
                 try:
                     await start()
                 except Exception as exc:  # restarting right now: the next round will do
@@ -83,22 +86,21 @@ class Pushes:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
         self._tasks = []
-        with contextlib.suppress(Exception):
-            await self.sender.stop()
+        await asyncio.gather(*(s.stop() for s in self.senders), return_exceptions=True)
         with contextlib.suppress(Exception):
             await self.shards.flush()
 
     def kill(self) -> None:
         """Kill this deployment's push actors for good (after `stop`)."""
-        for client in [*self.shards.shards, self.sender, self.limiter]:
+        for client in [*self.shards.shards, *self.senders, self.limiter]:
             client.kill()
 
     async def counters(self) -> dict[str, Any]:
         """Live figures: users and queues, held items, outbox outcomes, rate against the limit."""
-        shards, sender, limiter = await asyncio.gather(
-            self.shards.stats(), self.sender.stats(), self.limiter.stats()
+        shards, limiter, *senders = await asyncio.gather(
+            self.shards.stats(), self.limiter.stats(), *(s.stats() for s in self.senders)
         )
-        outbox: dict[str, int] = sender["outbox"]
+        outbox: dict[str, int] = senders[0]["outbox"]  # one hash, shared by the senders
         queue_stats = await self._redis.hgetall(keys.PUSH_STATS)
         dropped = {
             k.removeprefix("dropped:"): v for k, v in outbox.items() if k.startswith("dropped:")
@@ -123,7 +125,7 @@ class Pushes:
                 if k.startswith("rejected:")
             },
             "dropped": dropped,
-            "backlog": sender["backlog"],
-            "delayed": sender["delayed"],
+            "backlog": sum(s["backlog"] for s in senders),
+            "delayed": sum(s["delayed"] for s in senders),
             "limit_per_second": limiter["rate"],
         }

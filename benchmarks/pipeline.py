@@ -1,15 +1,17 @@
 """The push delivery path's own ceiling: the durable outbox → the PushSender actor on Ray (leasing
 slots from the GlobalRateLimiter) → aiogram → the emulator in its own process.
 
-    python -m benchmarks.pipeline [--messages 3000]
+    python -m benchmarks.pipeline [--messages 3000] [--senders 2]
 
 Messages are rendered and put in the outbox first (one per chat), then the sender is started and
 the emulator's own clock times the first to the last message it received. Phases:
 
-- off: emulator limits off, the limiter's rate set far above what one sender can do: the
-  pipeline's ceiling (Redis outbox, Ray, aiogram, HTTP). Target >= 5,000 messages/s.
+- off: emulator limits off, the limiter's rate set far above what the senders can do: the
+  pipeline's ceiling (Redis outbox, Ray, aiogram, HTTP), with one sender and with `--senders`
+  (each owning a partition of the outbox). Target >= 5,000 messages/s.
 - paid: paid-broadcast mode (the emulator allows 1,000/s with `allow_paid_broadcast`), the
-  limiter at 1,000/s: the share of the allowed rate reached, and 429s (target >= 97%, zero).
+  limiter at 1,000/s, `--senders` senders: the share of the allowed rate reached, and 429s
+  (target >= 97%, zero).
 - telegram: Telegram's limits, the limiter at 30/s (the 1,000-user end-to-end test checks the
   same rate and the oracle): share of 30/s, 429s.
 
@@ -89,7 +91,7 @@ async def baseline(url: str, n: int, concurrency: int = 64) -> float:
 
 
 async def phase(
-    url: str, mode: str, n: int, rate: int, redis_url: str, tmp: Path
+    url: str, mode: str, n: int, rate: int, redis_url: str, tmp: Path, senders: int = 1
 ) -> dict[str, Any]:
     paid = mode == "paid"
     settings = Settings(
@@ -107,6 +109,7 @@ async def phase(
                 "paid_broadcast": paid,
                 "max_in_flight": 2000,
                 "max_concurrent_chats": 256,
+                "senders": senders,
             },
         },
     )
@@ -117,7 +120,7 @@ async def phase(
         await _control(http, url, "/emulator/reset", {})
         await _control(http, url, "/emulator/config", {"limits": mode})
         await _open_chats(http, url, chats)
-        outbox = Outbox(redis, settings.distribution.delivery)
+        outbox = Outbox(redis, settings.distribution.delivery)  # enqueue routes by chat
         now = time.time()
         text = "⚡ <b>BTC/USDT</b> buy on binance at 100, sell on okx at 100.9 — net 0.9%"
         for lo in range(0, n, 1000):
@@ -130,23 +133,24 @@ async def phase(
                 ]
             )
         limiter = create_rate_limiter(settings)
-        sender = create_sender(settings, redis_url, limiter)
+        group = [create_sender(settings, redis_url, limiter, i) for i in range(senders)]
         try:
-            await sender.start()
+            await asyncio.gather(*(sender.start() for sender in group))
             s = await _stats(http, url, min_sent=n)
         finally:
-            await sender.stop()
-            sender.kill()
+            await asyncio.gather(*(sender.stop() for sender in group))
+            for sender in group:
+                sender.kill()
             limiter.kill()
     await redis.aclose()
     span = max(1e-9, s["last_sent_at"] - s["first_sent_at"])
     got = (s["messages_sent"] - 1) / span
-    return {"mode": mode, "messages": s["messages_sent"], "seconds": span, "rate": got,
-            "too_many_requests": s["too_many_requests"]["total"],
+    return {"mode": mode, "senders": senders, "messages": s["messages_sent"], "seconds": span,
+            "rate": got, "too_many_requests": s["too_many_requests"]["total"],
             "scopes": s["too_many_requests"]}  # fmt: skip
 
 
-async def run(n: int) -> list[dict[str, Any]]:
+async def run(n: int, senders: int) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     with (
         tempfile.TemporaryDirectory(prefix="arbcast-pipe-", dir="/tmp") as tmp,
@@ -157,7 +161,9 @@ async def run(n: int) -> list[dict[str, Any]]:
         try:
             base = await baseline(url, n)
             out.append(await phase(url, "off", n, 100_000, server.url, Path(tmp)))
-            out.append(await phase(url, "paid", n, 1000, server.url, Path(tmp)))
+            if senders > 1:
+                out.append(await phase(url, "off", n, 100_000, server.url, Path(tmp), senders))
+            out.append(await phase(url, "paid", n, 1000, server.url, Path(tmp), senders))
             out.append(await phase(url, "telegram", min(n, 300), 30, server.url, Path(tmp)))
         finally:
             server.stop()
@@ -174,27 +180,29 @@ def _share(mode: str, rate: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=3000)
+    parser.add_argument("--senders", type=int, default=2, help="senders of the paid phase")
     args = parser.parse_args()
     ray.init(
         num_cpus=2, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False
     )
     try:
-        results = asyncio.run(run(args.messages))
+        results = asyncio.run(run(args.messages, args.senders))
     finally:
         ray.shutdown()
     base = results[0]["baseline"]
     rows: list[list[object]] = [
-        [r["mode"], r["messages"], r["seconds"], r["rate"], r["too_many_requests"],
+        [r["mode"], r["senders"], r["messages"], r["seconds"], r["rate"], r["too_many_requests"],
          _share(r["mode"], r["rate"])]
         for r in results
     ]  # fmt: skip
-    rows.append(["baseline: bare aiohttp POSTs", "", "", base, "", ""])
+    rows.append(["baseline: bare aiohttp POSTs", "", "", "", base, "", ""])
     table(
         "push delivery path: outbox → PushSender (Ray) → emulator",
-        ["phase", "messages", "seconds", "messages/s", "429s", "share of allowed"],
+        ["phase", "senders", "messages", "seconds", "messages/s", "429s", "share of allowed"],
         rows,
     )
-    by = {r["mode"]: r for r in results}
+    by = {r["mode"]: r for r in results}  # "off": the best of its runs
+    by["off"] = max((r for r in results if r["mode"] == "off"), key=lambda r: r["rate"])
     emit("pipeline", "paid_share_of_1000", by["paid"]["rate"] / 1000, "ratio",
          baseline=None, target=0.97, higher_is_better=True)  # fmt: skip
     emit("pipeline", "telegram_share_of_30", by["telegram"]["rate"] / 30, "ratio",

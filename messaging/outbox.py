@@ -19,6 +19,12 @@ dropped for a reason that retrying cannot fix (`drop`), or it was given up on (`
   as its next home is written (the ``sent`` record and the ``acks`` stream, the delayed set, the
   dead-letter stream), and the sending mark is cleared.
 
+With ``delivery.senders`` > 1 the stream and the delayed set are split by chat id into as many
+partitions (``chat_id mod senders``); an `Outbox` consumes one partition, the one its sender
+owns, while ``enqueue`` routes each message to its chat's partition. One sender per chat keeps
+the chat's order and Telegram's per-chat limits exact; the global limit is shared through the
+GlobalRateLimiter.
+
 Every key shares the ``{outbox}`` hash tag, so the scripts stay on one Redis Cluster slot.
 Redis never supplies the time: due times come from the injected `Clock`.
 """
@@ -44,13 +50,15 @@ from core.events import Event, EventLog
 from core.store.keys import (
     OUTBOX_ACKS,
     OUTBOX_DEAD,
-    OUTBOX_DELAYED,
     OUTBOX_GROUP,
+    OUTBOX_MAX_PARTITIONS,
     OUTBOX_STATS,
-    OUTBOX_STREAM,
+    outbox_delayed,
+    outbox_partition,
     outbox_seen,
     outbox_sending,
     outbox_sent,
+    outbox_stream,
 )
 from core.store.scripts import lua_source
 
@@ -117,6 +125,7 @@ class OutboxEntry:
 
     entry_id: str
     message: OutboxMessage
+    partition: int = 0
 
 
 def _text(v: Any) -> str:
@@ -133,9 +142,18 @@ class Outbox:
         *,
         events: EventLog | None = None,
         clock: Clock | None = None,
+        partition: int = 0,
     ) -> None:
         self.redis = redis
         self.settings = settings or DeliverySettings()
+        if not 0 <= partition < self.settings.senders:
+            raise ValueError(
+                f"outbox partition {partition} does not exist with {self.settings.senders} "
+                "senders (delivery.senders)"
+            )
+        self.partition = partition
+        self.stream = outbox_stream(partition)
+        self.delayed = outbox_delayed(partition)
         self._events = events
         self._clock: Clock = clock or SystemClock()
         self._group_ready = False
@@ -157,7 +175,7 @@ class Outbox:
         async with self.redis.pipeline(transaction=False) as pipe:
             for m in messages:
                 await self._enqueue(
-                    keys=[outbox_seen(m.outgoing_id), OUTBOX_STREAM],
+                    keys=[outbox_seen(m.outgoing_id), self._stream_of(m)],
                     args=[ttl, m.to_json()],
                     client=pipe,
                 )
@@ -182,13 +200,16 @@ class Outbox:
                     )
         return ids
 
+    def _stream_of(self, m: OutboxMessage) -> str:
+        return outbox_stream(outbox_partition(m.chat_id, self.settings.senders))
+
     # -- consuming ------------------------------------------------------------------------------
 
     async def ensure_group(self) -> None:
         if self._group_ready:
             return
         try:
-            await self.redis.xgroup_create(OUTBOX_STREAM, OUTBOX_GROUP, id="0", mkstream=True)
+            await self.redis.xgroup_create(self.stream, OUTBOX_GROUP, id="0", mkstream=True)
         except redis.exceptions.ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
@@ -214,11 +235,11 @@ class Outbox:
         await self.ensure_group()
         if count <= 0:
             return []
-        await self._promote(keys=[OUTBOX_DELAYED, OUTBOX_STREAM], args=[self._clock.now(), count])
+        await self._promote(keys=[self.delayed, self.stream], args=[self._clock.now(), count])
         raw: list[tuple[Any, Any]] = []
         cursor = self._cursors.get(consumer, "0-0")
         reply = await self.redis.xautoclaim(
-            OUTBOX_STREAM,
+            self.stream,
             OUTBOX_GROUP,
             consumer,
             min_idle_time=self.settings.reclaim_idle_ms,
@@ -231,7 +252,7 @@ class Outbox:
             read = await self.redis.xreadgroup(
                 OUTBOX_GROUP,
                 consumer,
-                {OUTBOX_STREAM: ">"},
+                {self.stream: ">"},
                 count=count - len(raw),
                 block=block_ms if block_ms and not raw else None,
             )
@@ -246,21 +267,22 @@ class Outbox:
                 continue
             eid = _text(entry_id)
             if fields is None:  # deleted while pending (Redis 6.2 reports it so)
-                await self.redis.xack(OUTBOX_STREAM, OUTBOX_GROUP, eid)
+                await self.redis.xack(self.stream, OUTBOX_GROUP, eid)
                 continue
             payload = _field(fields, "m")
             try:
-                out.append(OutboxEntry(eid, OutboxMessage.from_json(payload or "")))
+                out.append(OutboxEntry(eid, OutboxMessage.from_json(payload or ""), self.partition))
             except ValidationError as exc:
                 log.error("outbox entry %s is malformed: %s", eid, exc)
-                await self._dead_raw(eid, payload or "", f"malformed: {exc.error_count()} errors")
+                reason = f"malformed: {exc.error_count()} errors"
+                await self._dead_raw(self.stream, eid, payload or "", reason)
         return out
 
     async def touch(self, consumer: str, entry_ids: Sequence[str]) -> None:
         """Reset the idle time of entries `consumer` still holds, so nobody reclaims them."""
         if entry_ids:
             await self.redis.xclaim(
-                OUTBOX_STREAM, OUTBOX_GROUP, consumer, 0, list(entry_ids), justid=True
+                self.stream, OUTBOX_GROUP, consumer, 0, list(entry_ids), justid=True
             )
 
     async def mark_sending(self, entry: OutboxEntry, consumer: str) -> bool:
@@ -311,7 +333,7 @@ class Outbox:
     ) -> tuple[list[Any], list[Any]]:
         m = entry.message
         keys = [
-            OUTBOX_STREAM,
+            outbox_stream(entry.partition),
             outbox_sent(m.outgoing_id),
             outbox_sending(m.outgoing_id),
             OUTBOX_ACKS,
@@ -333,24 +355,34 @@ class Outbox:
         self, entry: OutboxEntry, delay: float, *, message: OutboxMessage | None = None
     ) -> bool:
         """Move the entry to the delayed set, due in `delay` seconds (as `message`, e.g. with
-        its attempt counted, when given); it returns to the stream when a claim finds it due."""
+        its attempt counted, when given); it returns to the stream when a claim finds it due.
+
+        A message for another chat (a group that became a supergroup) goes to that chat's
+        partition."""
         m = message or entry.message
+        delayed = outbox_delayed(outbox_partition(m.chat_id, self.settings.senders))
         n = await self._retry(
-            keys=[OUTBOX_STREAM, OUTBOX_DELAYED, outbox_sending(m.outgoing_id), OUTBOX_STATS],
+            keys=[
+                outbox_stream(entry.partition),
+                delayed,
+                outbox_sending(m.outgoing_id),
+                OUTBOX_STATS,
+            ],
             args=[OUTBOX_GROUP, entry.entry_id, self._clock.now() + max(0.0, delay), m.to_json()],
         )
         return bool(int(n))
 
     async def dead_letter(self, entry: OutboxEntry, reason: str) -> bool:
-        return await self._dead_raw(entry.entry_id, entry.message.to_json(), reason)
+        stream = outbox_stream(entry.partition)
+        return await self._dead_raw(stream, entry.entry_id, entry.message.to_json(), reason)
 
-    async def _dead_raw(self, entry_id: str, payload: str, reason: str) -> bool:
+    async def _dead_raw(self, stream: str, entry_id: str, payload: str, reason: str) -> bool:
         try:
             oid = OutboxMessage.from_json(payload).outgoing_id if payload else ""
         except ValidationError:
             oid = ""
         n = await self._dead(
-            keys=[OUTBOX_STREAM, OUTBOX_DEAD, outbox_sending(oid), OUTBOX_STATS],
+            keys=[stream, OUTBOX_DEAD, outbox_sending(oid), OUTBOX_STATS],
             args=[
                 OUTBOX_GROUP,
                 entry_id,
@@ -388,16 +420,35 @@ class Outbox:
         return out
 
     async def stats(self) -> dict[str, int]:
-        """Counters (sent, dropped:<reason>, retried, dead, duplicates) and current sizes."""
+        """Counters (sent, dropped:<reason>, retried, dead, duplicates) and current sizes over
+        every partition; ``stranded``: entries in partitions no sender owns (``delivery.senders``
+        was lowered while they waited)."""
+        parts = range(OUTBOX_MAX_PARTITIONS)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(OUTBOX_STATS)
-            pipe.xlen(OUTBOX_STREAM)
-            pipe.zcard(OUTBOX_DELAYED)
             pipe.xlen(OUTBOX_DEAD)
-            counters, stream_len, delayed, dead = await pipe.execute()
+            for p in parts:
+                pipe.xlen(outbox_stream(p))
+                pipe.zcard(outbox_delayed(p))
+            counters, dead, *sizes = await pipe.execute()
         out = {_text(k): int(v) for k, v in (counters or {}).items()}
-        out.update(backlog=int(stream_len), delayed=int(delayed), dead_letters=int(dead))
+        owned = self.settings.senders
+        stream_len, delayed = sizes[0::2], sizes[1::2]
+        out.update(
+            backlog=sum(int(n) for n in stream_len[:owned]),
+            delayed=sum(int(n) for n in delayed[:owned]),
+            stranded=sum(int(n) for n in [*stream_len[owned:], *delayed[owned:]]),
+            dead_letters=int(dead),
+        )
         return out
+
+    async def partition_stats(self) -> dict[str, int]:
+        """This partition's backlog and delayed retries."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.xlen(self.stream)
+            pipe.zcard(self.delayed)
+            backlog, delayed = await pipe.execute()
+        return {"backlog": int(backlog), "delayed": int(delayed)}
 
 
 def _field(fields: Mapping[Any, Any], name: str) -> str | None:

@@ -98,6 +98,15 @@ class DeliverySettings(BaseModel):
     paid_broadcast: Annotated[
         bool, Field(description="Send pushes with allow_paid_broadcast (up to 1000/s, paid)")
     ] = False
+    senders: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=16,
+            description="Push sender actors; the outbox is split by chat id into as many "
+            "partitions, each sent by one sender (lower it only once the outbox is empty)",
+        ),
+    ] = 1
     dead_max_len: Annotated[int, Field(gt=0, description="Dead-letter stream cap (entries)")] = (
         100_000
     )

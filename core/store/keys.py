@@ -23,8 +23,9 @@ for the same reason.
 | ``arbcast:opp:<id>:recipients`` | set | user ids sent this opportunity (their messages are edited when it closes) | 1 day |
 | ``arbcast:uq:{uid}`` | string | the user's push queue (`UserQueue.to_dict()` as JSON), saved after each turn | `distribution.sent_retention_seconds` after the last turn |
 | ``arbcast:lastpush:{uid}`` | string | when the user last received a push (for the cooldown) | 2 days |
-| ``arbcast:{outbox}`` | stream | rendered push messages awaiting Telegram (`OutboxMessage` JSON), consumer group ``senders`` | entries deleted once acknowledged, dropped or dead-lettered |
-| ``arbcast:{outbox}:delayed`` | zset | messages to retry (payload scored by due time) | moved back to the stream when due |
+| ``arbcast:{outbox}`` | stream | rendered push messages awaiting Telegram (`OutboxMessage` JSON), consumer group ``senders``: partition 0, or the only one | entries deleted once acknowledged, dropped or dead-lettered |
+| ``arbcast:{outbox}:p<n>`` | stream | partition n ≥ 1 of the outbox when `delivery.senders` > 1: the chats with chat id mod senders = n, sent by sender n alone | as partition 0 |
+| ``arbcast:{outbox}:delayed`` / ``arbcast:{outbox}:p<n>:delayed`` | zset | a partition's messages to retry (payload scored by due time) | moved back to the partition's stream when due |
 | ``arbcast:{outbox}:dead`` | stream | messages given up on, with the reason | capped at `delivery.dead_max_len` entries |
 | ``arbcast:{outbox}:acks`` | stream | (user id, outgoing id, Telegram message id) of each sent message, read by the distributor to track message ids | capped at `delivery.acks_max_len` entries |
 | ``arbcast:{outbox}:stats`` | hash | delivery outcome counters (sent, dropped:<reason>, retried, dead, duplicates) | permanent |
@@ -150,6 +151,23 @@ class ProfileFields:
     RESTRICTED: Final = "restricted"
     REGION: Final = "region"
     BETA: Final = "beta"
+
+
+OUTBOX_MAX_PARTITIONS: Final = 16
+
+
+def outbox_partition(chat_id: int, partitions: int) -> int:
+    """The outbox partition (and sender) that owns a chat: one owner keeps per-chat order and
+    Telegram's per-chat limits exact."""
+    return chat_id % partitions
+
+
+def outbox_stream(partition: int) -> str:
+    return OUTBOX_STREAM if partition == 0 else f"{OUTBOX_STREAM}:p{partition}"
+
+
+def outbox_delayed(partition: int) -> str:
+    return f"{outbox_stream(partition)}:delayed"
 
 
 def outbox_seen(outgoing_id: str) -> str:

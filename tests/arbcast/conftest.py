@@ -24,6 +24,9 @@ TOKEN = "123456:" + "A" * 35
 WINDOW = 3.0
 
 
+DELIVERY: dict[str, Any] = {"block_ms": 200, "reclaim_idle_ms": 3_000}
+
+
 def push_settings(tmp_path: Path, api_base: str, **distribution: Any) -> Settings:
     return Settings(
         data_dir=tmp_path,
@@ -36,7 +39,7 @@ def push_settings(tmp_path: Path, api_base: str, **distribution: Any) -> Setting
             "low_window_seconds": WINDOW,
             "tick_seconds": 0.2,
             "blocked_regions": [BLOCKED_REGION],
-            "delivery": {"block_ms": 200, "reclaim_idle_ms": 3_000},
+            "delivery": DELIVERY,
             **distribution,
         },
     )

@@ -55,11 +55,11 @@ async def test_a_killed_shard_a_killed_sender_and_a_redis_restart_lose_nothing(
         await pushes.distributor.wait_fanned_out(len(opps), timeout=30)
         ray.kill(pushes.shards.shards[0].handle, no_restart=False)
         await world.stats(min_sent=base + len(want) // 4, timeout=120)
-        ray.kill(pushes.sender.handle, no_restart=False)  # holding claimed messages
+        ray.kill(pushes.senders[0].handle, no_restart=False)  # holding claimed messages
         await world.stats(min_sent=base + len(want) // 2, timeout=120)
         redis_server.restart()
         stats = await world.stats(min_sent=base + len(want), timeout=180)
-        await pushes.sender.drain()  # anything still owed is settled before counting
+        await pushes.senders[0].drain()  # anything still owed is settled before counting
         counters = await pushes.counters()
     finally:
         await pushes.stop()

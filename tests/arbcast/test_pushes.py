@@ -21,7 +21,7 @@ from core.models import Priority, SessionState, Tier
 from core.opportunity_store import OpportunityStore
 from core.services import Services
 from core.store import keys
-from tests.arbcast.conftest import World, push_settings, seed
+from tests.arbcast.conftest import DELIVERY, World, push_settings, seed
 from tests.arbcast.population import (
     burst,
     eligible,
@@ -43,8 +43,9 @@ async def test_a_burst_reaches_1000_users_exactly_as_the_rules_say_at_telegrams_
     tmp_path: Path,
 ) -> None:
     """Each user gets exactly the digest the oracle computes (or nothing), held users get
-    nothing yet, Telegram answers no 429, and the backlog drains within 5% of 30 messages/s."""
-    settings = push_settings(tmp_path, emulator_url)
+    nothing yet, Telegram answers no 429, and the backlog drains within 5% of 30 messages/s,
+    with two senders (each owning half the chats) sharing the bot-wide limit."""
+    settings = push_settings(tmp_path, emulator_url, delivery={**DELIVERY, "senders": 2})
     world = World(emulator_url, http)
     await world.reset()
     now = live_services.clock.now()
@@ -61,6 +62,7 @@ async def test_a_burst_reaches_1000_users_exactly_as_the_rules_say_at_telegrams_
         timeout = len(want) / 25 + 60
         stats = await world.stats(min_sent=baseline + len(want), timeout=timeout)
         counters = await pushes.counters()
+        sent_by_sender = [(await s.stats())["tokens"] for s in pushes.senders]
     finally:
         await pushes.stop()
         pushes.kill()
@@ -78,6 +80,7 @@ async def test_a_burst_reaches_1000_users_exactly_as_the_rules_say_at_telegrams_
     assert not wrong, f"{len(wrong)} users differ from the oracle, e.g. {wrong[:5]}"
     assert counters["sent"] == len(want)
     assert counters["duplicates"] == 0 and counters["dead"] == 0
+    assert all(n > len(want) / 4 for n in sent_by_sender), sent_by_sender  # both did their half
     held_items = sum(
         len([o for o in opps if eligible(p, o, settings)]) for p in people if p.user_id in held
     )

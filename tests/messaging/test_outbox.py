@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from core.clock import ManualClock
 from core.distribution.settings import DeliverySettings
 from core.distribution.user_queue import Outgoing
@@ -16,9 +18,11 @@ from core.store.keys import (
     OUTBOX_DELAYED,
     OUTBOX_GROUP,
     OUTBOX_STREAM,
+    outbox_delayed,
     outbox_seen,
     outbox_sending,
     outbox_sent,
+    outbox_stream,
 )
 from messaging import push_templates
 from messaging.outbox import Outbox, OutboxMessage
@@ -208,3 +212,53 @@ async def test_marks_and_acks_in_one_round_trip_behave_as_one_at_a_time(
     (entry,) = await outbox.claim("c1", 10)
     assert await outbox.mark_sending_many([entry], "c1") == [False]
     assert await outbox.ack_many([(entry, 20)]) == [True]
+
+
+async def test_with_two_senders_each_chat_lives_in_one_partition_and_outcomes_stay_there(
+    redis: Any,
+    delivery_settings: DeliverySettings,
+    events: MemoryEventLog,
+    clock: ManualClock,
+    message: MessageFactory,
+) -> None:
+    """Sender n claims only the chats with chat id mod senders = n; acks, retries and dead
+    letters of its entries stay in its partition; stats count every partition."""
+    settings = delivery_settings.model_copy(update={"senders": 2})
+    even, odd = (Outbox(redis, settings, events=events, clock=clock, partition=p) for p in (0, 1))
+    await even.enqueue([message(u, n) for u in (10, 11, 12, 13) for n in range(2)])
+    assert await redis.xlen(outbox_stream(0)) == 4
+    assert await redis.xlen(outbox_stream(1)) == 4
+    mine = await odd.claim("s1", 10)
+    assert {e.message.chat_id for e in mine} == {11, 13}
+    assert {e.partition for e in mine} == {1}
+    assert {e.message.chat_id for e in await even.claim("s0", 10)} == {10, 12}
+
+    assert await odd.ack(mine[0], 7) is True
+    assert await odd.retry_later(mine[1], 5.0) is True
+    assert await odd.dead_letter(mine[2], "bad") is True
+    assert await redis.zcard(outbox_delayed(1)) == 1
+    assert await redis.zcard(outbox_delayed(0)) == 0
+    assert await odd.partition_stats() == {"backlog": 1, "delayed": 1}
+    stats = await even.stats()
+    assert (stats["backlog"], stats["delayed"], stats["stranded"]) == (5, 1, 0)
+
+    # A group that moved to a supergroup: the retry goes to the new chat's partition.
+    moved = mine[3].message.model_copy(update={"chat_id": -1001})
+    await odd.retry_later(mine[3], 0.0, message=moved)
+    assert await redis.zcard(outbox_delayed(1)) == 2  # -1001 mod 2 = 1
+    moved_even = mine[3].message.model_copy(update={"chat_id": -1002})
+    clock.advance(seconds=10)
+    (again,) = [e for e in await odd.claim("s1", 10) if e.message.chat_id == 11]
+    await odd.retry_later(again, 0.0, message=moved_even)
+    assert await redis.zcard(outbox_delayed(0)) == 1
+
+    # senders lowered to 1 while partition 1 still holds messages: reported, not hidden.
+    single = Outbox(redis, delivery_settings, events=events, clock=clock)
+    assert (await single.stats())["stranded"] > 0
+
+
+def test_an_outbox_partition_must_belong_to_a_sender(
+    redis: Any, delivery_settings: DeliverySettings
+) -> None:
+    with pytest.raises(ValueError, match=r"delivery\.senders"):
+        Outbox(redis, delivery_settings, partition=1)
