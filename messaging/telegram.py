@@ -1,5 +1,6 @@
 """The one way a process gets an aiogram `Bot`: the configured token and API server, HTML by
-default, and every send going through the `PacedSender` (see `messaging.sender`)."""
+default, each call sent as a JSON body (`messaging.json_session`), and every send going through
+the `PacedSender` (see `messaging.sender`)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from functools import cache
 import aiogram.methods
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 
 from core.settings import Settings
+from messaging.json_session import JsonSession
 from messaging.leases import LeasedTokens
 from messaging.pacing import Pacer, PacerLimits
 from messaging.sender import PacedSender
@@ -32,9 +33,9 @@ def create_bot(
     reschedules the message itself).
     """
     session = (
-        AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram.api_base))
+        JsonSession(api=TelegramAPIServer.from_base(settings.telegram.api_base))
         if settings.telegram.api_base
-        else AiohttpSession()
+        else JsonSession()
     )
     tg = settings.telegram
     pacer = Pacer(

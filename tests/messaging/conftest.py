@@ -18,7 +18,6 @@ import aiohttp
 import pytest
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
@@ -28,6 +27,7 @@ from core.clock import ManualClock
 from core.distribution.settings import DeliverySettings
 from core.events import MemoryEventLog
 from emulator.server import EmulatorServer
+from messaging.json_session import JsonSession
 from messaging.outbox import Outbox, OutboxMessage
 from messaging.pacing import Pacer, PacerLimits
 from messaging.sender import PacedSender
@@ -42,7 +42,7 @@ def make_bot(
     retries_after_429: int = 3,
     middlewares: Iterable[BaseRequestMiddleware] = (),
 ) -> Bot:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
+    session = JsonSession(api=TelegramAPIServer.from_base(api_base))
     limits = PacerLimits(
         global_per_second=pace, private_per_second=pace, private_burst=2, group_per_minute=pace
     )
@@ -195,8 +195,8 @@ class FaultProxy:
     def _targets(self, body: bytes) -> bool:
         if self.chats is None:
             return True
-        # urlencoded (aiogram without files) or multipart
-        found = re.search(rb'chat_id(?:=|"\r\n\r\n)(-?\d+)', body)
+        # JSON (arbcast's session), urlencoded (aiogram's without files) or multipart
+        found = re.search(rb'chat_id(?:=|"\r\n\r\n|":\s*)(-?\d+)', body)
         return found is not None and int(found.group(1)) in self.chats
 
     async def start(self) -> str:
