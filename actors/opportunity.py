@@ -29,7 +29,7 @@ from core.opportunity.coordinator import (
 from core.opportunity_store import OpportunityStore
 from core.settings import Settings
 from core.store import keys
-from core.store.client import connect
+from core.store.client import connect_for
 
 MARKET_SUFFIX = ":market"
 VALIDATION_EVENT = "opportunity.validation"
@@ -55,7 +55,7 @@ class OpportunityCoordinator:
         self.pair = pair
         self._settings = settings
         self.logic = PairCoordinatorLogic(pair, {x.name: x for x in exchanges}, settings.engine)
-        self._redis = connect(redis_url)
+        self._redis = connect_for(redis_url, settings)
         self._store = OpportunityStore(self._redis, ttl=settings.opportunities.ttl_seconds)
         self._events = RedisEventLog(
             self._redis,

@@ -26,7 +26,7 @@ from core.models import SessionState
 from core.services import build_services
 from core.settings import Settings
 from core.store import keys
-from core.store.client import connect
+from core.store.client import connect_for
 from messaging.delivery import DeliveryWorker
 from messaging.leases import LeasedTokens, LeaseSource
 from messaging.outbox import Outbox
@@ -42,7 +42,7 @@ class PushSender:
         self.index = index
         self.consumer = f"sender-{index}"
         self._settings = settings
-        self._redis: Any = connect(redis_url)
+        self._redis: Any = connect_for(redis_url, settings)
         self._services = build_services(self._redis, settings)
         delivery = settings.distribution.delivery
         self.tokens = LeasedTokens(

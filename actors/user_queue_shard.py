@@ -42,7 +42,7 @@ from core.quota import QuotaStore
 from core.sessions.store import SessionStore
 from core.settings import Settings
 from core.store import keys
-from core.store.client import connect
+from core.store.client import connect_for
 from core.store.scripts import Scripts
 from core.why import why
 from messaging.push_outbox import PushOutbox
@@ -86,7 +86,7 @@ class UserQueueShard:
         by `PushOutbox` (tests pass their own port)."""
         self.index, self.count = index, count
         self._settings = settings
-        self._redis: Any = connect(redis_url)
+        self._redis: Any = connect_for(redis_url, settings)
         scripts = Scripts(self._redis)
         s = settings.session
         self._sessions = SessionStore(

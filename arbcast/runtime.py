@@ -26,7 +26,7 @@ from core.clock import Clock
 from core.events import EventLog
 from core.services import Services, build_services
 from core.settings import Settings
-from core.store.client import connect
+from core.store.client import connect_for
 from core.store.embedded import EmbeddedRedis, env_or_embedded
 from messaging.commands import COMMANDS
 from messaging.telegram import create_bot
@@ -70,7 +70,7 @@ class Runtime:
             self.settings.redis_dir,
             self.settings.redis_binary,
         )
-        self._redis = connect(self.redis_url)
+        self._redis = connect_for(self.redis_url, self.settings)
         await self._redis.ping()
         self.services = build_services(
             self._redis, self.settings, clock=self._clock, events=self._events

