@@ -2,9 +2,9 @@
 
     python -m benchmarks.delivery [--messages 20000] [--concurrency 200] [--window 10]
 
-The emulator runs in its own process; the sender here is an aiogram `Bot` on an
-`AiohttpSession` with arbcast's `PacedSender` request middleware (`messaging.sender`), as the bot
-and the push senders use it. Chats are made known to the emulator first (one user message each
+The emulator runs in its own process; the sender here is an aiogram `Bot` on arbcast's
+`JsonSession` with its `PacedSender` request middleware (`messaging.sender`), as the bot and the
+push senders use them. Chats are made known to the emulator first (one user message each
 through its control API). Three phases:
 
 - off: emulator limits off, pacer limits effectively off: the pipeline's own ceiling, --messages
@@ -34,13 +34,13 @@ from typing import Any
 
 import aiohttp
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramRetryAfter
 
 from benchmarks.common import TOKEN, emulator
 from benchmarks.report import emit, table
 from core.settings import Settings
+from messaging.json_session import JsonSession
 from messaging.pacing import Pacer, PacerLimits
 from messaging.sender import PacedSender
 
@@ -68,7 +68,7 @@ class Phase:
 
 
 def make_bot(api: str, limits: PacerLimits | None) -> tuple[Bot, PacedSender | None]:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(api), limit=1_000)
+    session = JsonSession(api=TelegramAPIServer.from_base(api), limit=1_000)
     sender = None
     if limits is not None:
         sender = PacedSender(Pacer(limits, max_chats=1_000_000), max_retries=3)
