@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from types import TracebackType
 from typing import Any
@@ -91,6 +92,12 @@ class Runtime:
         if self.settings.engine_runtime.enabled and self._start_engine:
             # On the main thread: Ray installs its signal handlers there.
             self.engine = create_engine(self.settings, self.redis_url)
+        # What exists now lives as long as the process (routers, models, clients): keep it out
+        # of the collector's full passes, which otherwise rescan it while updates wait. The
+        # webhook benchmark's p99 fell by about a third (docs/performance.md). Collected
+        # first, so no garbage is pinned; thawed on exit, for processes that start several.
+        gc.collect()
+        gc.freeze()
         return self
 
     async def start_engine_feed(self) -> None:
@@ -126,6 +133,7 @@ class Runtime:
         await self._redis.aclose()
         if self.embedded is not None:
             await asyncio.to_thread(self.embedded.stop)
+        gc.unfreeze()
 
     async def publish_commands(self) -> None:
         from aiogram.types import BotCommand
