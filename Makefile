@@ -25,7 +25,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy core messaging bot actors analytics emulator arbcast benchmarks
 
-test: $(STAMP) lint typecheck
+# The dashboard's browser test drives Debian's headless Chromium; installed once (root or sudo).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	bash scripts/install-chromium.sh
+
+test: $(STAMP) $(CHROMIUM) lint typecheck
 	$(BIN)/python -m pytest
 
 load: $(STAMP)
