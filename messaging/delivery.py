@@ -66,7 +66,8 @@ from core.events import Event, EventLog, Scalar
 from core.models import SessionState
 from messaging import send_mark
 from messaging.coalesce import Coalescer
-from messaging.outbox import Outbox, OutboxEntry, OutboxMessage
+from messaging.outbox import Outbox
+from messaging.outbox_message import OutboxEntry, OutboxMessage
 from messaging.send_mark import BEFORE_SEND
 
 if TYPE_CHECKING:

@@ -31,21 +31,17 @@ Redis never supplies the time: due times come from the injected `Clock`.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import redis.exceptions
-from aiogram.types import InlineKeyboardMarkup
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 from core.clock import Clock, SystemClock
 from core.distribution.settings import DeliverySettings
-from core.distribution.user_queue import Outgoing
 from core.events import Event, EventLog
 from core.store.keys import (
     OUTBOX_ACKS,
@@ -61,71 +57,9 @@ from core.store.keys import (
     outbox_stream,
 )
 from core.store.scripts import lua_source
+from messaging.outbox_message import OutboxEntry, OutboxMessage
 
 log = logging.getLogger(__name__)
-
-# ---------------------------------------------------------------------------------------------
-# Messages
-
-MessageKind = Literal["send", "edit"]
-
-
-class OutboxMessage(BaseModel):
-    """One Telegram message to send (or edit), rendered and ready."""
-
-    model_config = ConfigDict(frozen=True)
-
-    outgoing_id: str
-    user_id: int
-    chat_id: int
-    text: str  # Telegram HTML
-    reply_markup: str | None = None  # InlineKeyboardMarkup as JSON
-    opportunity_ids: tuple[str, ...] = ()
-    priority: str = "medium"
-    attempt: int = 0  # 5xx/network failures so far
-    created_at: float  # when the queue decided to send it (for latency)
-    kind: MessageKind = "send"
-    message_id: int | None = None  # for "edit": the message to edit
-
-    def to_json(self) -> str:
-        return self.model_dump_json()
-
-    @classmethod
-    def from_outgoing(
-        cls,
-        outgoing: Outgoing,
-        text: str,
-        markup: InlineKeyboardMarkup | None,
-        *,
-        chat_id: int | None = None,
-    ) -> OutboxMessage:
-        """The outbox message of a queue's `Outgoing`, rendered (see `messaging.push_templates`);
-        `chat_id` defaults to the user's private chat."""
-        return cls(
-            outgoing_id=outgoing.outgoing_id,
-            user_id=outgoing.user_id,
-            chat_id=outgoing.user_id if chat_id is None else chat_id,
-            text=text,
-            reply_markup=to_markup_json(markup),
-            opportunity_ids=outgoing.opportunity_ids,
-            priority=outgoing.priority.value,
-            created_at=outgoing.created_at,
-            kind="edit" if outgoing.kind == "edit_closed" else "send",
-            message_id=outgoing.message_id,
-        )
-
-    @classmethod
-    def from_json(cls, raw: str | bytes) -> OutboxMessage:
-        return cls.model_validate_json(raw)
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxEntry:
-    """A claimed stream entry: the message and where it sits in the stream."""
-
-    entry_id: str
-    message: OutboxMessage
-    partition: int = 0
 
 
 def _text(v: Any) -> str:
@@ -456,10 +390,3 @@ def _field(fields: Mapping[Any, Any], name: str) -> str | None:
         if _text(k) == name:
             return _text(v)
     return None
-
-
-def to_markup_json(markup: InlineKeyboardMarkup | None) -> str | None:
-    """An aiogram InlineKeyboardMarkup as the JSON an `OutboxMessage` carries."""
-    if markup is None:
-        return None
-    return json.dumps(markup.model_dump(exclude_none=True), separators=(",", ":"))

@@ -22,7 +22,8 @@ from core.models import Opportunity
 from core.profiles import profile_from_hash
 from core.store import keys
 from messaging import push_templates
-from messaging.outbox import Outbox, OutboxMessage
+from messaging.outbox import Outbox
+from messaging.outbox_message import OutboxMessage
 
 
 class PushOutbox:

@@ -28,7 +28,8 @@ from core.distribution.settings import DeliverySettings
 from core.events import MemoryEventLog
 from emulator.server import EmulatorServer
 from messaging.json_session import JsonSession
-from messaging.outbox import Outbox, OutboxMessage
+from messaging.outbox import Outbox
+from messaging.outbox_message import OutboxMessage
 from messaging.pacing import Pacer, PacerLimits
 from messaging.sender import PacedSender
 

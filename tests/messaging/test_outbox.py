@@ -25,7 +25,8 @@ from core.store.keys import (
     outbox_stream,
 )
 from messaging import push_templates
-from messaging.outbox import Outbox, OutboxMessage
+from messaging.outbox import Outbox
+from messaging.outbox_message import OutboxMessage
 from tests.messaging.conftest import MessageFactory
 
 
