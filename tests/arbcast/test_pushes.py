@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from arbcast.pushes import Pushes
 from core.models import Priority, SessionState, Tier
@@ -48,16 +49,37 @@ class BurstRun:
     held_items: int
 
 
-async def _burst_to(
+BurstTo = Callable[[int, int], Awaitable[BurstRun]]
+
+
+@pytest.fixture
+def burst_to(
+    ray_instance: None,
+    redis: Any,
+    redis_url: str,
+    emulator_url: str,
+    http: aiohttp.ClientSession,
+    live_services: Services,
+    tmp_path: Path,
+) -> BurstTo:
+    """Runs one burst of opportunities to `n_users` with `senders` push senders."""
+
+    async def run(n_users: int, senders: int) -> BurstRun:
+        settings = push_settings(tmp_path, emulator_url, delivery={**DELIVERY, "senders": senders})
+        world = World(emulator_url, http)
+        return await _burst(n_users, settings, live_services, redis, redis_url, world)
+
+    return run
+
+
+async def _burst(
     n_users: int,
-    senders: int,
+    settings: Settings,
     services: Services,
     redis: Any,
     redis_url: str,
     world: World,
-    settings_of: Callable[[dict[str, Any]], Settings],
 ) -> BurstRun:
-    settings = settings_of({**DELIVERY, "senders": senders})
     await world.reset()
     now = services.clock.now()
     people = population(n_users)
@@ -90,13 +112,7 @@ async def _burst_to(
 
 
 async def test_a_burst_reaches_1000_users_exactly_as_the_rules_say_at_telegrams_rate(
-    ray_instance: None,
-    redis: Any,
-    redis_url: str,
-    emulator_url: str,
-    http: aiohttp.ClientSession,
-    live_services: Services,
-    tmp_path: Path,
+    burst_to: BurstTo,
 ) -> None:
     """Each user gets exactly the digest the oracle computes (or nothing), held users get
     nothing yet, and the backlog drains within 5% of 30 messages/s with no chat over its limit.
@@ -106,15 +122,7 @@ async def test_a_burst_reaches_1000_users_exactly_as_the_rules_say_at_telegrams_
     arrival, and on 2 shared cores the fan-out of 1,000 users can delay a request by more (up to
     ~80 ms measured, in the Redis mark before the send). At most two are allowed; each is retried
     through the outbox, none is lost (docs/performance.md)."""
-    run = await _burst_to(
-        N_USERS,
-        1,
-        live_services,
-        redis,
-        redis_url,
-        World(emulator_url, http),
-        lambda delivery: push_settings(tmp_path, emulator_url, delivery=delivery),
-    )
+    run = await burst_to(N_USERS, 1)
     stats, counters = run.stats, run.counters
     assert stats["too_many_requests"]["chat"] == 0, stats
     assert stats["too_many_requests"]["total"] <= 2, stats
@@ -133,13 +141,7 @@ async def test_a_burst_reaches_1000_users_exactly_as_the_rules_say_at_telegrams_
 
 
 async def test_two_senders_split_the_chats_and_share_the_bot_wide_limit(
-    ray_instance: None,
-    redis: Any,
-    redis_url: str,
-    emulator_url: str,
-    http: aiohttp.ClientSession,
-    live_services: Services,
-    tmp_path: Path,
+    burst_to: BurstTo,
 ) -> None:
     """With the outbox in two partitions, each sender delivers its own chats: every user still
     gets exactly the oracle's digest, once, both senders do their part, no chat is sent to
@@ -148,15 +150,7 @@ async def test_two_senders_split_the_chats_and_share_the_bot_wide_limit(
     Global 429s are not asserted zero here, unlike with one sender: the senders' slots hold at
     send time, but on 2 busy cores the emulator can receive requests of two processes later than
     the slots' 30 ms tolerance (docs/performance.md). A 429 that happens is retried, not lost."""
-    run = await _burst_to(
-        300,
-        2,
-        live_services,
-        redis,
-        redis_url,
-        World(emulator_url, http),
-        lambda delivery: push_settings(tmp_path, emulator_url, delivery=delivery),
-    )
+    run = await burst_to(300, 2)
     stats, counters = run.stats, run.counters
     assert not run.wrong, f"{len(run.wrong)} users differ from the oracle, e.g. {run.wrong[:5]}"
     assert counters["sent"] == len(run.want) > 50
