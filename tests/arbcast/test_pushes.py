@@ -119,9 +119,9 @@ async def test_a_burst_reaches_1000_users_exactly_as_the_rules_say_at_telegrams_
 
     Global 429s: zero is the design and the usual outcome (the pipeline benchmark: none at
     97.3% of 30/s), but the limiter's slots tolerate 30 ms between a slot and the request's
-    arrival, and on 2 shared cores the fan-out of 1,000 users can delay a request by more (up to
-    ~80 ms measured, in the Redis mark before the send). At most two are allowed; each is retried
-    through the outbox, none is lost (docs/performance.md)."""
+    arrival, and on 2 shared cores the fan-out of 1,000 users starves the sender process for
+    longer. At most two are allowed; each is retried through the outbox, none is lost
+    (docs/performance.md, "Telegram rate under a burst")."""
     run = await burst_to(N_USERS, 1)
     stats, counters = run.stats, run.counters
     assert stats["too_many_requests"]["chat"] == 0, stats
