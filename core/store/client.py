@@ -16,8 +16,17 @@ if TYPE_CHECKING:
 
 RedisClient = Redis
 
+# The pool's limits when no settings are given (`Settings.redis_*` default to these).
+MAX_CONNECTIONS = 64
+POOL_TIMEOUT_SECONDS = 5.0
 
-def connect(url: str, *, max_connections: int = 64, pool_timeout: float = 5.0) -> Redis:
+
+def connect(
+    url: str,
+    *,
+    max_connections: int = MAX_CONNECTIONS,
+    pool_timeout: float = POOL_TIMEOUT_SECONDS,
+) -> Redis:
     """A client whose calls wait (up to `pool_timeout`) for a free connection when all
     `max_connections` are busy. redis-py's default pool raises "Too many connections" instead,
     which under a burst of updates would fail the excess ones rather than queue them."""
