@@ -246,7 +246,10 @@ class UserQueueShard:
             await self._start()
             if opportunity.closed:
                 return await self._closed(opportunity, now)
-            ids, rejected = eligible_chat_ids(self.columns, opportunity, now, defer_quiet=True)
+            # Quiet times and a tier's delay are waited out in the queue, not refused here.
+            ids, rejected = eligible_chat_ids(
+                self.columns, opportunity, now, defer_quiet=True, defer_delay=True
+            )
             if rejected:
                 async with self._redis.pipeline(transaction=False) as pipe:
                     for reason, n in rejected.items():
@@ -268,8 +271,14 @@ class UserQueueShard:
                 )
             await self._activate(ids)
             out: list[Outgoing] = []
+            detected = opportunity.detected_at
             for uid in ids:
-                out += self.queues[uid].offer(opportunity, now, quota=self._remaining(uid, now))
+                out += self.queues[uid].offer(
+                    opportunity,
+                    now,
+                    quota=self._remaining(uid, now),
+                    not_before=detected + self.columns.delay_of(uid),
+                )
             sent = await self._deliver(out, now, {opportunity.opportunity_id: opportunity})
             await self._save([self.queues[u] for u in ids])
             return FanoutResult(self.index, len(self.columns), len(ids), sent, rejected)

@@ -62,11 +62,9 @@ def profile_from_hash(
         preferences=prefs,
         exchanges=_csv(raw.get(P.EXCHANGES)),
         api_key_exchanges=_csv(raw.get(P.API_KEYS)),
-        has_ai_key=raw.get(P.AI_KEY) == "1",
         onboarding=OnboardingState(raw.get(P.ONBOARDING) or "pending"),
         trading_restricted=raw.get(P.RESTRICTED) == "1",
         region=raw.get(P.REGION, ""),
-        beta_access=raw.get(P.BETA) == "1",
     )
 
 

@@ -71,19 +71,29 @@ class TierLimits(BaseModel):
         frozenset[OpportunityType], Field(description="Opportunity types the tier may receive")
     ]
     delay_seconds: Annotated[
-        float, Field(ge=0, description="Opportunities reach this tier this long after detection")
+        float,
+        Field(
+            ge=0,
+            description="Opportunities reach this tier this long after detection, and only "
+            "those still open then",
+        ),
     ] = 0.0
     price_usd_month: Annotated[float, Field(ge=0, description="Shown by /subscription")] = 0.0
 
 
 def _default_tiers() -> dict[Tier, TierLimits]:
+    """The product's plans. A delayed plan gets an opportunity only if it is still open after
+    the delay, so a delayed plan is offered only types that outlive it: cross-exchange spreads
+    live seconds to a minute, funding-rate differences minutes to hours (until the next
+    funding). Free therefore gets funding-rate alerts five minutes after the paid plans, and
+    every paid plan gets spreads at once."""
     every = frozenset(OpportunityType)
     return {
         Tier.FREE: TierLimits(
             daily_cap=5,
             hourly_cap=2,
-            push_cooldown_seconds=4 * HOUR,
-            opportunity_types=frozenset({OpportunityType.ARBITRAGE}),
+            push_cooldown_seconds=HOUR,
+            opportunity_types=frozenset({OpportunityType.FUNDING}),
             delay_seconds=300,
         ),
         Tier.BASIC: TierLimits(
@@ -91,7 +101,6 @@ def _default_tiers() -> dict[Tier, TierLimits]:
             hourly_cap=5,
             push_cooldown_seconds=HOUR,
             opportunity_types=frozenset({OpportunityType.ARBITRAGE, OpportunityType.FUNDING}),
-            delay_seconds=60,
             price_usd_month=19,
         ),
         Tier.PREMIUM: TierLimits(

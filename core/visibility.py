@@ -15,7 +15,6 @@ def visible_to(opp: Opportunity, profile: UserProfile, limits: TierLimits, now: 
     return (
         opp.type in limits.opportunity_types
         and opp.detected_at + limits.delay_seconds <= now
-        and (not opp.is_beta or profile.beta_access)
         and opp.type in prefs.opportunity_types
         and opp.symbol not in prefs.muted_pairs
         and opp.expected_profit_pct >= prefs.min_profit_pct

@@ -102,8 +102,6 @@ def _details(opp: Opportunity) -> list[str]:
     needs = []
     if opp.requires_api_keys:
         needs.append(f"API keys on {_e(opp.buy_exchange)} and {_e(opp.sell_exchange)}")
-    if opp.ai_enhanced:
-        needs.append("AI-enhanced")
     if needs:
         lines.append(" · ".join(needs))
     lines.append(f"<code>{_e(opp.opportunity_id)}</code>")

@@ -118,7 +118,11 @@ def _cap(n: int) -> str:
 def tier_line(tier: Tier, limits: TierLimits) -> str:
     types = ", ".join(sorted(t.label for t in limits.opportunity_types))
     price = "free" if limits.price_usd_month == 0 else f"${limits.price_usd_month:g}/month"
-    delay = f", alerts {duration(limits.delay_seconds)} delayed" if limits.delay_seconds else ""
+    delay = (
+        f"; each alert {duration(limits.delay_seconds)} after the paid plans, if still open"
+        if limits.delay_seconds
+        else ""
+    )
     cooldown = duration(limits.push_cooldown_seconds) if limits.push_cooldown_seconds else "none"
     return (
         f"<b>{tier.label}</b> ({price}): {_cap(limits.daily_cap)}/day, "

@@ -42,7 +42,6 @@ _COLUMNS: dict[str, Any] = {
     "session_active": np.bool_,
     "session_expires": np.float64,
     "tier": np.int8,
-    "beta": np.bool_,
     "push": np.bool_,
     "want_types": np.uint8,
     "min_profit": np.float64,
@@ -60,7 +59,6 @@ _COLUMNS: dict[str, Any] = {
     "all_exchanges": np.bool_,
     "exchanges": np.uint64,
     "api_keys": np.uint64,
-    "ai": np.bool_,
     "restricted": np.bool_,
     "region_blocked": np.bool_,
 }
@@ -157,7 +155,6 @@ class ShardColumns:
         c["session_active"][row] = session is not None and session.state is SessionState.ACTIVE
         c["session_expires"][row] = session.expires_at if session is not None else _NEG_INF
         c["tier"][row] = TIER_CODE[profile.tier]
-        c["beta"][row] = profile.beta_access
         c["push"][row] = prefs.push_enabled
         c["want_types"][row] = type_mask(prefs.opportunity_types)
         c["min_profit"][row] = prefs.min_profit_pct
@@ -170,7 +167,6 @@ class ShardColumns:
         c["all_exchanges"][row] = not profile.exchanges
         c["exchanges"][row] = self.exchanges.mask(profile.exchanges)
         c["api_keys"][row] = self.exchanges.mask(profile.api_key_exchanges)
-        c["ai"][row] = profile.has_ai_key
         c["restricted"][row] = profile.trading_restricted
         c["region_blocked"][row] = self.policy.region_blocked(profile.region)
         self._set_muted(row, prefs.muted_pairs)
@@ -218,6 +214,10 @@ class ShardColumns:
         c["used_hour"][row] = counters.used_this_hour
         c["last_push"][row] = _NEG_INF if counters.last_push_at is None else counters.last_push_at
 
+    def delay_of(self, chat_id: int) -> float:
+        """The tier delay of a chat: an opportunity reaches it this long after detection."""
+        return float(self._tier_delay[self._c["tier"][self._row[chat_id]]])
+
     def counters(self, chat_id: int) -> Counters:
         row = self._row[chat_id]
         c = self._c
@@ -241,9 +241,15 @@ class ShardColumns:
 
 
 def evaluate_reasons(
-    columns: ShardColumns, opportunity: Opportunity, now: float, *, defer_quiet: bool = False
+    columns: ShardColumns,
+    opportunity: Opportunity,
+    now: float,
+    *,
+    defer_quiet: bool = False,
+    defer_delay: bool = False,
 ) -> npt.NDArray[np.uint8]:
-    """Per row, the first failing `Reason` (0: eligible)."""
+    """Per row, the first failing `Reason` (0: eligible). With `defer_delay` the tier's delay is
+    not checked: the host queues the opportunity until `not_before` instead (see `delay_of`)."""
     n = columns.n
     c = {name: arr[:n] for name, arr in columns._c.items()}
     opp = opportunity
@@ -256,8 +262,12 @@ def evaluate_reasons(
         (Reason.SESSION_INACTIVE, ~c["session_active"]),
         (Reason.SESSION_EXPIRED, ~(now < c["session_expires"])),
         (Reason.TIER_TYPE, (columns._tier_types[tier] & tbit) == 0),
-        (Reason.TIER_DELAY, ~(opp.detected_at + columns._tier_delay[tier] <= now)),
-        (Reason.BETA, np.zeros(n, np.bool_) if not opp.is_beta else ~c["beta"]),
+        (
+            Reason.TIER_DELAY,
+            np.zeros(n, np.bool_)
+            if defer_delay
+            else ~(opp.detected_at + columns._tier_delay[tier] <= now),
+        ),
         (Reason.PUSH_OFF, ~c["push"]),
         (Reason.TYPE_UNWANTED, (c["want_types"] & tbit) == 0),
     ]
@@ -291,10 +301,6 @@ def evaluate_reasons(
     checks.append((Reason.EXCHANGE, ~c["all_exchanges"] & ((c["exchanges"] & omask) != omask)))
     if opp.requires_api_keys:
         checks.append((Reason.API_KEYS, (c["api_keys"] & omask) != omask))
-    if opp.ai_enhanced:
-        checks.append((Reason.AI_KEY, ~c["ai"]))
-    if opp.private_only:
-        checks.append((Reason.PRIVATE_ONLY, c["is_group"]))
     checks.append((Reason.RESTRICTED, c["restricted"]))
     checks.append((Reason.REGION, c["region_blocked"]))
 
@@ -305,19 +311,33 @@ def evaluate_reasons(
 
 
 def evaluate(
-    columns: ShardColumns, opportunity: Opportunity, now: float, *, defer_quiet: bool = False
+    columns: ShardColumns,
+    opportunity: Opportunity,
+    now: float,
+    *,
+    defer_quiet: bool = False,
+    defer_delay: bool = False,
 ) -> tuple[BoolArray, dict[str, int]]:
     """(eligible mask over rows 0..n-1, rejected rows counted by reason code)."""
-    reasons = evaluate_reasons(columns, opportunity, now, defer_quiet=defer_quiet)
+    reasons = evaluate_reasons(
+        columns, opportunity, now, defer_quiet=defer_quiet, defer_delay=defer_delay
+    )
     counts = np.bincount(reasons, minlength=len(REASON_CODES))
     rejected = {REASON_CODES[i]: int(k) for i, k in enumerate(counts.tolist()) if i and k}
     return reasons == 0, rejected
 
 
 def eligible_chat_ids(
-    columns: ShardColumns, opportunity: Opportunity, now: float, *, defer_quiet: bool = False
+    columns: ShardColumns,
+    opportunity: Opportunity,
+    now: float,
+    *,
+    defer_quiet: bool = False,
+    defer_delay: bool = False,
 ) -> tuple[list[int], dict[str, int]]:
-    mask, rejected = evaluate(columns, opportunity, now, defer_quiet=defer_quiet)
+    mask, rejected = evaluate(
+        columns, opportunity, now, defer_quiet=defer_quiet, defer_delay=defer_delay
+    )
     return columns._c["chat_id"][: columns.n][mask].tolist(), rejected
 
 

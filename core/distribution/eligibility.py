@@ -16,8 +16,12 @@ Recipients and group chats. A row is a *chat*: a private chat (chat id = user id
 admin who added the bot) and the **group's own counters**, keyed by the group's chat id; group
 pushes never count against members. In a group the tier's daily and hourly caps are multiplied
 by `DistributionSettings.group_cap_multiplier` (default 2: a Free group gets 10/day and 4/hour;
-a cap of 0, unlimited, stays unlimited); the push cooldown is the tier's, unchanged; and
-`private_only` opportunities are refused (layer 6).
+a cap of 0, unlimited, stays unlimited); the push cooldown is the tier's, unchanged.
+
+Every field a layer reads is set by a real path: the session by /start and activity, the tier by
+/settier, preferences and exchanges by /settings, `trading_restricted` and `region` by the
+SuperAdmin's /restrict and /region, the blocked regions by settings. (Beta flags, AI keys and
+"private only" had no such path and were removed.)
 """
 
 from __future__ import annotations
@@ -72,22 +76,19 @@ class Reason(IntEnum):
     SESSION_EXPIRED = 3
     TIER_TYPE = 4
     TIER_DELAY = 5
-    BETA = 6
-    PUSH_OFF = 7
-    TYPE_UNWANTED = 8
-    PAIR_MUTED = 9
-    MIN_PROFIT = 10
-    DND = 11
-    ACTIVE_HOURS = 12
-    DAILY_CAP = 13
-    HOURLY_CAP = 14
-    COOLDOWN = 15
-    EXCHANGE = 16
-    API_KEYS = 17
-    AI_KEY = 18
-    PRIVATE_ONLY = 19
-    RESTRICTED = 20
-    REGION = 21
+    PUSH_OFF = 6
+    TYPE_UNWANTED = 7
+    PAIR_MUTED = 8
+    MIN_PROFIT = 9
+    DND = 10
+    ACTIVE_HOURS = 11
+    DAILY_CAP = 12
+    HOURLY_CAP = 13
+    COOLDOWN = 14
+    EXCHANGE = 15
+    API_KEYS = 16
+    RESTRICTED = 17
+    REGION = 18
 
     @property
     def layer(self) -> int | None:
@@ -109,7 +110,6 @@ _META: dict[Reason, tuple[int | None, str, str]] = {
     Reason.SESSION_EXPIRED: (1, "L1:session_expired", "session past its expiry"),
     Reason.TIER_TYPE: (2, "L2:tier_type", "the tier does not include this opportunity type"),
     Reason.TIER_DELAY: (2, "L2:tier_delay", "the tier's delay after detection has not elapsed"),
-    Reason.BETA: (2, "L2:beta", "beta opportunity without beta access"),
     Reason.PUSH_OFF: (3, "L3:push_off", "push notifications switched off"),
     Reason.TYPE_UNWANTED: (3, "L3:type_unwanted", "opportunity type not wanted"),
     Reason.PAIR_MUTED: (3, "L3:pair_muted", "pair muted"),
@@ -121,8 +121,6 @@ _META: dict[Reason, tuple[int | None, str, str]] = {
     Reason.COOLDOWN: (4, "L4:cooldown", "push cooldown not over"),
     Reason.EXCHANGE: (5, "L5:exchange", "an exchange the user does not trade on"),
     Reason.API_KEYS: (5, "L5:api_keys", "no API keys on the opportunity's exchanges"),
-    Reason.AI_KEY: (5, "L5:ai_key", "AI-enhanced opportunity without an AI key"),
-    Reason.PRIVATE_ONLY: (6, "L6:private_only", "private-only opportunity in a group"),
     Reason.RESTRICTED: (6, "L6:restricted", "trading restricted"),
     Reason.REGION: (6, "L6:region", "region blocked"),
 }
@@ -258,8 +256,6 @@ def first_failure(
         return Reason.TIER_TYPE, f"{profile.tier.label} does not include {opp.type.value}"
     if not opp.detected_at + limits.delay_seconds <= now:
         return Reason.TIER_DELAY, f"{profile.tier.label} gets it {limits.delay_seconds:g}s late"
-    if opp.is_beta and not profile.beta_access:
-        return Reason.BETA, Reason.BETA.text
     # Layer 3: preferences.
     if not prefs.push_enabled:
         return Reason.PUSH_OFF, Reason.PUSH_OFF.text
@@ -290,11 +286,7 @@ def first_failure(
         return Reason.EXCHANGE, f"needs {sorted(opp.exchanges - profile.exchanges)}"
     if opp.requires_api_keys and not opp.exchanges <= profile.api_key_exchanges:
         return Reason.API_KEYS, f"needs keys on {sorted(opp.exchanges - profile.api_key_exchanges)}"
-    if opp.ai_enhanced and not profile.has_ai_key:
-        return Reason.AI_KEY, Reason.AI_KEY.text
     # Layer 6: context and compliance.
-    if opp.private_only and context.is_group:
-        return Reason.PRIVATE_ONLY, Reason.PRIVATE_ONLY.text
     if profile.trading_restricted:
         return Reason.RESTRICTED, Reason.RESTRICTED.text
     if policy.region_blocked(profile.region):

@@ -80,6 +80,9 @@ class _Item:
     due_at: float
     is_update: bool = False
     held: bool = False
+    # A delayed tier gets the opportunity only from here on (detection + the tier's delay),
+    # and only if it is still open then.
+    not_before: float = 0.0
 
     def rank(self) -> tuple[int, float, float, str]:
         return (
@@ -133,10 +136,26 @@ class UserQueue:
         )
 
     def offer(
-        self, opportunity: Opportunity, now: float, quota: int | None = None
+        self,
+        opportunity: Opportunity,
+        now: float,
+        quota: int | None = None,
+        not_before: float = 0.0,
     ) -> list[Outgoing]:
-        """Take an eligible opportunity (new or an update); returns what to send now."""
+        """Take an eligible opportunity (new or an update); returns what to send now.
+
+        `not_before`: the user's tier gets it only from then on (detection + the tier's delay);
+        until then it waits in the queue, and it goes out then only if it is still open."""
         self._prune(now)
+        if not_before > now and opportunity.opportunity_id not in self._sent:
+            if opportunity.closed or opportunity.opportunity_id in self._closed:
+                return self.on_closed(opportunity.opportunity_id, now)
+            if opportunity.expires_at <= not_before:
+                return self._drop(opportunity.opportunity_id, now, "expired_before_delay")
+            window = self._window(opportunity.priority)
+            item = self._enqueue(opportunity, now, max(now + window, not_before), is_update=False)
+            item.not_before = max(item.not_before, not_before)
+            return self._flush(now, quota)
         opp, oid = opportunity, opportunity.opportunity_id
         if opp.closed:
             return self.on_closed(oid, now)
@@ -258,9 +277,10 @@ class UserQueue:
             opp.updated_at,
             opp.expires_at,
             now if old is None else old.queued_at,
-            due if old is None else min(due, old.due_at),
+            due if old is None else max(min(due, old.due_at), old.not_before),
             is_update,
             False if old is None else old.held,
+            0.0 if old is None else old.not_before,
         )
         self._pending[oid] = item
         self._event(
@@ -320,7 +340,7 @@ class UserQueue:
             if item.expires_at <= now:
                 del self._pending[oid]
                 self._drop(oid, now, "expired_while_held" if item.held else "expired")
-        if not any(i.due_at <= now for i in self._pending.values()):
+        if not any(i.due_at <= now and i.not_before <= now for i in self._pending.values()):
             return []
         reason = self._quiet_reason(now, high=False)
         if reason is not None:
@@ -329,7 +349,11 @@ class UserQueue:
                 and self._quiet.pierce
                 and self._quiet_reason(now, high=True) is None
             ):
-                chosen = [i for i in self._pending.values() if self._pierces(i) and i.due_at <= now]
+                chosen = [
+                    i
+                    for i in self._pending.values()
+                    if self._pierces(i) and i.due_at <= now and i.not_before <= now
+                ]
             else:
                 chosen = []
             for item in self._pending.values():
@@ -339,7 +363,7 @@ class UserQueue:
             if not chosen:
                 return []
         else:
-            chosen = list(self._pending.values())
+            chosen = [i for i in self._pending.values() if i.not_before <= now]
         chosen.sort(key=_Item.rank)
         cap = self.settings.digest_max_items
         if quota is not None:

@@ -45,9 +45,6 @@ class Opportunity(BaseModel):
     min_position_usd: float = 0.0
     recommended_position_usd: float = 0.0
     requires_api_keys: bool = False
-    ai_enhanced: bool = False
-    private_only: bool = False
-    is_beta: bool = False
     closed: bool = False
     # Filled by the opportunity engine (core.opportunity); defaults keep older payloads valid.
     gross_spread_pct: float = 0.0

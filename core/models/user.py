@@ -58,8 +58,6 @@ class UserProfile(BaseModel):
     exchanges: frozenset[str] = frozenset()
     # Exchanges the user has API keys on (names only; keys themselves are never stored here).
     api_key_exchanges: frozenset[str] = frozenset()
-    has_ai_key: bool = False
     onboarding: OnboardingState = OnboardingState.PENDING
     trading_restricted: bool = False
     region: str = ""
-    beta_access: bool = False

@@ -331,11 +331,9 @@ class PairCoordinatorLogic:
         if not r4.passed:
             self.tracker.reject(ep)
             return None
-        return self._build(ep.id, c, confidence, bool(r4.figures["from_model"]), now)
+        return self._build(ep.id, c, confidence, now)
 
-    def _build(
-        self, opp_id: str, c: Candidate, confidence: float, from_model: bool, now: float
-    ) -> Opportunity:
+    def _build(self, opp_id: str, c: Candidate, confidence: float, now: float) -> Opportunity:
         sc = self.settings.scoring
         profit = expected_profit_pct(c.net_spread_pct, confidence)
         depth = c.available_depth_usd
@@ -357,7 +355,6 @@ class PairCoordinatorLogic:
             expires_at=now + self.settings.detection.ttl_seconds,
             min_position_usd=self.settings.validation.min_position_usd,
             recommended_position_usd=sizes[RiskTolerance.MEDIUM],
-            ai_enhanced=from_model,
             gross_spread_pct=c.gross_spread_pct,
             fees_pct=c.fees_pct,
             slippage_pct=c.slippage_pct,
@@ -370,7 +367,7 @@ class PairCoordinatorLogic:
     def _refresh(self, opp: Opportunity, c: Candidate, now: float) -> Opportunity | None:
         """The opportunity with `c`'s figures (confidence kept), or None when the net spread
         moved by less than `update_min_change_pct` and the priority is unchanged."""
-        fresh = self._build(opp.opportunity_id, c, opp.confidence, opp.ai_enhanced, now)
+        fresh = self._build(opp.opportunity_id, c, opp.confidence, now)
         moved = abs(fresh.net_spread_pct - opp.net_spread_pct)
         if moved < self.settings.detection.update_min_change_pct and fresh.priority == opp.priority:
             return None

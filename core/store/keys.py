@@ -146,11 +146,9 @@ class ProfileFields:
     RISK: Final = "risk"
     EXCHANGES: Final = "exchanges"
     API_KEYS: Final = "api_keys"
-    AI_KEY: Final = "ai_key"
     ONBOARDING: Final = "onboarding"
     RESTRICTED: Final = "restricted"
     REGION: Final = "region"
-    BETA: Final = "beta"
 
 
 OUTBOX_MAX_PARTITIONS: Final = 16

@@ -10,7 +10,7 @@ from typing import Any
 from actors.user_queue_shard import UserQueueShard, shard_of
 from core.clock import ManualClock
 from core.distribution.user_queue import Outgoing
-from core.models import Opportunity, OpportunityType, Priority
+from core.models import Opportunity, OpportunityType, Priority, Tier
 from core.services import Services
 from core.settings import Settings
 from core.store import keys
@@ -31,7 +31,7 @@ class Submitted:
 
 def opp(now: float, oid: str = "o1", **kw: Any) -> Opportunity:
     base: dict[str, Any] = {
-        "opportunity_id": oid, "type": OpportunityType.ARBITRAGE, "symbol": "BTC/USDT",
+        "opportunity_id": oid, "type": OpportunityType.FUNDING, "symbol": "BTC/USDT",
         "buy_exchange": "binance", "sell_exchange": "okx", "buy_price": 100.0,
         "sell_price": 100.5, "net_spread_pct": 0.4, "expected_profit_pct": 0.4,
         "confidence": 0.8, "priority": Priority.HIGH, "detected_at": now - 600,
@@ -157,3 +157,28 @@ async def test_explain_names_the_first_failing_layer(
     assert (verdict.eligible, verdict.layer) == (False, 2)
     ok = await shard.explain(uid, opp(clock.now()), clock.now())
     assert ok.eligible
+
+
+async def test_a_default_free_user_gets_a_funding_alert_after_the_tiers_delay(
+    services: Services, settings: Settings, redis_url: str, clock: ManualClock
+) -> None:
+    """The default user (Free, default preferences) is offered a funding opportunity the moment
+    it is published; it reaches them once the Free delay is over, not refused as too fresh."""
+    [uid] = _mine(1)
+    await _users(services, [uid])
+    port = Submitted()
+    shard = UserQueueShard(0, 2, settings, redis_url, port)
+    await shard.load(clock.now())
+    now = clock.now()
+    fresh = opp(now, "f1", detected_at=now, priority=Priority.HIGH)
+    await services.opportunities.put(fresh)
+    result = await shard.fanout(fresh, now)
+    assert (result.eligible, result.messages, result.rejected) == (1, 0, {})
+    delay = settings.tiers[Tier.FREE].delay_seconds
+    clock.advance(seconds=delay - 1)
+    assert await shard.tick(clock.now()) == 0
+    clock.advance(seconds=1)
+    assert await shard.tick(clock.now()) == 1
+    assert [(o.user_id, o.opportunity_ids) for o in port.items] == [(uid, ("f1",))]
+    spread = opp(now, "a1", detected_at=now, type=OpportunityType.ARBITRAGE)
+    assert (await shard.fanout(spread, clock.now())).rejected == {"L2:tier_type": 1}

@@ -35,10 +35,8 @@ class Person:
     off_hours: bool = False
     exchanges: frozenset[str] = frozenset()
     api_keys: frozenset[str] = frozenset()
-    ai_key: bool = False
     restricted: bool = False
     region: str = ""
-    beta: bool = False
     fields: dict[str, str] = field(default_factory=dict)
 
     def profile_fields(self, now: float) -> dict[str, str]:
@@ -60,10 +58,8 @@ class Person:
             f[P.EXCHANGES] = ",".join(sorted(self.exchanges))
         if self.api_keys:
             f[P.API_KEYS] = ",".join(sorted(self.api_keys))
-        f[P.AI_KEY] = "1" if self.ai_key else "0"
         f[P.RESTRICTED] = "1" if self.restricted else "0"
         f[P.REGION] = self.region
-        f[P.BETA] = "1" if self.beta else "0"
         return f
 
 
@@ -89,10 +85,8 @@ def population(n: int, seed: int = 7, first_id: int = 10_000) -> list[Person]:
             p.exchanges = frozenset(rng.sample(EXCHANGES, rng.randint(1, 3)))
         if rng.random() < 0.5:
             p.api_keys = frozenset(rng.sample(EXCHANGES, rng.randint(1, 4)))
-        p.ai_key = rng.random() < 0.5
         p.restricted = rng.random() < 0.03
         p.region = BLOCKED_REGION if rng.random() < 0.03 else rng.choice(["", "DE", "US"])
-        p.beta = rng.random() < 0.2
         people.append(p)
     return people
 
@@ -123,8 +117,6 @@ def burst(now: float, n: int = 8, seed: int = 11) -> list[Opportunity]:
                 updated_at=now,
                 expires_at=now + 1800,
                 requires_api_keys=rng.random() < 0.25,
-                ai_enhanced=rng.random() < 0.25,
-                is_beta=i == n - 1,
             )
         )
     return out
@@ -136,7 +128,7 @@ def eligible(p: Person, o: Opportunity, settings: Settings) -> bool:
     limits = settings.tiers[p.tier]
     if p.session != "active":
         return False
-    if o.type not in limits.opportunity_types or (o.is_beta and not p.beta):
+    if o.type not in limits.opportunity_types:
         return False
     wanted = p.types if p.types is not None else frozenset(OpportunityType)
     if not p.push or o.type not in wanted or o.symbol in p.muted:
@@ -147,8 +139,6 @@ def eligible(p: Person, o: Opportunity, settings: Settings) -> bool:
     if p.exchanges and not pair <= p.exchanges:
         return False
     if o.requires_api_keys and not pair <= p.api_keys:
-        return False
-    if o.ai_enhanced and not p.ai_key:
         return False
     return not p.restricted and p.region != BLOCKED_REGION
 

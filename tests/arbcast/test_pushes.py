@@ -192,8 +192,6 @@ async def test_high_goes_at_once_a_blocked_user_loses_the_session_and_a_close_ed
         update={
             "priority": Priority.HIGH,
             "requires_api_keys": False,
-            "ai_enhanced": False,
-            "is_beta": False,
         }
     )
     pubsub = redis.pubsub(ignore_subscribe_messages=True)

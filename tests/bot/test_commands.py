@@ -63,14 +63,16 @@ async def test_opportunities_shows_what_the_tier_allows_and_counts_against_caps(
 ) -> None:
     now = botenv.clock.now()
     store = botenv.services.opportunities
+    funding = OpportunityType.FUNDING
     for i in range(3):
-        await store.put(sample(i, now))
-    await store.put(sample(9, now, opportunity_id="fund", type=OpportunityType.FUNDING))
-    await store.put(sample(8, now, opportunity_id="fresh", detected_at=now))  # Free sees it later
+        await store.put(sample(i, now, type=funding))
+    await store.put(sample(9, now, opportunity_id="arb"))  # spreads are for paid plans
+    # Free sees it five minutes after detection.
+    await store.put(sample(8, now, opportunity_id="fresh", detected_at=now, type=funding))
     await botenv.send(1, "/start")
     await botenv.send(1, "/opportunities")
     shown = await botenv.last(1)
-    # Free: arbitrage only, 5 minutes delayed, 2 per hour: the two best are shown.
+    # Free: funding only, 5 minutes delayed, 2 per hour: the two best are shown.
     assert (
         "Live opportunities</b> (2)" in shown["text"] or "Live opportunities (2)" in shown["text"]
     )

@@ -55,7 +55,9 @@ async def test_why_explains_the_first_failing_layer_to_a_superadmin_only(botenv:
     await botenv.services.opportunities.put(
         sample(1, now, opportunity_id="tech", type=OpportunityType.TECHNICAL)
     )
-    await botenv.services.opportunities.put(sample(2, now, opportunity_id="arb"))
+    await botenv.services.opportunities.put(
+        sample(2, now, opportunity_id="arb", type=OpportunityType.FUNDING)
+    )
     await botenv.send(5, "/start")
     await botenv.send(999, "/start")
     await botenv.send(999, "/why 5 tech")

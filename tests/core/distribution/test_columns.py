@@ -129,10 +129,8 @@ def recipients(draw: st.DrawFn, now: float) -> tuple[RecipientState, ChatContext
         preferences=prefs,
         exchanges=usually(draw, frozenset(), subsets),
         api_key_exchanges=draw(subsets),
-        has_ai_key=draw(st.booleans()),
         trading_restricted=usually(draw, False, st.booleans()),
         region=draw(st.sampled_from(REGIONS)),
-        beta_access=draw(st.booleans()),
     )
     kind = draw(st.sampled_from(["private", "group"]))
     return RecipientState(profile, sess, counters), ChatContext(kind, 0)  # type: ignore[arg-type]
@@ -150,9 +148,6 @@ def opportunities(draw: st.DrawFn, now: float) -> Opportunity:
         priority=draw(st.sampled_from(Priority)),
         detected_at=now - draw(st.sampled_from([0.0, 30.0, 59.5, 60.0, 299.0, 300.0, 3600.0])),
         requires_api_keys=usually(draw, False, st.booleans()),
-        ai_enhanced=usually(draw, False, st.booleans()),
-        private_only=usually(draw, False, st.booleans()),
-        is_beta=usually(draw, False, st.booleans()),
     )
 
 

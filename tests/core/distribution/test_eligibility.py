@@ -86,11 +86,6 @@ def test_l2_tier_delay_must_have_elapsed_since_detection() -> None:
     passes(check(free, detected_at=T0 - 300))
 
 
-def test_l2_beta_opportunity_needs_beta_access() -> None:
-    rejects("L2:beta", check(recipient(), is_beta=True))
-    passes(check(recipient(beta_access=True), is_beta=True))
-
-
 # Layer 3 -------------------------------------------------------------------------------------
 
 
@@ -241,11 +236,6 @@ def test_l5_api_keys_needed_on_both_exchanges_when_required() -> None:
     passes(check(both, requires_api_keys=True))
 
 
-def test_l5_ai_enhanced_needs_an_ai_key() -> None:
-    rejects("L5:ai_key", check(recipient(), ai_enhanced=True))
-    passes(check(recipient(has_ai_key=True), ai_enhanced=True))
-
-
 def test_l5_user_who_skipped_onboarding_gets_what_the_tier_allows() -> None:
     skipped = recipient(tier=Tier.FREE, onboarding=OnboardingState.SKIPPED)
     passes(check(skipped))
@@ -253,11 +243,6 @@ def test_l5_user_who_skipped_onboarding_gets_what_the_tier_allows() -> None:
 
 
 # Layer 6 -------------------------------------------------------------------------------------
-
-
-def test_l6_private_only_never_goes_to_groups() -> None:
-    rejects("L6:private_only", check(recipient(), GROUP, private_only=True))
-    passes(check(recipient(), PRIVATE, private_only=True))
 
 
 def test_l6_trading_restriction_blocks() -> None:

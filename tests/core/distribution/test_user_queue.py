@@ -259,3 +259,40 @@ def test_outgoing_ids_are_unique_and_dedup_keys_stable() -> None:
     outs = [q.offer(opp(f"h{i}", HIGH), T0)[0] for i in range(3)]
     assert len({o.outgoing_id for o in outs}) == 3
     assert outs[0].dedup_key == f"7:single:h0@{T0 - 3600!r}"
+
+
+def test_a_delayed_tier_gets_the_opportunity_when_its_delay_is_over_if_still_open() -> None:
+    """A Free user's funding alert: offered at detection, sent at detection + the tier's delay
+    (not refused because the delay had not elapsed when the opportunity was published)."""
+    q = queue()
+    assert q.offer(opp("f", HIGH, expires_at=T0 + 900), T0, not_before=T0 + 300) == []
+    assert q.next_wakeup() == T0 + 300
+    assert q.tick(T0 + 299) == []
+    out = q.tick(T0 + 300)
+    assert [(o.kind, o.opportunity_ids) for o in out] == [("digest", ("f",))]
+
+
+def test_a_delayed_item_does_not_leave_early_with_a_digest_that_is_due() -> None:
+    q = queue()
+    q.offer(opp("late", MEDIUM, expires_at=T0 + 900), T0, not_before=T0 + 300)
+    q.offer(opp("now", MEDIUM, expires_at=T0 + 900), T0)
+    assert [o.opportunity_ids for o in q.tick(T0 + 30)] == [("now",)]
+    assert [o.opportunity_ids for o in q.tick(T0 + 300)] == [("late",)]
+
+
+def test_a_delayed_item_closed_or_expiring_before_the_delay_is_never_sent() -> None:
+    q = queue()
+    q.offer(opp("c", MEDIUM, expires_at=T0 + 900), T0, not_before=T0 + 300)
+    q.on_closed("c", T0 + 100)
+    assert q.tick(T0 + 300) == []
+    assert q.offer(opp("e", MEDIUM, expires_at=T0 + 200), T0, not_before=T0 + 300) == []
+    assert ("e", "expired_before_delay") in reasons(q, "dropped")
+    assert q.next_wakeup() is None
+
+
+def test_a_delayed_item_survives_the_json_round_trip() -> None:
+    q = queue()
+    q.offer(opp("f", LOW, expires_at=T0 + 900), T0, not_before=T0 + 300)
+    again = UserQueue.from_dict(json.loads(json.dumps(q.to_dict())))
+    assert again.tick(T0 + 299) == []
+    assert [o.opportunity_ids for o in again.tick(T0 + 300)] == [("f",)]
