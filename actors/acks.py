@@ -16,7 +16,7 @@ from collections import defaultdict
 from typing import Any
 
 from actors.distribution import DistributionClient
-from actors.streams import Entry, GroupReader
+from actors.streams import GroupReader
 from actors.user_queue_shard import shard_of
 from core.store import keys
 
@@ -25,33 +25,42 @@ log = logging.getLogger(__name__)
 GROUP = "queues"
 
 
-def _text(v: Any) -> str:
-    return v.decode() if isinstance(v, bytes) else str(v)
+Ack = tuple[int, str, int]  # user id, outgoing id, Telegram message id
 
 
-class AckRouter(GroupReader):
+class AckRouter(GroupReader[Ack]):
     def __init__(
-        self, redis: Any, client: DistributionClient, *, consumer: str | None = None
+        self,
+        redis: Any,
+        client: DistributionClient,
+        *,
+        consumer: str | None = None,
+        max_failures: int = 8,
     ) -> None:
         super().__init__(
-            redis, keys.OUTBOX_ACKS, GROUP, consumer or f"{socket.gethostname()}-acks", count=1_000
+            redis,
+            keys.OUTBOX_ACKS,
+            GROUP,
+            consumer or f"{socket.gethostname()}-acks",
+            count=1_000,
+            max_failures=max_failures,
         )
         self._client = client
         self.recorded = 0
         self.edits = 0
 
-    async def handle(self, entries: list[Entry]) -> None:
+    def decode(self, fields: dict[str, Any]) -> Ack:
+        return int(fields["u"]), str(fields["o"]), int(fields["m"])
+
+    async def handle(self, batch: list[tuple[str, Ack]]) -> None:
         """Hand each shard its part of the batch in one call, then acknowledge the batch."""
-        by_shard: dict[int, list[tuple[int, str, int]]] = defaultdict(list)
+        by_shard: dict[int, list[Ack]] = defaultdict(list)
         n = len(self._client.shards)
-        for _entry_id, fields in entries:
-            if not fields:
-                continue
-            uid = int(fields["u"])
-            by_shard[shard_of(uid, n)].append((uid, _text(fields["o"]), int(fields["m"])))
+        for _entry_id, ack in batch:
+            by_shard[shard_of(ack[0], n)].append(ack)
         results = await asyncio.gather(
             *(self._client.shards[i].record_sent_many(acks) for i, acks in by_shard.items())
         )
-        await self.ack(*[e for e, _ in entries])
+        await self.ack(*[e for e, _ in batch])
         self.recorded += sum(len(a) for a in by_shard.values())
         self.edits += sum(results)

@@ -14,7 +14,7 @@ import socket
 from typing import Any
 
 from actors.distribution import DistributionClient
-from actors.streams import Entry, GroupReader
+from actors.streams import GroupReader
 from core.models import Opportunity
 from core.store import keys
 
@@ -23,24 +23,32 @@ log = logging.getLogger(__name__)
 GROUP = "distribution"
 
 
-class Distributor(GroupReader):
+class Distributor(GroupReader[Opportunity]):
     def __init__(
-        self, redis: Any, client: DistributionClient, *, consumer: str | None = None
+        self,
+        redis: Any,
+        client: DistributionClient,
+        *,
+        consumer: str | None = None,
+        max_failures: int = 8,
     ) -> None:
         super().__init__(
             redis,
             keys.OPPORTUNITY_CHANGES,
             GROUP,
             consumer or f"{socket.gethostname()}-distributor",
+            max_failures=max_failures,
         )
         self._client = client
         self.fanned_out = 0
         self._progress = asyncio.Condition()
 
-    async def handle(self, entries: list[Entry]) -> None:
+    def decode(self, fields: dict[str, Any]) -> Opportunity:
+        return Opportunity.model_validate_json(fields["opportunity"])
+
+    async def handle(self, batch: list[tuple[str, Opportunity]]) -> None:
         """Fan out each change, one call per shard, and acknowledge it once all took it."""
-        for entry_id, fields in entries:
-            opportunity = Opportunity.model_validate_json(fields["opportunity"])
+        for entry_id, opportunity in batch:
             await self._client.fanout(opportunity)
             await self.ack(entry_id)
             self.fanned_out += 1

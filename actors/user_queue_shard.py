@@ -109,6 +109,7 @@ class UserQueueShard:
         )
         self._lock = asyncio.Lock()
         self._started = False
+        self._loaded = False
         self._tasks: list[asyncio.Task[None]] = []
 
     # -- membership ---------------------------------------------------------------------------
@@ -122,12 +123,23 @@ class UserQueueShard:
         """(Re)build the rows of every user of this shard with an active session."""
         now = time.time() if now is None else now
         async with self._lock:
-            await self._start()
-            ids = await self._redis.zrangebyscore(keys.SESSION_EXPIRY_INDEX, f"({now!r}", "+inf")
-            mine = [int(i) for i in ids if shard_of(int(i), self.count) == self.index]
-            await self._load_rows(mine, now)
-            await self._resume_pending(mine)
+            await self._load_locked(now)
             return len(self.columns)
+
+    async def _load_locked(self, now: float) -> None:
+        await self._start()
+        ids = await self._redis.zrangebyscore(keys.SESSION_EXPIRY_INDEX, f"({now!r}", "+inf")
+        mine = [int(i) for i in ids if shard_of(int(i), self.count) == self.index]
+        await self._load_rows(mine, now)
+        await self._resume_pending(mine)
+        self._loaded = True
+
+    async def _ready(self, now: float) -> None:
+        """A shard that Ray restarted (the constructor ran again, nothing loaded) loads its users
+        before it answers anything: a fan-out to an empty shard would be acknowledged upstream
+        and lost for every one of its users."""
+        if not self._loaded:
+            await self._load_locked(now)
 
     async def refresh(self, user_ids: Iterable[int], now: float | None = None) -> None:
         """Re-read users whose session or preferences changed (their rows and queues)."""
@@ -243,7 +255,7 @@ class UserQueueShard:
         """Offer one opportunity (opened, updated or closed) to every user of the shard."""
         now = time.time() if now is None else now
         async with self._lock:
-            await self._start()
+            await self._ready(now)
             if opportunity.closed:
                 return await self._closed(opportunity, now)
             # Quiet times and a tier's delay are waited out in the queue, not refused here.
@@ -301,6 +313,7 @@ class UserQueueShard:
         """Send what batching windows and quiet hours now release; passivate idle queues."""
         now = time.time() if now is None else now
         async with self._lock:
+            await self._ready(now)
             due = [
                 q for q in self.queues.values() if (w := q.next_wakeup()) is not None and w <= now
             ]
@@ -386,6 +399,7 @@ class UserQueueShard:
             return 0
         now = time.time()
         async with self._lock:
+            await self._ready(now)
             await self._activate(sorted({uid for uid, _, _ in acks}))
             edits: list[Outgoing] = []
             for uid, outgoing_id, message_id in acks:

@@ -13,12 +13,14 @@ import typer
 from analytics.cli import app as analytics_app
 from arbcast.logging import setup_logging
 from arbcast.market_cli import app as market_app
+from arbcast.outbox_cli import app as outbox_app
 from core.errors import ArbcastError
 from core.settings import load_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 app.add_typer(market_app, name="market", help="Record market data to Parquet.")
 app.add_typer(analytics_app, name="analytics", help="Analytics on Parquet with DuckDB.")
+app.add_typer(outbox_app, name="outbox", help="Dead letters of the push pipeline.")
 
 
 class Limits(StrEnum):

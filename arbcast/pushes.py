@@ -38,8 +38,9 @@ class Pushes:
             create_sender(settings, redis_url, self.limiter, index=i)
             for i in range(settings.distribution.delivery.senders)
         ]
-        self.distributor = Distributor(redis, self.shards)
-        self.acks = AckRouter(redis, self.shards)
+        failures = settings.distribution.max_entry_failures
+        self.distributor = Distributor(redis, self.shards, max_failures=failures)
+        self.acks = AckRouter(redis, self.shards, max_failures=failures)
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 

@@ -353,6 +353,32 @@ class Outbox:
             out.append((msg, _field(fields, "reason") or ""))
         return out
 
+    async def dead_entries(self, count: int = 100) -> list[tuple[str, dict[str, str]]]:
+        """The oldest raw dead letters: (dead-letter id, {m, reason, at, entry})."""
+        rows = await self.redis.xrange(OUTBOX_DEAD, count=count)
+        return [(_text(eid), {_text(k): _text(v) for k, v in f.items()}) for eid, f in rows]
+
+    async def replay_dead(self, dead_ids: Sequence[str] | None = None) -> int:
+        """Send dead letters again (all, or those given): each goes back to its chat's
+        partition and leaves the dead-letter stream in one MULTI. For after the cause was
+        fixed (a Bot API outage, a bug); returns how many."""
+        rows = await self.dead_entries(count=100_000)
+        if dead_ids is not None:
+            wanted = set(dead_ids)
+            rows = [r for r in rows if r[0] in wanted]
+        replayed = 0
+        for dead_id, fields in rows:
+            try:
+                message = OutboxMessage.from_json(fields.get("m", ""))
+            except ValidationError:
+                continue  # not a message (it was dead-lettered as undecodable): keep it
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.xadd(self._stream_of(message), {"m": message.to_json()})
+                pipe.xdel(OUTBOX_DEAD, dead_id)
+                await pipe.execute()
+            replayed += 1
+        return replayed
+
     async def stats(self) -> dict[str, int]:
         """Counters (sent, dropped:<reason>, retried, dead, duplicates) and current sizes over
         every partition; ``stranded``: entries in partitions no sender owns (``delivery.senders``

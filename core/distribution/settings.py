@@ -180,6 +180,14 @@ class DistributionSettings(BaseModel):
             "opportunity's expiry",
         ),
     ] = 86_400.0
+    max_entry_failures: Annotated[
+        int,
+        Field(
+            ge=1,
+            description="A change or ack entry whose handling fails this many times (outages "
+            "of Redis or an actor aside) goes to its stream's dead-letter stream",
+        ),
+    ] = 8
     rate_limits: RateLimitSettings = RateLimitSettings()
     delivery: DeliverySettings = DeliverySettings()
 

@@ -28,6 +28,8 @@ for the same reason.
 | ``arbcast:{outbox}:delayed`` / ``arbcast:{outbox}:p<n>:delayed`` | zset | a partition's messages to retry (payload scored by due time) | moved back to the partition's stream when due |
 | ``arbcast:{outbox}:dead`` | stream | messages given up on, with the reason | capped at `delivery.dead_max_len` entries |
 | ``arbcast:{outbox}:acks`` | stream | (user id, outgoing id, Telegram message id) of each sent message, read by the distributor to track message ids | capped at `delivery.acks_max_len` entries |
+| ``<stream>:dead`` | stream | entries of the changes or acks stream that its reader gave up on: malformed, or failing `distribution.max_entry_failures` times (fields, error, group, original id); `arbcast outbox dead-letters` lists and replays them | capped at `delivery.dead_max_len` entries |
+| ``<stream>:failures:<group>`` | hash | failures of a reader group per entry id, so that a restart keeps counting | entries deleted once handled or dead-lettered |
 | ``arbcast:{outbox}:stats`` | hash | delivery outcome counters (sent, dropped:<reason>, retried, dead, duplicates) | permanent |
 | ``arbcast:{outbox}:seen:<outgoing id>`` | string | marks an outgoing id enqueued (a repeated enqueue is ignored) | `delivery.dedup_retention_seconds` |
 | ``arbcast:{outbox}:sending:<outgoing id>`` | string | set right before a send: found again means a crash-window resend | `delivery.sending_mark_ttl_seconds`; deleted on outcome |
@@ -158,6 +160,16 @@ def outbox_partition(chat_id: int, partitions: int) -> int:
     """The outbox partition (and sender) that owns a chat: one owner keeps per-chat order and
     Telegram's per-chat limits exact."""
     return chat_id % partitions
+
+
+def stream_dead(stream: str) -> str:
+    """Entries of `stream` its reader gave up on (malformed, or failing again and again)."""
+    return f"{stream}:dead"
+
+
+def stream_failures(stream: str, group: str) -> str:
+    """How often the reader group `group` failed on each entry of `stream` (entry id -> n)."""
+    return f"{stream}:failures:{group}"
 
 
 def outbox_stream(partition: int) -> str:
