@@ -258,6 +258,7 @@ class UserQueueShard:
             await self._ready(now)
             if opportunity.closed:
                 return await self._closed(opportunity, now)
+            await self._follow_extensions(now)
             # Quiet times and a tier's delay are waited out in the queue, not refused here.
             ids, rejected = eligible_chat_ids(
                 self.columns, opportunity, now, defer_quiet=True, defer_delay=True
@@ -314,6 +315,7 @@ class UserQueueShard:
         now = time.time() if now is None else now
         async with self._lock:
             await self._ready(now)
+            await self._follow_extensions(now)
             due = [
                 q for q in self.queues.values() if (w := q.next_wakeup()) is not None and w <= now
             ]
@@ -328,6 +330,17 @@ class UserQueueShard:
             for uid in idle:
                 await self._passivate(uid)
             return sent
+
+    async def _follow_extensions(self, now: float) -> None:
+        """Activity extends sessions in Redis without telling the shards (that would be one
+        message per active user per flush). A row past its expiry is read again from the expiry
+        index before it is judged: one round trip for the rows that lapsed, none otherwise."""
+        lapsed = self.columns.lapsed_chat_ids(now)
+        if not lapsed:
+            return
+        for uid, expires in zip(lapsed, await self._sessions.expiries(lapsed), strict=True):
+            if expires is not None and expires > now:
+                self.columns.set_session_expiry(uid, expires)
 
     async def _load_opportunities(self, ids: set[str]) -> list[Opportunity]:
         found = [await self._opportunities.get(i) for i in sorted(ids)]

@@ -260,6 +260,8 @@ TABLES: dict[str, TableSpec] = {
                 "session.resumed": "/start while a session was active",
                 "session.expired": "Ended by inactivity; carries the session's activity summary",
                 "session.terminated": "Ended by /logout or a block; carries the activity summary",
+                "session.reminded": "Warned, about a day before expiry, that alerts stop with "
+                "the session (queued to the outbox with a keep-my-session button)",
             },
             "Session lifecycle. Activity is summarised once per session (length, commands, "
             "opportunities on the ending event), not one row per expiry extension.",

@@ -23,14 +23,24 @@ from actors.factory import create_distribution, create_rate_limiter, create_send
 from core.settings import Settings
 from core.store import keys
 from messaging.leases import LeasedTokens
+from messaging.session_reminders import SessionReminders
 
 log = logging.getLogger(__name__)
 
 
 class Pushes:
-    def __init__(self, settings: Settings, redis_url: str, redis: Any) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        redis_url: str,
+        redis: Any,
+        *,
+        reminders: SessionReminders | None = None,
+    ) -> None:
+        """`reminders`: warn users before their sessions expire, delivered by this pipeline."""
         self.settings = settings
         self._redis = redis
+        self.reminders = reminders
         # Created here, on the caller's (main) thread: Ray installs signal handlers there.
         self.limiter: RateLimiterClient = create_rate_limiter(settings)
         self.shards: DistributionClient = create_distribution(settings, redis_url)
@@ -62,6 +72,10 @@ class Pushes:
             asyncio.create_task(self.acks.run(self._stop), name="ack-router"),
             asyncio.create_task(self._supervise(), name="push-supervisor"),
         ]
+        if self.reminders is not None:
+            self._tasks.append(
+                asyncio.create_task(self.reminders.run(self._stop), name="session-reminders")
+            )
         return rows
 
     async def _supervise(self) -> None:

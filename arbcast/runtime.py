@@ -30,6 +30,7 @@ from core.settings import Settings
 from core.store.client import connect_for
 from core.store.embedded import EmbeddedRedis, env_or_embedded
 from messaging.commands import COMMANDS
+from messaging.session_reminders import session_reminders
 from messaging.telegram import create_bot
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,12 @@ class Runtime:
         await self.services.start()
         if self.settings.distribution.enabled and self._start_pushes:
             # On the main thread: Ray installs its signal handlers there.
-            self.pushes = Pushes(self.settings, self.redis_url, self._redis)
+            self.pushes = Pushes(
+                self.settings,
+                self.redis_url,
+                self._redis,
+                reminders=session_reminders(self.services),
+            )
         self.bot = create_bot(
             self.settings, tokens=self.pushes.bot_tokens() if self.pushes else None
         )

@@ -45,6 +45,7 @@ class EventName:
     SESSION_RESUMED = "session.resumed"
     SESSION_EXPIRED = "session.expired"
     SESSION_TERMINATED = "session.terminated"
+    SESSION_REMINDED = "session.reminded"
     COMMAND = "audit.command"
     CALLBACK = "audit.callback"
     ADMIN_ACTION = "audit.admin"

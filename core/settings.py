@@ -59,6 +59,22 @@ class SessionSettings(BaseModel):
     ended_retention_seconds: Annotated[
         float, Field(ge=0, description="Keep ended sessions readable this long")
     ] = 30 * DAY
+    reminder_before_seconds: Annotated[
+        float,
+        Field(
+            ge=0,
+            description="Warn a user this long before their session expires, with a button "
+            "that keeps it (0, or not shorter than ttl_seconds: never)",
+        ),
+    ] = DAY
+    reminder_interval_seconds: Annotated[
+        float, Field(gt=0, le=3_600, description="How often due reminders are looked for")
+    ] = 60.0
+
+    @property
+    def reminds(self) -> bool:
+        """Whether users are warned before expiry: a warning as long as the session is none."""
+        return 0 < self.reminder_before_seconds < self.ttl_seconds
 
 
 class TierLimits(BaseModel):

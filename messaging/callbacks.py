@@ -22,3 +22,7 @@ class OpportunityCB(CallbackData, prefix="op"):
 
 class TierCB(CallbackData, prefix="tier"):
     tier: str
+
+
+class SessionCB(CallbackData, prefix="sess"):
+    action: str  # keep: the reminder's "keep my session"

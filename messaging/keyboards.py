@@ -13,7 +13,7 @@ from typing import Final
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from core.models import OnboardingState, OpportunityType, RiskTolerance, UserProfile
-from messaging.callbacks import OnboardingCB, SettingsCB
+from messaging.callbacks import OnboardingCB, SessionCB, SettingsCB
 
 # Exchanges users can pick, with their display names.
 EXCHANGES: Final[dict[str, str]] = {
@@ -390,3 +390,11 @@ def settings_api_keys(selected: frozenset[str]) -> InlineKeyboardMarkup:
 def settings_input(back_to: str) -> InlineKeyboardMarkup:
     """Shown while waiting for typed input: a way out."""
     return InlineKeyboardMarkup(inline_keyboard=[[_btn("✖️ Cancel", _set(Act.CANCEL, back_to))]])
+
+
+def keep_session() -> InlineKeyboardMarkup:
+    """The expiry reminder's one button: pressing it is activity, which extends the session."""
+    keep = SessionCB(action="keep").pack()
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="✅ Keep my session", callback_data=keep)]]
+    )

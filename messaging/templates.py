@@ -205,3 +205,16 @@ def validation_record(records: list[dict[str, Any]], *, max_figures: int = 4) ->
             + (f" ({figures})" if figures else "")
         )
     return "\n".join(lines)
+
+
+def session_reminder(expires_at: float, now: float, tz: str) -> str:
+    """Sent once, about a day before a session expires: alerts stop with the session."""
+    return (
+        f"⏳ Your session ends in {duration(expires_at - now)} ({when(expires_at, tz)}), and "
+        "with it your alerts. Press the button, or send me anything, to keep it for another "
+        "week."
+    )
+
+
+def session_kept(expires_at: float, tz: str) -> str:
+    return f"✅ Session kept: alerts continue until at least {when(expires_at, tz)}."

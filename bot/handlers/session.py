@@ -1,17 +1,18 @@
-"""/status shows the session; /logout ends it."""
+"""/status shows the session; /logout ends it; the expiry reminder's button keeps it."""
 
 from __future__ import annotations
 
 from typing import Final
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Message
 
 from core.models import SessionState, UserSession
 from core.services import Services
 from messaging import templates
+from messaging.callbacks import SessionCB
 
 router: Final = Router(name=__name__)
 
@@ -32,3 +33,10 @@ async def logout(
         "👋 You are logged out: no more alerts until you send /start again. "
         "Your preferences are kept."
     )
+
+
+@router.callback_query(SessionCB.filter(F.action == "keep"))
+async def keep(query: CallbackQuery, services: Services, session: UserSession) -> None:
+    # The session gate already counted the press as activity, which extended the session.
+    profile = await services.profiles.get(session.user_id)
+    await query.answer(templates.session_kept(session.expires_at, profile.preferences.timezone))

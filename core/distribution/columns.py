@@ -214,6 +214,18 @@ class ShardColumns:
         c["used_hour"][row] = counters.used_this_hour
         c["last_push"][row] = _NEG_INF if counters.last_push_at is None else counters.last_push_at
 
+    def lapsed_chat_ids(self, now: float) -> list[int]:
+        """Chats whose row says their active session is past its expiry: either it really
+        lapsed (the sweeper ends it soon) or activity extended it since the row was read."""
+        n = self.n
+        c = self._c
+        lapsed = c["session_active"][:n] & ~(now < c["session_expires"][:n])
+        ids: list[int] = c["chat_id"][:n][lapsed].tolist()
+        return ids
+
+    def set_session_expiry(self, chat_id: int, expires_at: float) -> None:
+        self._c["session_expires"][self._row[chat_id]] = expires_at
+
     def delay_of(self, chat_id: int) -> float:
         """The tier delay of a chat: an opportunity reaches it this long after detection."""
         return float(self._tier_delay[self._c["tier"][self._row[chat_id]]])

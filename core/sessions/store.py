@@ -41,6 +41,20 @@ class StartOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class DueReminder:
+    """An active session close to its expiry whose user was not yet reminded of it."""
+
+    user_id: int
+    expires_at: float
+    token: str  # the expiry as stored: what `mark_reminded` records
+
+    @property
+    def key(self) -> str:
+        """Names this reminder: one per session expiry, however often it is attempted."""
+        return f"{self.user_id}:{self.token}"
+
+
+@dataclass(frozen=True, slots=True)
 class Touch:
     user_id: int
     session_id: str
@@ -177,6 +191,49 @@ class SessionStore:
                 keys.SESSION_EXPIRY_INDEX, "-inf", repr(now), start=0, num=limit
             )
         return [int(i) for i in ids]
+
+    async def expiries(self, user_ids: list[int]) -> list[float | None]:
+        """The current expiry of each user's active session (None: no active session)."""
+        if not user_ids:
+            return []
+        async with store_errors("reading the expiry index"):
+            scores = await self._redis.zmscore(keys.SESSION_EXPIRY_INDEX, user_ids)
+        return [None if s is None else float(s) for s in scores]
+
+    async def due_for_reminder(
+        self, since: float, until: float, offset: int, limit: int
+    ) -> tuple[list[DueReminder], int]:
+        """Active sessions expiring in [since, until] whose users were not reminded of that
+        expiry yet, from index entries offset..offset+limit; and how many entries were read
+        (page on while it equals `limit`)."""
+        async with store_errors("reading the expiry index"):
+            rows = await self._redis.zrangebyscore(
+                keys.SESSION_EXPIRY_INDEX, repr(since), repr(until), start=offset, num=limit,
+                withscores=True,
+            )  # fmt: skip
+            if not rows:
+                return [], 0
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for uid, _ in rows:
+                    pipe.hmget(keys.session(int(uid)), F.STATE, F.EXPIRES, F.REMINDED)
+                fields = await pipe.execute()
+        due: list[DueReminder] = []
+        for (uid, _score), (state, expires, reminded) in zip(rows, fields, strict=True):
+            if state == SessionState.ACTIVE.value and expires and reminded != expires:
+                due.append(DueReminder(int(uid), float(expires), expires))
+        return due, len(rows)
+
+    async def mark_reminded(self, due: list[DueReminder]) -> None:
+        """Record that each user was reminded of that expiry (after the reminder was queued)."""
+        if not due:
+            return
+        async with store_errors("recording reminders"):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for d in due:
+                    await self._scripts.hset_if_exists(
+                        keys=[keys.session(d.user_id)], args=[F.REMINDED, d.token], client=pipe
+                    )
+                await pipe.execute()
 
     async def count_active(self, now: float) -> int:
         async with store_errors("counting sessions"):

@@ -130,6 +130,7 @@ class SessionFields:
     ONBOARDING: Final = "onboarding"
     COMMANDS: Final = "commands"
     OPPORTUNITIES: Final = "opps"
+    REMINDED: Final = "reminded"  # the expiry a "your session ends soon" reminder was sent for
 
 
 class ProfileFields:
