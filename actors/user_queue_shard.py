@@ -10,7 +10,11 @@ process each, so users are *virtual actors* hashed onto a fixed pool of shards. 
 Every call takes its turn (one at a time), as a Durable Object's requests do.
 
 Quota is taken when a message actually goes out (layer 4 is only *checked* during eligibility),
-so an opportunity rejected by a later layer, or dropped from a queue, uses up nothing.
+so an opportunity rejected by a later layer, or dropped from a queue, uses up nothing. Going out
+is one atomic release per message (`core.distribution.release`): the session, push, DND, the
+cooldown and the caps are checked again in Redis, and the quota, the outbox entry and the
+queue's new state are written together. The release answers with the user's counters, so the
+row follows on-demand use too.
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ import logging
 import time
 import zlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import Any
 
 from core.distribution.columns import ShardColumns, eligible_chat_ids
 from core.distribution.eligibility import (
@@ -33,11 +37,12 @@ from core.distribution.eligibility import (
     RecipientState,
     Verdict,
 )
+from core.distribution.release import ReleaseRequest, ReleaseStore, ReleaseTtls
 from core.distribution.user_queue import Outgoing, UserQueue
 from core.events import Event, RedisEventLog
-from core.models import Opportunity, Tier
+from core.models import Opportunity, Priority, Tier, UserProfile
 from core.opportunity_store import OpportunityStore
-from core.profiles import profile_from_hash
+from core.profiles import ProfileStore, profile_from_hash
 from core.quota import QuotaStore
 from core.sessions.store import SessionStore
 from core.settings import Settings
@@ -45,6 +50,7 @@ from core.store import keys
 from core.store.client import connect_for
 from core.store.scripts import Scripts
 from core.why import why
+from messaging.outbox_message import OutboxMessage
 from messaging.push_outbox import PushOutbox
 
 TIER_OF_CODE = {code: tier for tier, code in TIER_CODE.items()}
@@ -54,14 +60,6 @@ log = logging.getLogger(__name__)
 def shard_of(user_id: int, shards: int) -> int:
     """The shard of a user: a stable hash, the same in every process."""
     return zlib.crc32(str(user_id).encode()) % shards
-
-
-class OutboxPort(Protocol):
-    """Where a shard hands messages for delivery (the durable outbox)."""
-
-    async def submit(
-        self, outgoing: list[Outgoing], opportunities: Mapping[str, Opportunity]
-    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +78,10 @@ class UserQueueShard:
         count: int,
         settings: Settings,
         redis_url: str,
-        outbox: OutboxPort | None = None,
+        outbox: PushOutbox | None = None,
     ) -> None:
-        """`outbox`: where messages go; by default the durable outbox of `redis_url`, rendered
-        by `PushOutbox` (tests pass their own port)."""
+        """`outbox`: renders messages for the durable outbox of `redis_url` (tests pass one
+        with their clock)."""
         self.index, self.count = index, count
         self._settings = settings
         self._redis: Any = connect_for(redis_url, settings)
@@ -93,6 +91,18 @@ class UserQueueShard:
             self._redis, scripts, ttl=s.ttl_seconds, retention=s.ended_retention_seconds
         )
         self._quota = QuotaStore(self._redis, scripts)
+        self._profile_store = ProfileStore(self._redis, scripts, settings.superadmin_ids)
+        delivery = settings.distribution.delivery
+        self._release = ReleaseStore(
+            self._redis,
+            scripts,
+            ReleaseTtls(
+                seen_seconds=delivery.dedup_retention_seconds,
+                queue_seconds=int(settings.distribution.sent_retention_seconds),
+            ),
+        )
+        # The profile of every row, for rendering without a read per message.
+        self._profiles: dict[int, UserProfile] = {}
         self._opportunities = OpportunityStore(self._redis, ttl=settings.opportunities.ttl_seconds)
         self.policy = Policy(settings.tiers, settings.distribution)
         self.columns = ShardColumns(self.policy)
@@ -100,7 +110,7 @@ class UserQueueShard:
         self._events = RedisEventLog(
             self._redis, flush_interval=settings.events.flush_interval_seconds
         )
-        self._outbox: OutboxPort = outbox or PushOutbox(
+        self._outbox: PushOutbox = outbox or PushOutbox(
             self._redis,
             settings.distribution.delivery,
             self._events,
@@ -166,9 +176,11 @@ class UserQueueShard:
             session = SessionStore._from_hash(uid, session_raw) if session_raw else None
             if session is None or not session.is_active(now):
                 self.columns.remove(uid)
+                self._profiles.pop(uid, None)
                 await self._passivate(uid)
                 continue
             profile = profile_from_hash(uid, profile_raw, self._settings.superadmin_ids)
+            self._profiles[uid] = profile
             counters = Counters.of(
                 now, int(used_day or 0), int(used_hour or 0), float(last) if last else None
             )
@@ -185,22 +197,15 @@ class UserQueueShard:
         if not missing:
             return
         raws = await self._redis.mget([keys.user_queue(u) for u in missing])
-        profiles = await self._redis_profiles(missing)
+        unknown = [u for u in missing if u not in self._profiles]
+        for p in await self._profile_store.get_many(unknown):
+            self._profiles[p.user_id] = p
+        d = self._settings.distribution
+        now = time.time()
         for uid, raw in zip(missing, raws, strict=True):
-            d = self._settings.distribution
-            queue = UserQueue.from_dict(json.loads(raw), d) if raw else UserQueue(uid, d)
-            queue.set_preferences(profiles[uid].preferences)
+            queue = UserQueue.from_dict(json.loads(raw), d) if raw else UserQueue(uid, d, born=now)
+            queue.set_preferences(self._profiles[uid].preferences)
             self.queues[uid] = queue
-
-    async def _redis_profiles(self, user_ids: list[int]) -> dict[int, Any]:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for uid in user_ids:
-                pipe.hgetall(keys.user(uid))
-            raws = await pipe.execute()
-        return {
-            u: profile_from_hash(u, r, self._settings.superadmin_ids)
-            for u, r in zip(user_ids, raws, strict=True)
-        }
 
     async def _resume_pending(self, user_ids: list[int], batch: int = 10_000) -> None:
         """Activate saved queues that still hold work, so the tick loop sends it after a restart."""
@@ -219,13 +224,15 @@ class UserQueueShard:
         if queue is not None:
             await self._save([queue])
 
-    async def _save(self, queues: list[UserQueue]) -> None:
+    async def _save(self, queues: list[UserQueue], written: set[int] | None = None) -> None:
+        """Save queues (but those whose state a release wrote this turn) and their events."""
         ttl = int(self._settings.distribution.sent_retention_seconds)
         counts: dict[str, int] = {}
         async with self._redis.pipeline(transaction=False) as pipe:
             for q in queues:
                 self._emit_queue_events(q, counts)
-                pipe.set(keys.user_queue(q.user_id), json.dumps(q.to_dict()), ex=ttl)
+                if written is None or q.user_id not in written:
+                    pipe.set(keys.user_queue(q.user_id), json.dumps(q.to_dict()), ex=ttl)
             for name, n in counts.items():
                 pipe.hincrby(keys.PUSH_STATS, name, n)
             await pipe.execute()
@@ -292,8 +299,11 @@ class UserQueueShard:
                     quota=self._remaining(uid, now),
                     not_before=detected + self.columns.delay_of(uid),
                 )
-            sent = await self._deliver(out, now, {opportunity.opportunity_id: opportunity})
-            await self._save([self.queues[u] for u in ids])
+            written: set[int] = set()
+            sent = await self._release_all(
+                out, now, {opportunity.opportunity_id: opportunity}, written
+            )
+            await self._save([self.queues[u] for u in ids], written)
             return FanoutResult(self.index, len(self.columns), len(ids), sent, rejected)
 
     async def _closed(self, opportunity: Opportunity, now: float) -> FanoutResult:
@@ -306,9 +316,9 @@ class UserQueueShard:
         for uid, q in self.queues.items():
             if uid not in mine and oid in q.pending_ids:
                 edits += q.on_closed(oid, now)
-        sent = await self._deliver(edits, now, {oid: opportunity})
+        await self._outbox.submit(edits, {oid: opportunity})
         await self._save([self.queues[u] for u in mine])
-        return FanoutResult(self.index, len(self.columns), 0, sent)
+        return FanoutResult(self.index, len(self.columns), 0, len(edits))
 
     async def tick(self, now: float | None = None) -> int:
         """Send what batching windows and quiet hours now release; passivate idle queues."""
@@ -324,8 +334,9 @@ class UserQueueShard:
                 out += q.tick(now, quota=self._remaining(q.user_id, now))
             ids = {oid for o in out for oid in o.opportunity_ids}
             opps = {o.opportunity_id: o for o in await self._load_opportunities(ids)}
-            sent = await self._deliver(out, now, opps)
-            await self._save(due)
+            written: set[int] = set()
+            sent = await self._release_all(out, now, opps, written)
+            await self._save(due, written)
             idle = [u for u, q in self.queues.items() if q.next_wakeup() is None]
             for uid in idle:
                 await self._passivate(uid)
@@ -362,44 +373,94 @@ class UserQueueShard:
         ]
         return max(0, min(left)) if left else None
 
-    async def _deliver(
-        self, out: list[Outgoing], now: float, opportunities: Mapping[str, Opportunity]
+    async def _release_all(
+        self,
+        out: list[Outgoing],
+        now: float,
+        opportunities: Mapping[str, Opportunity],
+        written: set[int],
     ) -> int:
-        """Take quota for each message, record recipients, and hand it to the outbox."""
+        """Release what the queues proposed, one atomic release per message in one pipeline;
+        returns how many messages went to the outbox. Edits of closed messages take no quota
+        and are enqueued as they are. Users whose state a release wrote are added to
+        `written`."""
+        edits = [o for o in out if o.kind == "edit_closed"]
+        if edits:
+            await self._outbox.submit(edits, opportunities)
         sends = [o for o in out if o.kind != "edit_closed"]
-        accepted: list[Outgoing] = [o for o in out if o.kind == "edit_closed"]
-        for o in sends:
-            limits = self._settings.tier_limits(self._tier(o.user_id))
-            grant = await self._quota.take(o.user_id, len(o.opportunity_ids), limits, now)
-            if grant.granted == 0:
-                await self._redis.hincrby(keys.PUSH_STATS, "dropped:quota", 1)
-                self._events.emit(
-                    Event(
-                        name="distribution.dropped",
-                        ts=now,
-                        user_id=o.user_id,
-                        attrs={"reason": "quota", "outgoing_id": o.outgoing_id},
-                    )
+        released = 0
+        # A partial grant (a cap fits fewer items than the digest holds) is rendered again
+        # with what fits; the caps only shrink, so two more rounds always settle it.
+        for _round in range(3):
+            if not sends:
+                break
+            requests: list[ReleaseRequest] = []
+            messages: dict[str, OutboxMessage] = {}
+            for o in sends:
+                queue = self.queues[o.user_id]
+                profile = self._profiles.get(o.user_id)
+                msg = (
+                    None if profile is None else self._outbox.render(o, opportunities, profile, now)
                 )
-                continue
-            if grant.granted < len(o.opportunity_ids):
-                o = replace(o, opportunity_ids=o.opportunity_ids[: grant.granted])
-            self.columns.commit(o.user_id, now, grant.granted, push=True)
-            accepted.append(o)
-        if not accepted:
-            return 0
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for o in accepted:
-                if o.kind == "edit_closed":
+                if profile is None or msg is None:
+                    queue.refuse(o.outgoing_id, "opportunity_gone", now)
                     continue
-                pipe.set(keys.last_push(o.user_id), repr(now), ex=2 * 86_400)
-                for oid in o.opportunity_ids:
-                    key = keys.recipients(oid)
-                    pipe.sadd(key, o.user_id)
-                    pipe.expire(key, keys.RECIPIENTS_TTL_S)
-            await pipe.execute()
-        await self._outbox.submit(accepted, opportunities)
-        return len(accepted)
+                messages[o.outgoing_id] = msg
+                requests.append(self._request(o, msg, profile, queue))
+            try:
+                results = await self._release.release_many(requests, now)
+            except Exception:
+                # Unknown outcome: Redis holds each queue either as it was or with its message
+                # out. Forget them (they are read again), and fail the call: the distributor
+                # offers the change again, the next tick releases again.
+                for r in requests:
+                    self.queues.pop(r.user_id, None)
+                raise
+            sends = []
+            accepted: list[OutboxMessage] = []
+            for req, res in zip(requests, results, strict=True):
+                uid, queue = req.user_id, self.queues[req.user_id]
+                if uid in self.columns:
+                    self.columns.set_counters(
+                        uid,
+                        Counters.of(now, res.used_today, res.used_this_hour, res.last_push_at),
+                    )
+                if res.released:
+                    queue.confirm(req.outgoing_id)
+                    written.add(uid)
+                    released += 1
+                    if res.status == "ok":
+                        accepted.append(messages[req.outgoing_id])
+                elif res.status == "partial":
+                    sends.append(queue.trim(req.outgoing_id, int(res.detail), now))
+                else:
+                    queue.refuse(req.outgoing_id, res.status, now, retry_at=res.until)
+            self._outbox.outbox.accepted(accepted)
+        for o in sends:
+            self.queues[o.user_id].refuse(o.outgoing_id, "quota", now)
+        return released
+
+    def _request(
+        self, o: Outgoing, msg: OutboxMessage, profile: UserProfile, queue: UserQueue
+    ) -> ReleaseRequest:
+        limits = self._settings.tier_limits(profile.tier)
+        day_cap, hour_cap = self.policy.caps(profile.tier, False)
+        return ReleaseRequest(
+            user_id=o.user_id,
+            outgoing_id=o.outgoing_id,
+            opportunity_ids=o.opportunity_ids,
+            message_json=msg.to_json(),
+            stream=self._outbox.outbox.stream_of(msg),
+            queue_json=json.dumps(queue.to_dict(assume_confirmed=[o.outgoing_id])),
+            daily_cap=day_cap,
+            hourly_cap=hour_cap,
+            cooldown_seconds=limits.push_cooldown_seconds,
+            pierces_dnd=(
+                o.kind == "single"
+                and o.priority is Priority.HIGH
+                and profile.preferences.high_priority_pierces_dnd
+            ),
+        )
 
     async def record_sent(self, user_id: int, outgoing_id: str, message_id: int) -> int:
         """The outbox delivered `outgoing_id` as `message_id`; returns the edits this caused."""

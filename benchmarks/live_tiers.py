@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import re
 import socket
@@ -56,8 +57,11 @@ def _start_emulator() -> tuple[subprocess.Popen[str], str]:
     return proc, found.group(1)
 
 
-async def _messages(http: aiohttp.ClientSession, url: str, chat: int) -> list[dict[str, object]]:
-    async with http.get(f"{url}/emulator/chats/{chat}/messages") as r:
+async def _messages(
+    http: aiohttp.ClientSession, url: str, chat: int, at_least: int = 0
+) -> list[dict[str, object]]:
+    query = f"?min_count={at_least}&timeout=30" if at_least else ""
+    async with http.get(f"{url}/emulator/chats/{chat}/messages{query}") as r:
         if r.status != 200:
             return []
         got: list[dict[str, object]] = await r.json()
@@ -114,10 +118,12 @@ async def run(minutes: float, per_tier: int) -> dict[str, object]:
                     if tier is not Tier.FREE:
                         await _say(http, url, ADMIN, f"/settier {uid} {tier.value}")
             started = time.time()
-            baseline = {uid: len(await _messages(http, url, uid)) for ids in users.values()
-                        for uid in ids}  # fmt: skip
+            # The welcome and the onboarding offer of /start come first; all after is a push.
+            baseline = {uid: len(await _messages(http, url, uid, at_least=2))
+                        for ids in users.values() for uid in ids}  # fmt: skip
             first: dict[int, float] = {}
             pushes: dict[int, int] = {}
+            received: dict[int, list[str]] = {}
             end = started + minutes * 60
             while time.time() < end:
                 await asyncio.sleep(5)  # sampling the chats, not synchronising
@@ -125,6 +131,8 @@ async def run(minutes: float, per_tier: int) -> dict[str, object]:
                     for uid in ids:
                         msgs = await _messages(http, url, uid)
                         pushes[uid] = len(msgs) - baseline[uid]
+                        received[uid] = [str(m.get("plain_text", ""))[:160]
+                                         for m in msgs[baseline[uid]:]]  # fmt: skip
                         if pushes[uid] > 0 and uid not in first:
                             first[uid] = time.time() - started
     finally:
@@ -168,7 +176,9 @@ async def run(minutes: float, per_tier: int) -> dict[str, object]:
         "per_tier_per_user_hour": per_tier_hour,
         "free_first_push_s": [first.get(u) for u in free],
         "log": str(data / "bot.log"),
+        "messages": str(data / "received.json"),
     }
+    (data / "received.json").write_text(json.dumps(received, indent=1))
     print(result)
     emit(
         "live_tiers",

@@ -115,24 +115,32 @@ class Outbox:
                 )
             results = await pipe.execute()
         ids = [None if r is None else _text(r) for r in results]
-        if self._events is not None:
-            now = self._clock.now()
-            for m, entry_id in zip(messages, ids, strict=True):
-                if entry_id is not None:
-                    self._events.emit(
-                        Event(
-                            name="distribution.accepted",
-                            ts=now,
-                            user_id=m.user_id,
-                            attrs={
-                                "outgoing_id": m.outgoing_id,
-                                "kind": m.kind,
-                                "priority": m.priority,
-                                "items": len(m.opportunity_ids),
-                            },
-                        )
-                    )
+        self.accepted([m for m, entry_id in zip(messages, ids, strict=True) if entry_id])
         return ids
+
+    def accepted(self, messages: Sequence[OutboxMessage]) -> None:
+        """Record messages that entered the outbox (here, or by the push release script)."""
+        if self._events is None:
+            return
+        now = self._clock.now()
+        for m in messages:
+            self._events.emit(
+                Event(
+                    name="distribution.accepted",
+                    ts=now,
+                    user_id=m.user_id,
+                    attrs={
+                        "outgoing_id": m.outgoing_id,
+                        "kind": m.kind,
+                        "priority": m.priority,
+                        "items": len(m.opportunity_ids),
+                    },
+                )
+            )
+
+    def stream_of(self, m: OutboxMessage) -> str:
+        """The partition stream that holds `m` (its chat's sender's)."""
+        return self._stream_of(m)
 
     def _stream_of(self, m: OutboxMessage) -> str:
         return outbox_stream(outbox_partition(m.chat_id, self.settings.senders))

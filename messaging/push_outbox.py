@@ -1,9 +1,10 @@
-"""From a user's queue to the durable outbox: each `Outgoing` rendered for its user and enqueued.
+"""From a user's queue to the durable outbox: each `Outgoing` rendered for its user.
 
-This is the `OutboxPort` the UserQueueActor shards hand their messages to. Rendering needs the
-user's profile (name, tier, timezone, risk tolerance): profiles of one batch are read in one
-pipeline. A message whose opportunities are all gone (expired from the store while held) is
-not sent; it is recorded as dropped with the reason ``opportunity_gone``.
+The UserQueueActor shards render a message here and hand it to the release step
+(`core.distribution.release`), which writes it to the outbox in the same atomic step as the
+quota and the queue's state. Edits of closed opportunities take no quota: `submit` renders and
+enqueues them directly. A message whose opportunities are all gone (expired from the store
+while held) is not sent: its queue drops the items with the reason ``release:opportunity_gone``.
 
 The outbox deduplicates by `Outgoing.outgoing_id`, so a shard that re-submits after a restart
 (at least once) never makes Telegram see a message twice.
@@ -17,8 +18,8 @@ from typing import Any
 from core.clock import Clock, SystemClock
 from core.distribution.settings import DeliverySettings
 from core.distribution.user_queue import Outgoing
-from core.events import Event, EventLog
-from core.models import Opportunity
+from core.events import EventLog
+from core.models import Opportunity, UserProfile
 from core.profiles import profile_from_hash
 from core.store import keys
 from messaging import push_templates
@@ -44,9 +45,26 @@ class PushOutbox:
         self._max_items = digest_max_items
         self.outbox = Outbox(redis, settings, events=events, clock=self._clock)
 
+    def render(
+        self,
+        outgoing: Outgoing,
+        opportunities: Mapping[str, Opportunity],
+        profile: UserProfile,
+        now: float,
+    ) -> OutboxMessage | None:
+        """The outbox message for `outgoing`; None when none of its opportunities is known any
+        more (the queue then drops its items with the reason)."""
+        rendered = push_templates.render(
+            outgoing, opportunities, profile, now, max_items=self._max_items
+        )
+        if rendered is None:
+            return None
+        return OutboxMessage.from_outgoing(outgoing, rendered.text, rendered.markup)
+
     async def submit(
         self, outgoing: list[Outgoing], opportunities: Mapping[str, Opportunity]
     ) -> None:
+        """Render and enqueue messages that take no quota (edits of closed opportunities)."""
         if not outgoing:
             return
         users = sorted({o.user_id for o in outgoing})
@@ -59,20 +77,9 @@ class PushOutbox:
             for uid, raw in zip(users, raws, strict=True)
         }
         now = self._clock.now()
-        messages: list[OutboxMessage] = []
-        for o in outgoing:
-            rendered = push_templates.render(
-                o, opportunities, profiles[o.user_id], now, max_items=self._max_items
-            )
-            if rendered is None:
-                self._events.emit(
-                    Event(
-                        name="distribution.dropped",
-                        ts=now,
-                        user_id=o.user_id,
-                        attrs={"reason": "opportunity_gone", "outgoing_id": o.outgoing_id},
-                    )
-                )
-                continue
-            messages.append(OutboxMessage.from_outgoing(o, rendered.text, rendered.markup))
+        messages = [
+            m
+            for o in outgoing
+            if (m := self.render(o, opportunities, profiles[o.user_id], now)) is not None
+        ]
         await self.outbox.enqueue(messages)

@@ -25,11 +25,22 @@ Rules
 - Closing: `on_closed` (or offering a closed opportunity) drops it from the queue and returns
   one ``edit_closed`` instruction per Telegram message that carries it.
 - Memory: sent/closed records are kept until ``expires_at + sent_retention_seconds``.
+
+Releasing is two-phase, so that the host's atomic release step decides (see
+`actors.user_queue_shard` and ``push_release.lua``): a message that `offer` or `tick` returns is
+a *proposal*, its items out of the queue but not yet recorded as sent. The host then calls
+`confirm` (it went to the outbox), `trim` (only the first k fit under a cap: the rest are
+dropped with ``quota``) or `refuse` (the release step found the session ended, push switched
+off, DND, the cooldown or a cap: the items wait until ``retry_at``, or are dropped with the
+reason). `to_dict(assume_confirmed=...)` is the state to write together with the message.
+Outgoing ids are ``<user>:<born>:<seq>``: ``born`` (the queue's creation time, in ms) keeps them
+unique when an idle queue expired from Redis and a new one starts counting again.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Collection
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from core.distribution.settings import DistributionSettings
@@ -39,6 +50,8 @@ from core.models import Opportunity, Preferences, Priority
 Kind = Literal["single", "digest", "edit_closed"]
 _RANK = {Priority.HIGH: 0, Priority.MEDIUM: 1, Priority.LOW: 2}
 _STATE_VERSION = 1
+# Release outcomes after which the items wait rather than go (the rest drop them).
+_WAIT = frozenset({"cooldown", "dnd"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +128,11 @@ class UserQueue:
         user_id: int,
         settings: DistributionSettings | None = None,
         preferences: Preferences | None = None,
+        *,
+        born: float = 0.0,
     ) -> None:
         self.user_id = user_id
+        self.born_ms = int(born * 1000)
         self.settings = settings or DistributionSettings()
         self._quiet = _Quiet()
         self._pending: dict[str, _Item] = {}
@@ -124,6 +140,7 @@ class UserQueue:
         self._closed: dict[str, float] = {}  # id -> forget after
         self._inflight: dict[str, tuple[float, list[str]]] = {}  # outgoing id -> (at, ids)
         self._seq = 0
+        self._proposed: dict[str, tuple[Outgoing, list[_Item]]] = {}
         self._events: list[QueueEvent] = []
         if preferences is not None:
             self.set_preferences(preferences)
@@ -310,19 +327,82 @@ class UserQueue:
 
     def _next_id(self) -> str:
         self._seq += 1
-        return f"{self.user_id}:{self._seq}"
+        return f"{self.user_id}:{self.born_ms}:{self._seq}"
 
-    def _record(self, out: Outgoing, items: list[tuple[str, float, float]], now: float) -> None:
-        for oid, spread, expires in items:
-            old = self._sent.get(oid)
-            self._sent[oid] = _Sent(spread, expires, now, old.message_ids if old else [])
-            self._event("sent", oid, now, out.kind)
-        self._inflight[out.outgoing_id] = (now, [oid for oid, _, _ in items])
+    def _sent_records(
+        self, out: Outgoing, items: list[_Item]
+    ) -> tuple[dict[str, _Sent], tuple[float, list[str]]]:
+        now = out.created_at
+        sent = {}
+        for i in items:
+            old = self._sent.get(i.opportunity_id)
+            sent[i.opportunity_id] = _Sent(
+                i.net_spread_pct, i.expires_at, now, list(old.message_ids) if old else []
+            )
+        return sent, (now, [i.opportunity_id for i in items])
+
+    # -- the host's decision on a proposal ----------------------------------------------------
+
+    def confirm(self, outgoing_id: str) -> None:
+        """The proposal went to the outbox: its items are sent (dedup, close edits)."""
+        out, items = self._proposed.pop(outgoing_id)
+        sent, inflight = self._sent_records(out, items)
+        self._sent.update(sent)
+        self._inflight[outgoing_id] = inflight
+        for oid in sent:
+            self._event("sent", oid, out.created_at, out.kind)
+
+    def trim(self, outgoing_id: str, keep: int, now: float) -> Outgoing:
+        """Only the first `keep` items fit under a cap: the rest are dropped (``quota``)."""
+        out, items = self._proposed[outgoing_id]
+        for item in items[keep:]:
+            self._event("dropped", item.opportunity_id, now, "quota")
+        items = items[:keep]
+        ids = tuple(i.opportunity_id for i in items)
+        out = replace(
+            out,
+            opportunity_ids=ids,
+            updated_ids=tuple(u for u in out.updated_ids if u in ids),
+            dedup_key=f"{out.dedup_key}|{keep}",
+        )
+        self._proposed[outgoing_id] = (out, items)
+        return out
+
+    def refuse(
+        self, outgoing_id: str, reason: str, now: float, retry_at: float | None = None
+    ) -> None:
+        """The release step refused the proposal: for the cooldown or DND its items wait until
+        `retry_at` (and are dropped then if expired); otherwise they are dropped with the
+        reason (``release:<reason>``)."""
+        _out, items = self._proposed.pop(outgoing_id)
+        if reason in _WAIT and retry_at is not None:
+            for item in items:
+                item.due_at = item.not_before = max(item.not_before, retry_at)
+                self._pending.setdefault(item.opportunity_id, item)
+                self._event("held", item.opportunity_id, now, reason)
+            return
+        for item in items:
+            self._event("dropped", item.opportunity_id, now, f"release:{reason}")
+
+    @property
+    def proposed(self) -> list[Outgoing]:
+        return [out for out, _ in self._proposed.values()]
 
     def _send_single(self, opp: Opportunity, now: float, quota: int | None) -> list[Outgoing]:
         oid = opp.opportunity_id
         if quota is not None and quota <= 0:
             return self._drop(oid, now, "quota")
+        item = _Item(
+            oid,
+            opp.priority,
+            opp.net_spread_pct,
+            opp.expected_profit_pct,
+            opp.confidence,
+            opp.updated_at,
+            opp.expires_at,
+            now,
+            now,
+        )
         out = Outgoing(
             self._next_id(),
             self.user_id,
@@ -332,7 +412,7 @@ class UserQueue:
             now,
             f"{self.user_id}:single:{oid}@{opp.updated_at!r}",
         )
-        self._record(out, [(oid, opp.net_spread_pct, opp.expires_at)], now)
+        self._proposed[out.outgoing_id] = (out, [item])
         return [out]
 
     def _flush(self, now: float, quota: int | None) -> list[Outgoing]:
@@ -389,7 +469,7 @@ class UserQueue:
             + ",".join(f"{i.opportunity_id}@{i.updated_at!r}" for i in chosen),
             tuple(i.opportunity_id for i in chosen if i.is_update),
         )
-        self._record(out, [(i.opportunity_id, i.net_spread_pct, i.expires_at) for i in chosen], now)
+        self._proposed[out.outgoing_id] = (out, chosen)
         return [out]
 
     def _edit(self, oid: str, message_id: int, now: float) -> Outgoing:
@@ -416,12 +496,25 @@ class UserQueue:
 
     # -- persistence --------------------------------------------------------------------------
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able state (events are not part of it: drain them first)."""
+    def to_dict(self, assume_confirmed: Collection[str] = ()) -> dict[str, Any]:
+        """JSON-able state (events are not part of it: drain them first). Proposals named in
+        `assume_confirmed` are in it as sent; other unresolved proposals as pending again (a
+        restart then proposes them anew)."""
         q = self._quiet
+        sent = dict(self._sent)
+        inflight = dict(self._inflight)
+        pending = list(self._pending.values())
+        for out_id, (out, items) in self._proposed.items():
+            if out_id in assume_confirmed:
+                records, entry = self._sent_records(out, items)
+                sent.update(records)
+                inflight[out_id] = entry
+            else:
+                pending += [i for i in items if i.opportunity_id not in self._pending]
         return {
             "v": _STATE_VERSION,
             "user_id": self.user_id,
+            "born_ms": self.born_ms,
             "seq": self._seq,
             "quiet": {
                 "dnd_until": q.dnd_until,
@@ -429,12 +522,10 @@ class UserQueue:
                 "active_hours": list(q.active_hours),
                 "timezone": q.timezone,
             },
-            "pending": [
-                {**asdict(i), "priority": i.priority.value} for i in self._pending.values()
-            ],
-            "sent": {k: asdict(r) for k, r in self._sent.items()},
+            "pending": [{**asdict(i), "priority": i.priority.value} for i in pending],
+            "sent": {k: asdict(r) for k, r in sent.items()},
             "closed": dict(self._closed),
-            "inflight": {k: [at, list(ids)] for k, (at, ids) in self._inflight.items()},
+            "inflight": {k: [at, list(ids)] for k, (at, ids) in inflight.items()},
         }
 
     @classmethod
@@ -444,6 +535,7 @@ class UserQueue:
         if data.get("v") != _STATE_VERSION:
             raise ValueError(f"unknown UserQueue state version {data.get('v')!r}")
         queue = cls(int(data["user_id"]), settings)
+        queue.born_ms = int(data.get("born_ms", 0))
         queue._seq = int(data["seq"])
         qd = data["quiet"]
         start, end = qd["active_hours"]

@@ -59,6 +59,7 @@ QUOTA_DAY_TTL_S: Final = 2 * 86_400
 QUOTA_HOUR_TTL_S: Final = 2 * 3_600
 STATS_TTL_S: Final = 40 * 86_400
 RECIPIENTS_TTL_S: Final = 86_400
+LAST_PUSH_TTL_S: Final = 2 * 86_400
 FSM_TTL_S: Final = 86_400
 
 OUTBOX_STREAM: Final = f"{PREFIX}:{{outbox}}"

@@ -27,3 +27,4 @@ class Scripts:
         self.toggle_member: AsyncScript = redis.register_script(lua_source("toggle_member"))
         self.profile_ensure: AsyncScript = redis.register_script(lua_source("profile_ensure"))
         self.hset_if_exists: AsyncScript = redis.register_script(lua_source("hset_if_exists"))
+        self.push_release: AsyncScript = redis.register_script(lua_source("push_release"))

@@ -10,13 +10,11 @@ the trader is warned with a button that keeps it; after it ends, nothing more ar
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
 from typing import Any
 
 from aiogram.types import InlineKeyboardMarkup
 
 from actors.user_queue_shard import UserQueueShard
-from core.distribution.user_queue import Outgoing
 from core.models import Opportunity, OpportunityType, Priority, Tier
 from core.settings import Settings
 from messaging.callbacks import SessionCB
@@ -30,18 +28,6 @@ DAYS = 30
 ACTIVE, READER, QUITTER = 11, 12, 13
 
 
-class Delivered:
-    """The shard's outbox port: what it released, per user."""
-
-    def __init__(self) -> None:
-        self.items: list[Outgoing] = []
-
-    async def submit(
-        self, outgoing: list[Outgoing], opportunities: Mapping[str, Opportunity]
-    ) -> None:
-        self.items.extend(o for o in outgoing if o.kind != "edit_closed")
-
-
 def funding(oid: str, now: float) -> Opportunity:
     return Opportunity(
         opportunity_id=oid, type=OpportunityType.FUNDING, symbol="BTC/USDT",
@@ -51,19 +37,17 @@ def funding(oid: str, now: float) -> Opportunity:
     )  # fmt: skip
 
 
-async def _deliver_reminders(botenv: BotEnv, outbox: Outbox) -> dict[int, int]:
-    """Send what the reminders queued, as the push sender does; user -> message id."""
-    sent: dict[int, int] = {}
+async def _deliver(botenv: BotEnv, outbox: Outbox) -> list[tuple[str, int, int]]:
+    """Send what the outbox holds, as the push sender does: (outgoing id, user, message id)."""
+    sent = []
     for entry in await outbox.claim("test-sender", count=100):
         m = entry.message
-        assert m.reply_markup is not None
-        msg = await botenv.bot.send_message(
-            m.chat_id,
-            m.text,
-            reply_markup=InlineKeyboardMarkup.model_validate_json(m.reply_markup),
+        markup = (
+            InlineKeyboardMarkup.model_validate_json(m.reply_markup) if m.reply_markup else None
         )
+        msg = await botenv.bot.send_message(m.chat_id, m.text, reply_markup=markup)
         await outbox.ack(entry, msg.message_id)
-        sent[m.user_id] = msg.message_id
+        sent.append((m.outgoing_id, m.user_id, msg.message_id))
     return sent
 
 
@@ -74,8 +58,7 @@ async def test_thirty_days_alerts_last_as_long_as_the_session_and_a_reminder_kee
     for uid in (ACTIVE, READER, QUITTER):
         await botenv.send(uid, "/start")
     await services.sessions.activity.flush()
-    port = Delivered()
-    shard = UserQueueShard(0, 1, settings, redis_url, port)
+    shard = UserQueueShard(0, 1, settings, redis_url)
     outbox = Outbox(redis, settings.distribution.delivery, clock=clock)
     await outbox.ensure_group()
     reminders = SessionReminders(
@@ -90,7 +73,8 @@ async def test_thirty_days_alerts_last_as_long_as_the_session_and_a_reminder_kee
         # Hourly: the reminders and the sweeper run, as in a live process.
         for _hour in range(24):
             await reminders.run_once()
-            for uid, message_id in (await _deliver_reminders(botenv, outbox)).items():
+            for outgoing_id, uid, message_id in await _deliver(botenv, outbox):
+                assert outgoing_id.startswith("remind:")
                 reminded[uid].append(day)
                 if uid == READER:
                     await botenv.press(uid, message_id, SessionCB(action="keep").pack())
@@ -100,14 +84,13 @@ async def test_thirty_days_alerts_last_as_long_as_the_session_and_a_reminder_kee
             await services.sweeper.run_once()
             step = 3_600.0
             if _hour == 12:
-                before = len(port.items)
                 opp = funding(f"f{day}", clock.now())
                 await services.opportunities.put(opp)
                 await shard.fanout(opp, clock.now())
                 clock.advance(seconds=delay)  # Free gets it once its delay is over
                 step -= delay
                 await shard.tick(clock.now())
-                pushes_by_day[day] = Counter(o.user_id for o in port.items[before:])
+                pushes_by_day[day] = Counter(uid for _, uid, _ in await _deliver(botenv, outbox))
             clock.advance(seconds=step)
     assert clock.now() == start + DAYS * DAY
 

@@ -20,8 +20,25 @@ def opp(oid: str, priority: Priority = MEDIUM, **kw: Any) -> Opportunity:
     return opportunity(oid, priority=priority, **kw)
 
 
+class Confirmed(UserQueue):
+    """A queue whose host confirms every proposal at once (the release step said yes): the
+    queue's own rules, apart from the host's release step (tested below and in the shard)."""
+
+    def offer(self, *args: Any, **kw: Any) -> list[Outgoing]:
+        return self._confirmed(super().offer(*args, **kw))
+
+    def tick(self, *args: Any, **kw: Any) -> list[Outgoing]:
+        return self._confirmed(super().tick(*args, **kw))
+
+    def _confirmed(self, out: list[Outgoing]) -> list[Outgoing]:
+        for o in out:
+            if o.kind != "edit_closed":
+                self.confirm(o.outgoing_id)
+        return out
+
+
 def queue(**prefs: Any) -> UserQueue:
-    return UserQueue(7, DistributionSettings(), Preferences(**prefs))
+    return Confirmed(7, DistributionSettings(), Preferences(**prefs))
 
 
 def reasons(q: UserQueue, kind: str) -> list[tuple[str, str]]:
@@ -64,7 +81,7 @@ def test_low_waits_300_seconds_unless_a_medium_digest_leaves_first() -> None:
 
 
 def test_digest_is_best_first_and_capped_the_rest_dropped() -> None:
-    q = UserQueue(7, DistributionSettings(digest_max_items=3))
+    q = Confirmed(7, DistributionSettings(digest_max_items=3))
     for i, profit in enumerate([0.5, 2.0, 1.0, 3.0]):
         q.offer(opp(f"m{i}", expected_profit_pct=profit), T0)
     q.offer(opp("low-but-rich", LOW, expected_profit_pct=9.0), T0)
@@ -225,7 +242,7 @@ def test_closing_a_pending_item_removes_it() -> None:
 
 
 def test_sent_records_are_forgotten_after_retention() -> None:
-    q = UserQueue(7, DistributionSettings(sent_retention_seconds=60))
+    q = Confirmed(7, DistributionSettings(sent_retention_seconds=60))
     q.offer(opp("a", HIGH, expires_at=T0 + 100), T0)
     q.tick(T0 + 161)
     assert q.to_dict()["sent"] == {}
@@ -234,14 +251,14 @@ def test_sent_records_are_forgotten_after_retention() -> None:
 
 def test_state_survives_a_json_round_trip() -> None:
     settings = DistributionSettings()
-    q = UserQueue(7, settings, Preferences(dnd_until=T0 + 600, timezone="Europe/Paris"))
-    (single,) = UserQueue(7, settings).offer(opp("x", HIGH), T0)
+    q = Confirmed(7, settings, Preferences(dnd_until=T0 + 600, timezone="Europe/Paris"))
+    (single,) = Confirmed(7, settings).offer(opp("x", HIGH), T0)
     q.offer(opp("h", HIGH), T0)
     q.offer(opp("m", net_spread_pct=1.5), T0)
     q.offer(opp("l", LOW), T0)
     q.tick(T0 + 30)
     q.drain_events()
-    restored = UserQueue.from_dict(json.loads(json.dumps(q.to_dict())), settings)
+    restored = Confirmed.from_dict(json.loads(json.dumps(q.to_dict())), settings)
     assert restored.to_dict() == q.to_dict()
     # The LOW item falls due (and is recorded held) at T0 + 300; DND ends at T0 + 600.
     assert restored.next_wakeup() == q.next_wakeup() == T0 + 300
@@ -293,6 +310,67 @@ def test_a_delayed_item_closed_or_expiring_before_the_delay_is_never_sent() -> N
 def test_a_delayed_item_survives_the_json_round_trip() -> None:
     q = queue()
     q.offer(opp("f", LOW, expires_at=T0 + 900), T0, not_before=T0 + 300)
-    again = UserQueue.from_dict(json.loads(json.dumps(q.to_dict())))
+    again = Confirmed.from_dict(json.loads(json.dumps(q.to_dict())))
     assert again.tick(T0 + 299) == []
     assert [o.opportunity_ids for o in again.tick(T0 + 300)] == [("f",)]
+
+
+# The host's release step decides on each proposal -----------------------------------------
+
+
+def test_a_proposal_is_sent_only_once_confirmed() -> None:
+    q = UserQueue(7, DistributionSettings())
+    (out,) = q.offer(opp("h", HIGH), T0)
+    assert q.proposed == [out]
+    assert reasons(q, "sent") == []
+    q.confirm(out.outgoing_id)
+    assert reasons(q, "sent") == [("h", "single")]
+    assert q.offer(opp("h", HIGH), T0 + 1) == []  # sent: never twice
+
+
+def test_a_refused_proposal_waits_out_the_cooldown_or_drops_with_its_reason() -> None:
+    q = UserQueue(7, DistributionSettings())
+    q.offer(opp("m1"), T0)
+    q.offer(opp("m2", expires_at=T0 + 120), T0)
+    (digest,) = q.tick(T0 + 30)
+    q.refuse(digest.outgoing_id, "cooldown", T0 + 30, retry_at=T0 + 90)
+    assert [(oid, r) for oid, r in reasons(q, "held")] == [("m1", "cooldown"), ("m2", "cooldown")]
+    assert q.next_wakeup() == T0 + 90
+    assert q.tick(T0 + 89) == []
+    (again,) = q.tick(T0 + 90)
+    assert again.opportunity_ids == ("m1", "m2")
+    assert again.outgoing_id != digest.outgoing_id  # an id is never used for other content
+    q.refuse(again.outgoing_id, "push_off", T0 + 90)
+    assert reasons(q, "dropped") == [("m1", "release:push_off"), ("m2", "release:push_off")]
+    assert q.next_wakeup() is None
+
+
+def test_a_trimmed_proposal_drops_what_did_not_fit_with_an_event() -> None:
+    q = UserQueue(7, DistributionSettings())
+    for i, p in enumerate((0.9, 0.5, 0.1)):
+        q.offer(opp(f"m{i}", expected_profit_pct=p), T0)
+    (digest,) = q.tick(T0 + 30)
+    trimmed = q.trim(digest.outgoing_id, 1, T0 + 30)
+    assert trimmed.opportunity_ids == ("m0",)
+    assert trimmed.outgoing_id == digest.outgoing_id  # nothing was written under it yet
+    assert reasons(q, "dropped") == [("m1", "quota"), ("m2", "quota")]
+    q.confirm(trimmed.outgoing_id)
+    assert reasons(q, "sent") == [("m0", "digest")]
+
+
+def test_the_state_written_with_a_message_has_it_sent_and_other_proposals_pending() -> None:
+    q = UserQueue(7, DistributionSettings())
+    (single,) = q.offer(opp("h", HIGH), T0)
+    after = q.to_dict(assume_confirmed=[single.outgoing_id])
+    assert "h" in after["sent"] and single.outgoing_id in after["inflight"]
+    before = q.to_dict()  # not confirmed: a restart proposes it again
+    assert "h" not in before["sent"]
+    assert [i["opportunity_id"] for i in before["pending"]] == ["h"]
+
+
+def test_outgoing_ids_differ_between_two_lives_of_a_queue() -> None:
+    first = UserQueue(7, DistributionSettings(), born=T0)
+    second = UserQueue(7, DistributionSettings(), born=T0 + 86_400)
+    (a,) = first.offer(opp("h1", HIGH), T0)
+    (b,) = second.offer(opp("h2", HIGH, expires_at=T0 + 2 * 86_400), T0 + 86_400)
+    assert a.outgoing_id != b.outgoing_id

@@ -1,0 +1,124 @@
+"""The release step of a push, as one Lua script per message (``push_release.lua``).
+
+A message leaves a user's queue only through `ReleaseStore.release_many`: for each message, in
+one atomic step, Redis checks again what may have changed while it waited (the session, push
+switched off, DND, the cooldown, the caps with on-demand use), takes the quota, records the push
+and the recipients, writes the outbox entry and the queue's state with the message sent. The
+messages of a batch go in one pipeline (one round trip), each still all or nothing.
+
+Retrying after any failure is safe: a release already done answers ``dup`` (the outbox has seen
+its outgoing id) and changes nothing; one not done is done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from core.store import keys
+from core.store.client import store_errors
+from core.store.scripts import Scripts
+
+Status = Literal[
+    "ok", "dup", "partial", "session", "push_off", "dnd", "cooldown", "daily_cap", "hourly_cap"
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseRequest:
+    user_id: int
+    outgoing_id: str
+    opportunity_ids: tuple[str, ...]
+    message_json: str  # the rendered outbox message
+    stream: str  # the outbox partition of the user's chat
+    queue_json: str  # the queue's state once this message is out
+    daily_cap: int
+    hourly_cap: int
+    cooldown_seconds: float
+    pierces_dnd: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseResult:
+    status: Status
+    used_today: int
+    used_this_hour: int
+    last_push_at: float | None
+    detail: str  # ok: the outbox entry id; partial: how many fit; dnd/cooldown: until when
+
+    @property
+    def released(self) -> bool:
+        return self.status in ("ok", "dup")
+
+    @property
+    def until(self) -> float | None:
+        return float(self.detail) if self.status in ("dnd", "cooldown") else None
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseTtls:
+    seen_seconds: int  # the outbox's dedup of outgoing ids
+    queue_seconds: int  # a queue's saved state
+
+
+class ReleaseStore:
+    def __init__(self, redis: Any, scripts: Scripts, ttls: ReleaseTtls) -> None:
+        self._redis = redis
+        self._scripts = scripts
+        self._ttls = ttls
+
+    async def release_many(
+        self, requests: Sequence[ReleaseRequest], now: float
+    ) -> list[ReleaseResult]:
+        if not requests:
+            return []
+        d = datetime.fromtimestamp(now, tz=UTC)
+        day, hour = d.strftime("%Y%m%d"), d.strftime("%Y%m%d%H")
+        async with store_errors("releasing pushes"):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for r in requests:
+                    uid = r.user_id
+                    await self._scripts.push_release(
+                        keys=[
+                            keys.session(uid),
+                            keys.user(uid),
+                            keys.quota_day(uid, day),
+                            keys.quota_hour(uid, hour),
+                            keys.last_push(uid),
+                            keys.outbox_seen(r.outgoing_id),
+                            r.stream,
+                            keys.user_queue(uid),
+                            *(keys.recipients(oid) for oid in r.opportunity_ids),
+                        ],
+                        args=[
+                            repr(now),
+                            len(r.opportunity_ids),
+                            r.daily_cap,
+                            r.hourly_cap,
+                            repr(r.cooldown_seconds),
+                            keys.QUOTA_DAY_TTL_S,
+                            keys.QUOTA_HOUR_TTL_S,
+                            keys.LAST_PUSH_TTL_S,
+                            self._ttls.seen_seconds,
+                            keys.RECIPIENTS_TTL_S,
+                            self._ttls.queue_seconds,
+                            r.message_json,
+                            r.queue_json,
+                            "1" if r.pierces_dnd else "0",
+                            uid,
+                        ],
+                        client=pipe,
+                    )
+                raw = await pipe.execute()
+        return [
+            ReleaseResult(
+                status=str(status),  # type: ignore[arg-type]
+                used_today=int(day_used),
+                used_this_hour=int(hour_used),
+                last_push_at=float(last) if last else None,
+                detail=str(detail),
+            )
+            for status, day_used, hour_used, last, detail in raw
+        ]
