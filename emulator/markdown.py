@@ -4,13 +4,15 @@ The parser follows TDLib's `parse_markdown_v2`: outside code and pre every one o
 _*[]()~`>#+-=|{}.! must be escaped with a backslash unless it opens or closes an entity; inside
 code and pre only ` (and \\) must be. Errors are worded and located (UTF-8 byte offsets) as
 Telegram words them. Offsets in entities are UTF-16 code units, as in the Bot API.
-Not emulated: expandable blockquotes (`**>`) and mention links (tg://user?id=).
+Not emulated: expandable blockquotes (`**>`); a tg://user?id= link stays a text_link (Telegram
+makes it a text_mention).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from emulator.errors import CANT_PARSE_ENTITIES, ApiError, bad_request
 from emulator.html import ParsedText, utf16_len
@@ -64,9 +66,43 @@ class _Open:
     language: str = ""
 
 
-def _valid_url(url: str) -> bool:
-    """TDLib drops a link whose url is not one; the text stays."""
-    return "." in url or "://" in url
+def _normalized_url(url: str) -> str | None:
+    """The url as Telegram stores it ("telegram.org" -> "http://telegram.org/"), or None when it
+    is not one: TDLib then drops the link and keeps its text."""
+    if "://" not in url:
+        url = "http://" + url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https"):
+        return url if parts.netloc else None  # tg://… and other schemes are kept as given
+    if not parts.hostname or "." not in parts.hostname:
+        return None
+    if not parts.path:  # "https://telegram.dog?" -> "https://telegram.dog/?"
+        head = f"{parts.scheme}://{parts.netloc}"
+        url = head + "/" + url[len(head) :]
+    return url
+
+
+def _custom_emoji_id(url: str) -> str:
+    """The id in ![👍](tg://emoji?id=N), with TDLib's errors for anything else."""
+    if not url:
+        raise _error("Custom emoji entity must contain a tg://emoji URL")
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise _error("Custom emoji entity must contain a tg://emoji URL") from None
+    if parts.scheme.lower() != "tg":
+        raise _error("Custom emoji URL must have scheme tg")
+    if (parts.netloc or parts.path.split("/")[0]).lower() != "emoji":
+        raise _error('Custom emoji URL must have host "emoji"')
+    ids = [v for k, v in parse_qsl(parts.query, keep_blank_values=True) if k == "id"]
+    if not ids:
+        raise _error("Custom emoji URL must have an emoji identifier")
+    if not ids[0].isdigit() or ids[0].startswith("0") or int(ids[0]) >= 2**63:
+        raise _error("Invalid custom emoji identifier specified")
+    return ids[0]
 
 
 class _Parser:
@@ -77,6 +113,7 @@ class _Parser:
         self.stack: list[_Open] = []
         self.entities: list[dict[str, Any]] = []
         self.quote: int | None = None  # offset where an open blockquote began
+        self.quote_depth = 0  # entities open when it began: those opened in it close in it
 
     def at(self, index: int, length: int = 1) -> str:
         return self.source[index : index + length]
@@ -96,8 +133,22 @@ class _Parser:
             return self.at(i) == "_" and self.at(i + 1) != "_"
         return self.at(i, len(_CLOSERS[kind])) == _CLOSERS[kind]
 
+    def unclosed(self) -> ApiError:
+        top = self.stack[-1]
+        name = "PreCode" if top.type == "pre" and top.language else _NAMES[top.type]
+        where = _byte_offset(self.source, top.index)
+        return _error(f"Can't find end of {name} entity at byte offset {where}")
+
+    def line_start(self) -> bool:
+        """Nothing written on this line yet: a ">" here starts or continues a blockquote."""
+        return not self.out or self.out[-1] in ("\n", "\r")
+
     def close_quote(self) -> None:
-        if self.quote is not None and self.offset > self.quote:
+        if self.quote is None:
+            return
+        if len(self.stack) > self.quote_depth:
+            raise self.unclosed()
+        if self.offset > self.quote:
             self.entities.append(
                 {"type": "blockquote", "offset": self.quote, "length": self.offset - self.quote}
             )
@@ -107,9 +158,6 @@ class _Parser:
         source, i = self.source, 0
         while i < len(source):
             char = source[i]
-            line_start = i == 0 or source[i - 1] == "\n"
-            if char == "\n" and self.quote is not None and self.at(i + 1) != ">":
-                self.close_quote()
             if char == "\\" and i + 1 < len(source) and 0 < ord(source[i + 1]) <= 126:
                 self.emit(source[i + 1])
                 i += 2
@@ -118,23 +166,21 @@ class _Parser:
             if char not in reserved:
                 self.emit(char)
                 i += 1
+                # A blockquote goes on while the next line starts with ">" (its newline is in it).
+                if char == "\n" and self.at(i) != ">" and not self.in_code():
+                    self.close_quote()
                 continue
-            if char == ">" and line_start and not self.stack:
+            if char == ">" and self.line_start():
                 if self.quote is None:
-                    self.quote = self.offset
+                    self.quote, self.quote_depth = self.offset, len(self.stack)
                 i += 1
                 continue
             i = self.close(i) if self.closes(i) else self.open(i)
         if self.stack:
-            top = self.stack[-1]
-            name = _NAMES[top.type]
-            if top.type == "pre" and top.language:
-                name = "PreCode"
-            raise _error(
-                f"Can't find end of {name} entity at byte offset {_byte_offset(source, top.index)}"
-            )
+            raise self.unclosed()
         self.close_quote()
-        self.entities.sort(key=lambda e: (e["offset"], -e["length"]))
+        # Telegram lists a blockquote before an entity with the same span.
+        self.entities.sort(key=lambda e: (e["offset"], -e["length"], e["type"] != "blockquote"))
         return ParsedText("".join(self.out), self.entities)
 
     def open(self, i: int) -> int:
@@ -172,16 +218,15 @@ class _Parser:
         entity: dict[str, Any] = {"type": top.type, "offset": top.offset}
         if top.type in ("text_link", "custom_emoji"):
             if self.at(i) == "(":
-                url, i = self.url(i + 1)
-            else:
+                url, i = self.url(i + 1, top.type)
+            elif top.type == "custom_emoji":
+                url = ""
+            else:  # [text] alone links to its text
                 url = "".join(self.out[top.start :])
             if top.type == "custom_emoji":
-                prefix = "tg://emoji?id="
-                if not url.startswith(prefix) or not url[len(prefix) :].isdigit():
-                    raise _error("Custom emoji entity must contain a tg://emoji URL")
-                entity["custom_emoji_id"] = url[len(prefix) :]
-            elif _valid_url(url):
-                entity["url"] = url
+                entity["custom_emoji_id"] = _custom_emoji_id(url)
+            elif (normalized := _normalized_url(url)) is not None:
+                entity["url"] = normalized
             else:
                 return i
         if top.type == "pre" and top.language:
@@ -191,7 +236,7 @@ class _Parser:
             self.entities.append(entity)
         return i
 
-    def url(self, i: int) -> tuple[str, int]:
+    def url(self, i: int, kind: str) -> tuple[str, int]:
         """The url of [text](url) from just after "(": the url and the index after ")"."""
         begin, chars = i, []
         while i < len(self.source) and self.source[i] != ")":
@@ -202,9 +247,9 @@ class _Parser:
             chars.append(self.source[i])
             i += 1
         if i >= len(self.source):
-            raise _error(
-                f"Can't find end of a URL at byte offset {_byte_offset(self.source, begin)}"
-            )
+            what = "a custom emoji URL" if kind == "custom_emoji" else "a URL"
+            where = _byte_offset(self.source, begin)
+            raise _error(f"Can't find end of {what} at byte offset {where}")
         return "".join(chars), i + 1
 
 

@@ -116,6 +116,52 @@ async def test_markdown_v2_entities_parse_and_inside_code_only_backticks_matter(
     )
 
 
+@pytest.mark.parametrize(
+    ("source", "text", "entities"),
+    [
+        (">Spread 2\\.1%\n>on BTC\nend", "Spread 2.1%\non BTC\nend", [("blockquote", 0, 19)]),
+        ("*>quoted*", "quoted", [("blockquote", 0, 6), ("bold", 0, 6)]),
+        ("[docs](example.org)", "docs", [("text_link", 0, 4, "http://example.org/")]),
+        ("[docs](nowhere)", "docs", []),
+        ("[example\\.org]", "example.org", [("text_link", 0, 11, "http://example.org/")]),
+        ("a ![👍](tg://emoji?id=5368324170671202286)", "a 👍", [("custom_emoji", 2, 2)]),
+        ("```python\nprint(1)```", "print(1)", [("pre", 0, 8)]),
+    ],
+)
+async def test_markdown_v2_blockquotes_links_emoji_and_pre(
+    bot: Bot, control: Control, source: str, text: str, entities: list[tuple[Any, ...]]
+) -> None:
+    await control.say(7, "hi")
+    sent = await bot.send_message(7, source, parse_mode="MarkdownV2")
+    assert sent.text == text
+    got = [
+        (x.type, x.offset, x.length, x.url) if x.url else (x.type, x.offset, x.length)
+        for x in sent.entities or []
+    ]
+    assert got == entities
+
+
+@pytest.mark.parametrize(
+    ("source", "error"),
+    [
+        ("__under", "Can't find end of Underline entity at byte offset 0"),
+        ("ok ||hidden", "Can't find end of Spoiler entity at byte offset 3"),
+        ("```python code", "Can't find end of PreCode entity at byte offset 0"),
+        ("[a](https://x.org", "Can't find end of a URL at byte offset 4"),
+        ("![👍]", "Custom emoji entity must contain a tg://emoji URL"),
+        (">q ||open\nnext||", "Can't find end of Spoiler entity at byte offset 3"),
+        ("1 > 0", "Character '>' is reserved and must be escaped with the preceding '\\'"),
+    ],
+)
+async def test_markdown_v2_errors_are_telegrams(
+    bot: Bot, control: Control, source: str, error: str
+) -> None:
+    await control.say(7, "hi")
+    with pytest.raises(TelegramBadRequest) as refused:
+        await bot.send_message(7, source, parse_mode="MarkdownV2")
+    assert refused.value.message == "Bad Request: can't parse entities: " + error
+
+
 async def test_a_reply_to_a_missing_message_is_refused(bot: Bot, control: Control) -> None:
     said = await control.say(7, "hi")
     with pytest.raises(TelegramBadRequest) as refused:
