@@ -102,13 +102,21 @@ def emulator(
         Limits, typer.Option(help="Telegram's rate limits, none, or paid broadcast.")
     ] = Limits.TELEGRAM,
     log_level: str = "INFO",
+    allow_insecure_webhooks: Annotated[
+        bool, typer.Option(help="Development: accept http:// webhooks on any port.")
+    ] = False,
 ) -> None:
     """Serve the Telegram Bot API emulator (see docs/emulator.md)."""
     from emulator.cli import run as run_emulator
 
     setup_logging(log_level)
     with contextlib.suppress(KeyboardInterrupt):
-        run_emulator(port=port, host=host, limits=limits.value)
+        run_emulator(
+            port=port,
+            host=host,
+            limits=limits.value,
+            allow_insecure_webhooks=allow_insecure_webhooks,
+        )
 
 
 @app.command()

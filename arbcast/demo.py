@@ -158,7 +158,8 @@ async def run_demo(extra_users: int = 20) -> None:
         }
     )
     shutil.rmtree(data_dir / "analytics", ignore_errors=True)  # each demo starts a fresh lake
-    emulator = EmulatorServer(limits="telegram")
+    # The bot's webhook is http://127.0.0.1:<free port>: the development flag allows it.
+    emulator = EmulatorServer(limits="telegram", allow_insecure_webhooks=True)
     base = await emulator.start()
     settings = settings.model_copy(
         update={

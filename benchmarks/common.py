@@ -96,6 +96,7 @@ def emulator(limits: str = "off") -> Iterator[str]:
     """The Bot API emulator in its own process; yields its URL."""
     port = free_port()
     cmd = [sys.executable, "-m", "emulator", "--port", str(port), "--limits", limits]
+    cmd.append("--allow-insecure-webhooks")  # the bot's webhook is http://127.0.0.1:<port>
     proc = subprocess.Popen(cmd, env=child_env(), cwd=ROOT, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:

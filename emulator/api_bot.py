@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from emulator import errors as e
 from emulator.context import ApiContext
@@ -15,6 +16,7 @@ from emulator.webhook import WebhookConfig, WebhookDeliverer
 SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 MAX_COMMANDS = 100
+WEBHOOK_PORTS = frozenset({443, 80, 88, 8443})
 ACCEPTED_GIFT_TYPES = {
     "unlimited_gifts": False,
     "limited_gifts": False,
@@ -57,12 +59,26 @@ async def get_updates(ctx: ApiContext, params: Params) -> list[dict[str, Any]]:
     return await ctx.bot.queue.poll(params.integer("offset"), limit, timeout)
 
 
+def _check_webhook_url(url: str, *, insecure: bool) -> None:
+    """Telegram delivers only over HTTPS to ports 443, 80, 88 or 8443; `insecure` (a development
+    flag of the emulator) also allows plain http and any port, as telegram-bot-api --local does."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise bad_request(e.WEBHOOK_PORT_INVALID) from None
+    schemes = ("https", "http") if insecure else ("https",)
+    if parts.scheme.lower() not in schemes or not parts.hostname:
+        raise bad_request(e.WEBHOOK_URL_INVALID)
+    if not insecure and port is not None and port not in WEBHOOK_PORTS:
+        raise bad_request(e.WEBHOOK_PORT_INVALID)
+
+
 async def set_webhook(ctx: ApiContext, params: Params) -> bool:
     url = params.text("url") or ""
     if not url:  # setWebhook with an empty url removes the webhook
         return await delete_webhook(ctx, params)
-    if not url.startswith(("http://", "https://")):
-        raise bad_request(e.WEBHOOK_URL_INVALID)
+    _check_webhook_url(url, insecure=ctx.state.config.allow_insecure_webhooks)
     secret = params.text("secret_token")
     if secret is not None and not SECRET_RE.match(secret):
         raise bad_request(e.WEBHOOK_SECRET_INVALID)
@@ -117,6 +133,8 @@ async def get_chat_member(ctx: ApiContext, params: Params) -> dict[str, Any]:
     chat = ctx.chat(params.chat_id())
     user_id = params.integer("user_id", missing="Bad Request: user_id is empty")
     if user_id == ctx.bot.id:
+        if chat.id in ctx.bot.memberships:
+            return ctx.bot.memberships[chat.id]
         if chat.type == "private" and chat.id in ctx.bot.blocked:
             return {"status": "kicked", "user": ctx.bot.user.to_json(), "until_date": 0}
         return {"status": "member", "user": ctx.bot.user.to_json()}

@@ -9,6 +9,7 @@ from emulator.context import ApiContext
 from emulator.errors import bad_request
 from emulator.html import ParsedText, parse_html
 from emulator.keyboard import validate_markup
+from emulator.markdown import parse_markdown_v2, trim
 from emulator.params import Params
 from emulator.state import Message, now_date
 
@@ -40,7 +41,13 @@ def _parse_text(params: Params) -> tuple[str, str | None, ParsedText]:
         mode = _PARSE_MODES.get(raw_mode.lower())
         if mode is None:
             raise bad_request(e.UNSUPPORTED_PARSE_MODE)
-    parsed = parse_html(text) if mode == "HTML" else ParsedText(text)
+    if mode == "HTML":
+        parsed = parse_html(text)
+    elif mode == "MarkdownV2":
+        parsed = parse_markdown_v2(text)
+    else:  # legacy Markdown is accepted unparsed
+        parsed = ParsedText(text)
+    parsed = trim(parsed)
     if not parsed.text.strip():
         raise bad_request(e.TEXT_EMPTY)
     if len(parsed.text) > MAX_TEXT:
@@ -52,10 +59,40 @@ def _markup(params: Params) -> dict[str, Any] | None:
     return validate_markup(params.json("reply_markup", e.REPLY_MARKUP_INVALID))
 
 
+def _reply_to(ctx: ApiContext, params: Params, chat_id: int) -> int | None:
+    """The message this one replies to (reply_parameters or the older reply_to_message_id).
+
+    A missing one is 400 unless allow_sending_without_reply: then it is sent as no reply.
+    """
+    reply = params.json("reply_parameters", e.REPLY_PARAMETERS_INVALID)
+    if reply is not None and not isinstance(reply, dict):
+        raise bad_request(e.REPLY_PARAMETERS_INVALID)
+    if reply:
+        message_id = Params(reply).integer("message_id")
+        in_chat = Params(reply).chat_id() if "chat_id" in reply else chat_id
+        without_reply = Params(reply).flag("allow_sending_without_reply")
+    else:
+        message_id = params.integer("reply_to_message_id")
+        in_chat = chat_id
+        without_reply = params.flag("allow_sending_without_reply")
+    if message_id is None:
+        return None
+    if in_chat != chat_id:  # quoting another chat: Telegram shows it, the emulator does not
+        ctx.chat(in_chat)
+    target = ctx.bot.messages.get(in_chat, {}).get(message_id)
+    if target is None or target.deleted:
+        if without_reply:
+            return None
+        raise bad_request(e.REPLY_NOT_FOUND)
+    return message_id if in_chat == chat_id else None
+
+
 async def send_message(ctx: ApiContext, params: Params) -> dict[str, Any]:
     chat_id = params.chat_id()
     text, mode, parsed = _parse_text(params)
     markup = _markup(params)
+    ctx.chat(chat_id)
+    reply_to = _reply_to(ctx, params, chat_id)
     ctx.outgoing(chat_id, paid=params.flag("allow_paid_broadcast"))
     message = Message(
         message_id=ctx.bot.new_message_id(chat_id),
@@ -67,6 +104,7 @@ async def send_message(ctx: ApiContext, params: Params) -> dict[str, Any]:
         reply_markup=markup,
         date=now_date(),
         entities=parsed.entities,
+        reply_to=reply_to,
     )
     ctx.bot.messages.setdefault(chat_id, {})[message.message_id] = message
     await ctx.state.notify()
@@ -144,6 +182,8 @@ async def answer_callback_query(ctx: ApiContext, params: Params) -> bool:
     query = ctx.bot.callbacks.get(query_id or "")
     if query is None or query.answered:
         raise bad_request(e.QUERY_TOO_OLD)
+    if ctx.state.now() - query.created_at > ctx.state.config.callback_query_timeout:
+        raise bad_request(e.QUERY_TOO_OLD)  # the user's client stopped waiting for an answer
     text = params.text("text")
     if text is not None and len(text) > MAX_CALLBACK_ANSWER:
         raise bad_request("Bad Request: MESSAGE_TOO_LONG")

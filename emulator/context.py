@@ -35,8 +35,8 @@ class ApiContext:
             self.state.stats.sent(self.state.clock())
         return chat
 
-    def message_json(self, message: Message) -> dict[str, Any]:
-        """The Bot API Message object."""
+    def message_json(self, message: Message, *, with_reply: bool = True) -> dict[str, Any]:
+        """The Bot API Message object (a replied-to message in it has no reply of its own)."""
         if message.outgoing:
             sender = self.bot.user.to_json()
         else:
@@ -54,4 +54,7 @@ class ApiContext:
             data["reply_markup"] = markup
         if message.edit_date is not None:
             data["edit_date"] = message.edit_date
+        replied = self.bot.messages.get(message.chat_id, {}).get(message.reply_to or 0)
+        if with_reply and replied is not None:
+            data["reply_to_message"] = self.message_json(replied, with_reply=False)
         return data

@@ -110,6 +110,37 @@ async def unblock(request: web.Request) -> web.Response:
     return await _block(request, False)
 
 
+@routes.post("/emulator/chats/{chat_id}/bot_status")
+async def bot_status(request: web.Request) -> web.Response:
+    """A group admin (user_id in the body) adds, promotes, restricts or removes the bot."""
+    body = await _body(request)
+    chat_id = _int(request.match_info["chat_id"], "chat_id")
+    user_id = body.get("user_id")
+    if isinstance(user_id, bool) or not isinstance(user_id, int):
+        raise ControlError(400, "user_id (the admin who made the change) must be an integer")
+    update = simulate.set_bot_status(_bot(request, body), chat_id, user_id, body)
+    return await _answer(update, body, {"status": body["status"]})
+
+
+@routes.get("/emulator/clock")
+async def get_clock(request: web.Request) -> web.Response:
+    state = _state(request)
+    return web.json_response({"now": state.now(), "offset": state.clock_offset})
+
+
+@routes.post("/emulator/clock")
+async def advance_clock(request: web.Request) -> web.Response:
+    """{"advance": S}: S seconds pass at once (callback queries age, flood limits refill)."""
+    body = await _body(request)
+    seconds = body.get("advance")
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise ControlError(400, "advance must be a number of seconds")
+    state = _state(request)
+    state.advance(float(seconds))
+    await state.notify()
+    return web.json_response({"now": state.now(), "offset": state.clock_offset})
+
+
 @routes.post("/emulator/updates")
 async def inject_update(request: web.Request) -> web.Response:
     """A raw update (update_id assigned if missing); bot_token, wait, timeout in the query."""
@@ -190,6 +221,8 @@ def _config_json(state: EmulatorState) -> dict[str, Any]:
         "webhook_retry_base": config.webhook_retry_base,
         "webhook_retry_cap": config.webhook_retry_cap,
         "default_bot_token": config.default_bot_token,
+        "callback_query_timeout": config.callback_query_timeout,
+        "allow_insecure_webhooks": config.allow_insecure_webhooks,
     }
 
 
@@ -207,12 +240,16 @@ async def set_config(request: web.Request) -> web.Response:
             state.set_limits(parse_mode(str(body["limits"])))
         except EmulatorError as error:
             raise ControlError(400, str(error)) from None
-    for key in ("webhook_retry_base", "webhook_retry_cap"):
+    for key in ("webhook_retry_base", "webhook_retry_cap", "callback_query_timeout"):
         if key in body:
             value = body[key]
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise ControlError(400, f"{key} must be a non-negative number of seconds")
             setattr(state.config, key, float(value))
+    if "allow_insecure_webhooks" in body:
+        if not isinstance(body["allow_insecure_webhooks"], bool):
+            raise ControlError(400, "allow_insecure_webhooks must be true or false")
+        state.config.allow_insecure_webhooks = body["allow_insecure_webhooks"]
     if "default_bot_token" in body:
         token = body["default_bot_token"]
         if token is not None:

@@ -25,6 +25,8 @@ MESSAGE_NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup "
     "are exactly the same as a current content and reply markup of the message"
 )
+REPLY_NOT_FOUND = "Bad Request: message to be replied not found"
+REPLY_PARAMETERS_INVALID = "Bad Request: can't parse reply parameters JSON object"
 QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 QUERY_ID_EMPTY = "Bad Request: query_id is empty"
 WRONG_ACTION = "Bad Request: wrong parameter action in request"
@@ -32,6 +34,9 @@ COMMANDS_INVALID = "Bad Request: BOT_COMMANDS_TOO_MUCH"
 COMMAND_INVALID = "Bad Request: BOT_COMMAND_INVALID"
 COMMAND_DESCRIPTION_INVALID = "Bad Request: command description is empty"
 WEBHOOK_URL_INVALID = "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"
+WEBHOOK_PORT_INVALID = (
+    "Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"
+)
 WEBHOOK_SECRET_INVALID = "Bad Request: secret token contains unallowed characters"
 WEBHOOK_MAX_CONNECTIONS = "Bad Request: bad webhook: max_connections must be between 1 and 100"
 LIMIT_INVALID = "Bad Request: limit must be between 1 and 100"

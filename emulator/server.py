@@ -8,7 +8,7 @@ import aiohttp
 from aiohttp import web
 
 from emulator import botapi, control
-from emulator.config import EmulatorConfig
+from emulator.config import CALLBACK_QUERY_TIMEOUT, EmulatorConfig
 from emulator.errors import EmulatorError
 from emulator.limits import Clock, LimitMode, parse_mode
 from emulator.state import EmulatorState
@@ -45,12 +45,16 @@ class EmulatorServer:
         webhook_retry_cap: float = 60.0,
         default_bot_token: str | None = None,
         clock: Clock | None = None,
+        callback_query_timeout: float = CALLBACK_QUERY_TIMEOUT,
+        allow_insecure_webhooks: bool = False,
     ) -> None:
         config = EmulatorConfig(
             limits=parse_mode(limits),
             webhook_retry_base=webhook_retry_base,
             webhook_retry_cap=webhook_retry_cap,
             default_bot_token=default_bot_token,
+            callback_query_timeout=callback_query_timeout,
+            allow_insecure_webhooks=allow_insecure_webhooks,
         )
         self.state = EmulatorState(config, clock)
         self.host = host

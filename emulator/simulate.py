@@ -87,12 +87,17 @@ def user_callback(
         raise ControlError(400, "message_id (and chat_id, if given) must be integers")
     if not isinstance(data, str):
         raise ControlError(400, "data is required")
+    age = body.get("age", 0)
+    if isinstance(age, bool) or not isinstance(age, int | float) or age < 0:
+        raise ControlError(400, "age must be a non-negative number of seconds")
     message = bot.messages.get(chat_id, {}).get(message_id)
     if message is None or message.deleted or not message.outgoing:
         raise ControlError(404, f"no message {message_id} from the bot in chat {chat_id}")
     user = _user(bot, user_id, body.get("first_name"), body.get("username"))
     bot.chats[chat_id].members.add(user.id)
-    query = CallbackQuery(bot.new_callback_id(), user.id, chat_id, message_id, data)
+    # `age`: the press happened that long ago (a backlog), so the answer window is shorter.
+    created_at = state.now() - float(age)
+    query = CallbackQuery(bot.new_callback_id(), user.id, chat_id, message_id, data, created_at)
     bot.callbacks[query.id] = query
     payload = {
         "id": query.id,
@@ -123,5 +128,114 @@ def set_blocked(bot: BotState, user_id: int, blocked: bool) -> PendingUpdate | N
         "date": now_date(),
         "old_chat_member": member if blocked else kicked,
         "new_chat_member": kicked if blocked else member,
+    }
+    return bot.push_update({"my_chat_member": payload})
+
+
+BOT_STATUSES = frozenset({"member", "administrator", "restricted", "left", "kicked"})
+# A bot promoted with Telegram's default rights; `rights` in the control call overrides them.
+ADMIN_RIGHTS: dict[str, bool] = {
+    "can_be_edited": False,
+    "is_anonymous": False,
+    "can_manage_chat": True,
+    "can_delete_messages": True,
+    "can_manage_video_chats": True,
+    "can_restrict_members": True,
+    "can_promote_members": False,
+    "can_change_info": True,
+    "can_invite_users": True,
+    "can_post_stories": False,
+    "can_edit_stories": False,
+    "can_delete_stories": False,
+    "can_send_welcome_messages": False,
+    "can_pin_messages": True,
+}
+# A restricted bot may do nothing but stay; `permissions` in the control call overrides them.
+RESTRICTED_PERMISSIONS: dict[str, bool] = {
+    "is_member": True,
+    "can_send_messages": False,
+    "can_send_audios": False,
+    "can_send_documents": False,
+    "can_send_photos": False,
+    "can_send_videos": False,
+    "can_send_video_notes": False,
+    "can_send_voice_notes": False,
+    "can_send_polls": False,
+    "can_send_other_messages": False,
+    "can_add_web_page_previews": False,
+    "can_react_to_messages": False,
+    "can_edit_tag": False,
+    "can_change_info": False,
+    "can_invite_users": False,
+    "can_pin_messages": False,
+    "can_manage_topics": False,
+}
+
+
+def _flags(defaults: dict[str, bool], given: Any, what: str) -> dict[str, bool]:
+    if given is None:
+        return dict(defaults)
+    if not isinstance(given, dict):
+        raise ControlError(400, f"{what} must be an object of booleans")
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        raise ControlError(400, f"unknown {what}: {unknown}; known: {sorted(defaults)}")
+    if not all(isinstance(v, bool) for v in given.values()):
+        raise ControlError(400, f"{what} must be an object of booleans")
+    return {**defaults, **given}
+
+
+def _until_date(body: dict[str, Any]) -> int:
+    until = body.get("until_date", 0)
+    if isinstance(until, bool) or not isinstance(until, int) or until < 0:
+        raise ControlError(400, "until_date must be a unix time (0: forever)")
+    return until
+
+
+def bot_member(bot: BotState, status: str, chat: Chat, body: dict[str, Any]) -> dict[str, Any]:
+    """The bot's ChatMember object with `status` in a group, as Telegram shapes it."""
+    member: dict[str, Any] = {"status": status, "user": bot.user.to_json()}
+    if status == "administrator":
+        member.update(_flags(ADMIN_RIGHTS, body.get("rights"), "rights"))
+        if chat.type == "supergroup":
+            member.setdefault("can_manage_topics", False)
+    elif status == "restricted":
+        member.update(_flags(RESTRICTED_PERMISSIONS, body.get("permissions"), "permissions"))
+        member["until_date"] = _until_date(body)
+    elif status == "kicked":
+        member["until_date"] = _until_date(body)
+    return member
+
+
+def set_bot_status(
+    bot: BotState, chat_id: int, user_id: int, body: dict[str, Any]
+) -> PendingUpdate | None:
+    """A group admin `user_id` adds, promotes, restricts or removes the bot: my_chat_member.
+
+    None if the bot's ChatMember did not change (Telegram sends no update then).
+    """
+    status = body.get("status")
+    if status not in BOT_STATUSES:
+        raise ControlError(400, f"status must be one of {sorted(BOT_STATUSES)}")
+    chat_type = body.get("chat_type")
+    if chat_type is None:
+        chat_type = "supergroup" if chat_id <= -1_000_000_000_000 else "group"
+    if chat_type == "private" or chat_id >= 0:
+        raise ControlError(400, "my_chat_member shapes here are for groups: a negative chat_id")
+    user = _user(bot, user_id, body.get("first_name"), body.get("username"))
+    chat = _chat(bot, user, chat_id, chat_type)
+    if isinstance(body.get("title"), str):
+        chat.title = body["title"]
+    old = bot.memberships.get(chat.id, {"status": "left", "user": bot.user.to_json()})
+    new = bot_member(bot, status, chat, body)
+    if new == old:
+        return None
+    bot.memberships[chat.id] = new
+    payload = {
+        "chat": chat.to_json(),
+        "from": user.to_json(),
+        "date": now_date(),
+        "old_chat_member": old,
+        "new_chat_member": new,
     }
     return bot.push_update({"my_chat_member": payload})

@@ -73,6 +73,7 @@ class Message:
     edits: list[dict[str, Any]] = field(default_factory=list)
     deleted: bool = False
     outgoing: bool = True  # sent by the bot
+    reply_to: int | None = None  # the message_id it replies to, in the same chat
 
     def version(self) -> dict[str, Any]:
         return {
@@ -93,6 +94,7 @@ class Message:
             "edit_date": self.edit_date,
             "edits": list(self.edits),
             "deleted": self.deleted,
+            "reply_to_message_id": self.reply_to,
         }
 
 
@@ -103,6 +105,7 @@ class CallbackQuery:
     chat_id: int
     message_id: int
     data: str
+    created_at: float  # the emulator's monotonic clock at the press
     answered: bool = False
 
 
@@ -118,6 +121,8 @@ class BotState:
     callbacks: dict[str, CallbackQuery] = field(default_factory=dict)
     answers: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # The bot's ChatMember object in each group it was added to (my_chat_member).
+    memberships: dict[int, dict[str, Any]] = field(default_factory=dict)
     webhook: WebhookConfig | None = None
     deliverer: WebhookDeliverer | None = None
     _next_message_id: dict[int, int] = field(default_factory=dict)
@@ -162,15 +167,28 @@ class EmulatorState:
 
     def __init__(self, config: EmulatorConfig | None = None, clock: Clock | None = None) -> None:
         self.config = config or EmulatorConfig()
-        self.limiter = RateLimiter(self.config.limits, clock)
+        self._base_clock: Clock = clock or time.monotonic
+        self.clock_offset = 0.0  # seconds POST /emulator/clock moved time forward
+        self.limiter = RateLimiter(self.config.limits, self.now)
         self.stats = Stats()
         self.bots: dict[str, BotState] = {}
         self.http: aiohttp.ClientSession | None = None
         self._changed: asyncio.Condition | None = None
 
+    def now(self) -> float:
+        """The emulator's monotonic time: the injected clock plus what the control API added."""
+        return self._base_clock() + self.clock_offset
+
+    def advance(self, seconds: float) -> float:
+        """Move the emulator's time forward (ages callback queries, refills flood limits)."""
+        if seconds < 0:
+            raise ControlError(400, "time only moves forward: seconds must be >= 0")
+        self.clock_offset += seconds
+        return self.now()
+
     @property
     def clock(self) -> Clock:
-        return self.limiter.clock
+        return self.now
 
     @property
     def changed(self) -> asyncio.Condition:

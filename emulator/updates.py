@@ -90,6 +90,12 @@ class UpdateQueue:
         for update_id in [u for u in self.pending if u < offset]:
             self.confirm(self.pending[update_id])
 
+    def forget_all_but_last(self, count: int) -> None:
+        """getUpdates with offset -count: all but the last `count` are forgotten, undelivered."""
+        older = list(self.pending)[: max(0, len(self.pending) - count)]
+        for update_id in older:
+            self.pending.pop(update_id).done.set()
+
     def drop_all(self) -> None:
         """drop_pending_updates: forget them; `wait`ers learn they were not delivered."""
         for update in self.pending.values():
@@ -111,6 +117,8 @@ class UpdateQueue:
         self._wake()  # an older poll still waiting is terminated
         if offset is not None and offset > 0:
             self.confirm_below(offset)
+        elif offset is not None and offset < 0:
+            self.forget_all_but_last(-offset)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:

@@ -53,7 +53,8 @@ def test_run_without_a_good_token_exits_with_a_clear_error(
 def emulator_process() -> Iterator[str]:
     port = _port()
     proc = subprocess.Popen(
-        _arbcast("emulator", "--port", str(port), "--limits", "off"), env=_env()
+        _arbcast("emulator", "--port", str(port), "--limits", "off", "--allow-insecure-webhooks"),
+        env=_env(),
     )
     yield f"http://127.0.0.1:{port}"
     proc.terminate()

@@ -84,6 +84,8 @@ async def start_emulator() -> AsyncIterator[Callable[..., Awaitable[EmulatorServ
 
     async def start(**kwargs: Any) -> EmulatorServer:
         kwargs.setdefault("webhook_retry_base", 0.01)
+        # Receivers listen on http://127.0.0.1:<free port>; test_webhook_url turns this off.
+        kwargs.setdefault("allow_insecure_webhooks", True)
         server = EmulatorServer(**kwargs)
         await server.start()
         servers.append(server)
