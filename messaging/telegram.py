@@ -14,6 +14,7 @@ from aiogram.enums import ParseMode
 
 from core.settings import Settings
 from messaging.json_session import JsonSession
+from messaging.late_answers import LateAnswersAreNoOps
 from messaging.leases import LeasedTokens
 from messaging.pacing import Pacer, PacerLimits
 from messaging.sender import PacedSender
@@ -49,6 +50,7 @@ def create_bot(
     _pin_response_models()
     retries = tg.retries_after_429 if retries_after_429 is None else retries_after_429
     session.middleware(PacedSender(pacer, max_retries=retries, tokens=tokens))
+    session.middleware(LateAnswersAreNoOps())
     return Bot(
         settings.bot_token(),
         session=session,

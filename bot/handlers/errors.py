@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import logging
 
-from aiogram.exceptions import TelegramBadRequest
-from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import ErrorEvent
 
 from core.errors import StoreUnavailableError
@@ -21,23 +19,8 @@ from messaging import templates
 log = logging.getLogger(__name__)
 
 
-def is_late_callback_answer(exc: BaseException) -> bool:
-    """Telegram refused a button's answer: the query is too old (answered after the ~15 s clients
-    wait, by a slow handler or from a backlog) or was answered already. Only the answer is lost,
-    the spinner on the user's screen has already stopped, and a retry would be refused alike:
-    no bug to record and nothing to tell the user. What the handler did before it stays done."""
-    return (
-        isinstance(exc, TelegramBadRequest)
-        and isinstance(exc.method, AnswerCallbackQuery)
-        and "query is too old" in exc.message
-    )
-
-
 async def on_error(event: ErrorEvent, services: Services) -> bool:
     exc = event.exception
-    if is_late_callback_answer(exc):
-        log.info("update %s: its callback answer came too late: %s", event.update.update_id, exc)
-        return True
     update = event.update
     user = None
     message = update.message or (update.callback_query.message if update.callback_query else None)

@@ -12,8 +12,9 @@ import pytest
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import AnswerCallbackQuery
 
-from bot.handlers.errors import is_late_callback_answer
+from core.models import Opportunity, OpportunityType, Priority
 from messaging import templates
+from messaging.late_answers import is_late_callback_answer
 from tests.bot.conftest import BotEnv
 
 
@@ -88,3 +89,23 @@ def test_only_query_too_old_from_answer_callback_query_is_a_late_answer() -> Non
     assert is_late_callback_answer(late)
     assert not is_late_callback_answer(other)
     assert not is_late_callback_answer(RuntimeError("query is too old"))
+
+
+async def test_work_after_a_late_answer_still_happens(botenv: BotEnv) -> None:
+    """Details answers the press first, then sends the card: a late answer must not skip it."""
+    now = botenv.clock.now()
+    opp = Opportunity(
+        opportunity_id="fund1", type=OpportunityType.FUNDING, symbol="BTC/USDT",
+        buy_exchange="binance", sell_exchange="okx", buy_price=100.0, sell_price=100.4,
+        net_spread_pct=0.4, expected_profit_pct=0.4, confidence=0.8, priority=Priority.HIGH,
+        detected_at=now - 600, updated_at=now, expires_at=now + 900,
+    )  # fmt: skip
+    await botenv.services.opportunities.put(opp)
+    await botenv.send(1, "/start")
+    await botenv.send(1, "/opportunities")
+    listing = await botenv.last(1)
+    before = len(await botenv.messages(1))
+    await press_late(botenv, 1, int(listing["message_id"]), "op:details:fund1")
+    after = await botenv.messages(1)
+    assert len(after) == before + 1
+    assert "BTC/USDT" in after[-1]["plain_text"]
