@@ -62,6 +62,7 @@ class PushSender:
             clock,
             delivery,
             consumer=self.consumer,
+            opportunities=self._services.opportunities,
         )
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None

@@ -354,8 +354,8 @@ class UserQueueShard:
                 self.columns.set_session_expiry(uid, expires)
 
     async def _load_opportunities(self, ids: set[str]) -> list[Opportunity]:
-        found = [await self._opportunities.get(i) for i in sorted(ids)]
-        return [o for o in found if o is not None]
+        found = await self._opportunities.get_many(sorted(ids))
+        return list(found.values())
 
     def _tier(self, uid: int) -> Tier:
         return TIER_OF_CODE[int(self.columns.column("tier")[self.columns.row_of(uid)])]

@@ -10,7 +10,7 @@ consumer missed, and decouples the engine's pace from distribution's.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from core.models import Opportunity
@@ -79,6 +79,18 @@ class OpportunityStore:
         async with store_errors("reading an opportunity"):
             raw = await self._redis.get(keys.opportunity(opportunity_id))
         return Opportunity.model_validate_json(raw) if raw else None
+
+    async def get_many(self, opportunity_ids: Sequence[str]) -> dict[str, Opportunity]:
+        """The stored opportunities among `opportunity_ids` (closed ones included), one MGET."""
+        if not opportunity_ids:
+            return {}
+        async with store_errors("reading opportunities"):
+            raws = await self._redis.mget([keys.opportunity(i) for i in opportunity_ids])
+        return {
+            i: Opportunity.model_validate_json(r)
+            for i, r in zip(opportunity_ids, raws, strict=True)
+            if r
+        }
 
     async def validation(self, opportunity_id: str) -> list[dict[str, Any]]:
         async with store_errors("reading a validation record"):

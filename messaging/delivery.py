@@ -64,6 +64,7 @@ from core.clock import Clock
 from core.distribution.settings import DeliverySettings
 from core.events import Event, EventLog, Scalar
 from core.models import SessionState
+from core.opportunity_store import OpportunityStore
 from messaging import send_mark
 from messaging.coalesce import Coalescer
 from messaging.outbox import Outbox
@@ -119,7 +120,10 @@ class DeliveryWorker:
         *,
         consumer: str | None = None,
         rng: random.Random | None = None,
+        opportunities: OpportunityStore | None = None,
     ) -> None:
+        """`opportunities`: when given, a message all of whose opportunities closed or expired
+        while it waited is not sent (dropped as ``stale``)."""
         self.outbox = outbox
         self.bot = bot
         self.events = events
@@ -127,6 +131,7 @@ class DeliveryWorker:
         self.clock = clock
         self.settings = settings or outbox.settings
         self.consumer = consumer or default_consumer_name()
+        self.opportunities = opportunities
         self._rng = rng or random.Random()
         self._held: dict[str, OutboxEntry] = {}
         self._lanes: dict[int, deque[OutboxEntry]] = {}
@@ -162,6 +167,7 @@ class DeliveryWorker:
                         min(room, self.settings.batch_size),
                         self.settings.block_ms,
                     )
+                    entries = await self._drop_stale(entries)
                 except Exception:
                     log.exception("claiming from the outbox failed; retrying shortly")
                     with contextlib.suppress(TimeoutError):
@@ -184,11 +190,13 @@ class DeliveryWorker:
         handled = 0
         while True:
             entries = await self.outbox.claim(self.consumer, self.settings.batch_size, None)
+            claimed = len(entries)
+            entries = await self._drop_stale(entries)
             self._dispatch(entries)
-            handled += len(entries)
+            handled += claimed
             if self._lane_tasks:
                 await self._join_lanes()
-            elif not entries:
+            elif not claimed:
                 return handled
 
     @property
@@ -215,9 +223,37 @@ class DeliveryWorker:
         while True:
             await asyncio.sleep(interval)
             try:
-                await self.outbox.touch(self.consumer, list(self._held))
+                await self.outbox.touch(self.consumer, list(self._held.values()))
             except Exception:
                 log.warning("touching held outbox entries failed", exc_info=True)
+
+    async def _drop_stale(self, entries: list[OutboxEntry]) -> list[OutboxEntry]:
+        """The entries still worth sending: a message whose opportunities all closed or expired
+        while it waited (a backlog) would only mislead; it is dropped, with an event. One read
+        for the whole batch."""
+        if self.opportunities is None:
+            return entries
+        ids = sorted(
+            {i for e in entries if e.message.kind == "send" for i in e.message.opportunity_ids}
+        )
+        if not ids:
+            return entries
+        found = await self.opportunities.get_many(ids)
+        now = self.clock.now()
+        fresh: list[OutboxEntry] = []
+        for e in entries:
+            m = e.message
+            live = [
+                o
+                for i in m.opportunity_ids
+                if (o := found.get(i)) is not None and not o.closed and o.expires_at > now
+            ]
+            if m.kind == "send" and m.opportunity_ids and not live:
+                await self.outbox.drop(e, "stale")
+                self._emit(DROPPED, m, reason="stale", sent=False)
+            else:
+                fresh.append(e)
+        return fresh
 
     def _dispatch(self, entries: list[OutboxEntry]) -> None:
         for entry in entries:

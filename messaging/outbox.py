@@ -87,11 +87,12 @@ class Outbox:
             )
         self.partition = partition
         self.stream = outbox_stream(partition)
+        self.high_stream = outbox_stream(partition, high=True)
         self.delayed = outbox_delayed(partition)
         self._events = events
         self._clock: Clock = clock or SystemClock()
         self._group_ready = False
-        self._cursors: dict[str, str] = {}  # XAUTOCLAIM cursor per consumer
+        self._cursors: dict[tuple[str, str], str] = {}  # XAUTOCLAIM cursor per consumer, stream
         self._enqueue: AsyncScript = redis.register_script(lua_source("outbox_enqueue"))
         self._mark: AsyncScript = redis.register_script(lua_source("outbox_mark_sending"))
         self._ack: AsyncScript = redis.register_script(lua_source("outbox_ack"))
@@ -143,18 +144,20 @@ class Outbox:
         return self._stream_of(m)
 
     def _stream_of(self, m: OutboxMessage) -> str:
-        return outbox_stream(outbox_partition(m.chat_id, self.settings.senders))
+        partition = outbox_partition(m.chat_id, self.settings.senders)
+        return outbox_stream(partition, high=m.priority == "high" and m.kind == "send")
 
     # -- consuming ------------------------------------------------------------------------------
 
     async def ensure_group(self) -> None:
         if self._group_ready:
             return
-        try:
-            await self.redis.xgroup_create(self.stream, OUTBOX_GROUP, id="0", mkstream=True)
-        except redis.exceptions.ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        for stream in (self.high_stream, self.stream):
+            try:
+                await self.redis.xgroup_create(stream, OUTBOX_GROUP, id="0", mkstream=True)
+            except redis.exceptions.ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
         self._group_ready = True
 
     async def claim(
@@ -178,54 +181,65 @@ class Outbox:
         if count <= 0:
             return []
         await self._promote(keys=[self.delayed, self.stream], args=[self._clock.now(), count])
-        raw: list[tuple[Any, Any]] = []
-        cursor = self._cursors.get(consumer, "0-0")
-        reply = await self.redis.xautoclaim(
-            self.stream,
-            OUTBOX_GROUP,
-            consumer,
-            min_idle_time=self.settings.reclaim_idle_ms,
-            start_id=cursor,
-            count=count,
-        )
-        self._cursors[consumer] = _text(reply[0])
-        raw.extend(reply[1])
-        if len(raw) < count:
-            read = await self.redis.xreadgroup(
+        # HIGH first: what a dead sender left, then new ones; the rest after, the same way.
+        out: list[OutboxEntry] = []
+        for high, stream in ((True, self.high_stream), (False, self.stream)):
+            raw: list[tuple[Any, Any]] = []
+            cursor = self._cursors.get((consumer, stream), "0-0")
+            reply = await self.redis.xautoclaim(
+                stream,
                 OUTBOX_GROUP,
                 consumer,
-                {self.stream: ">"},
-                count=count - len(raw),
-                block=block_ms if block_ms and not raw else None,
+                min_idle_time=self.settings.reclaim_idle_ms,
+                start_id=cursor,
+                count=count - len(out),
             )
-            for _stream, entries in read or []:
-                raw.extend(entries)
-        return await self._decode(raw)
+            self._cursors[(consumer, stream)] = _text(reply[0])
+            raw.extend(reply[1])
+            if len(out) + len(raw) < count:
+                read = await self.redis.xreadgroup(
+                    OUTBOX_GROUP,
+                    consumer,
+                    {stream: ">"},
+                    count=count - len(out) - len(raw),
+                    # Only the last lane waits, and only when nothing at all was found.
+                    block=block_ms if block_ms and not high and not out and not raw else None,
+                )
+                for _stream, entries in read or []:
+                    raw.extend(entries)
+            out += await self._decode(raw, stream, high)
+            if len(out) >= count:
+                break
+        return out
 
-    async def _decode(self, raw: Iterable[tuple[Any, Any]]) -> list[OutboxEntry]:
+    async def _decode(
+        self, raw: Iterable[tuple[Any, Any]], stream: str, high: bool
+    ) -> list[OutboxEntry]:
         out: list[OutboxEntry] = []
         for entry_id, fields in raw:
             if entry_id is None:
                 continue
             eid = _text(entry_id)
             if fields is None:  # deleted while pending (Redis 6.2 reports it so)
-                await self.redis.xack(self.stream, OUTBOX_GROUP, eid)
+                await self.redis.xack(stream, OUTBOX_GROUP, eid)
                 continue
             payload = _field(fields, "m")
             try:
-                out.append(OutboxEntry(eid, OutboxMessage.from_json(payload or ""), self.partition))
+                message = OutboxMessage.from_json(payload or "")
+                out.append(OutboxEntry(eid, message, self.partition, high))
             except ValidationError as exc:
                 log.error("outbox entry %s is malformed: %s", eid, exc)
                 reason = f"malformed: {exc.error_count()} errors"
-                await self._dead_raw(self.stream, eid, payload or "", reason)
+                await self._dead_raw(stream, eid, payload or "", reason)
         return out
 
-    async def touch(self, consumer: str, entry_ids: Sequence[str]) -> None:
+    async def touch(self, consumer: str, entries: Sequence[OutboxEntry]) -> None:
         """Reset the idle time of entries `consumer` still holds, so nobody reclaims them."""
-        if entry_ids:
-            await self.redis.xclaim(
-                self.stream, OUTBOX_GROUP, consumer, 0, list(entry_ids), justid=True
-            )
+        by_stream: dict[str, list[Any]] = {}
+        for e in entries:
+            by_stream.setdefault(e.stream, []).append(e.entry_id)
+        for stream, ids in by_stream.items():
+            await self.redis.xclaim(stream, OUTBOX_GROUP, consumer, 0, ids, justid=True)
 
     async def mark_sending(self, entry: OutboxEntry, consumer: str) -> bool:
         """Mark the message as being sent; True if it was marked already (a crash-window resend,
@@ -275,7 +289,7 @@ class Outbox:
     ) -> tuple[list[Any], list[Any]]:
         m = entry.message
         keys = [
-            outbox_stream(entry.partition),
+            entry.stream,
             outbox_sent(m.outgoing_id),
             outbox_sending(m.outgoing_id),
             OUTBOX_ACKS,
@@ -305,7 +319,7 @@ class Outbox:
         delayed = outbox_delayed(outbox_partition(m.chat_id, self.settings.senders))
         n = await self._retry(
             keys=[
-                outbox_stream(entry.partition),
+                entry.stream,
                 delayed,
                 outbox_sending(m.outgoing_id),
                 OUTBOX_STATS,
@@ -315,8 +329,7 @@ class Outbox:
         return bool(int(n))
 
     async def dead_letter(self, entry: OutboxEntry, reason: str) -> bool:
-        stream = outbox_stream(entry.partition)
-        return await self._dead_raw(stream, entry.entry_id, entry.message.to_json(), reason)
+        return await self._dead_raw(entry.stream, entry.entry_id, entry.message.to_json(), reason)
 
     async def _dead_raw(self, stream: str, entry_id: str, payload: str, reason: str) -> bool:
         try:
@@ -397,11 +410,13 @@ class Outbox:
             pipe.xlen(OUTBOX_DEAD)
             for p in parts:
                 pipe.xlen(outbox_stream(p))
+                pipe.xlen(outbox_stream(p, high=True))
                 pipe.zcard(outbox_delayed(p))
             counters, dead, *sizes = await pipe.execute()
         out = {_text(k): int(v) for k, v in (counters or {}).items()}
         owned = self.settings.senders
-        stream_len, delayed = sizes[0::2], sizes[1::2]
+        stream_len = [int(a) + int(b) for a, b in zip(sizes[0::3], sizes[1::3], strict=True)]
+        delayed = sizes[2::3]
         out.update(
             backlog=sum(int(n) for n in stream_len[:owned]),
             delayed=sum(int(n) for n in delayed[:owned]),
@@ -414,9 +429,10 @@ class Outbox:
         """This partition's backlog and delayed retries."""
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.xlen(self.stream)
+            pipe.xlen(self.high_stream)
             pipe.zcard(self.delayed)
-            backlog, delayed = await pipe.execute()
-        return {"backlog": int(backlog), "delayed": int(delayed)}
+            backlog, high, delayed = await pipe.execute()
+        return {"backlog": int(backlog) + int(high), "delayed": int(delayed)}
 
 
 def _field(fields: Mapping[Any, Any], name: str) -> str | None:

@@ -12,6 +12,7 @@ from aiogram.types import InlineKeyboardMarkup
 from pydantic import BaseModel, ConfigDict
 
 from core.distribution.user_queue import Outgoing
+from core.store.keys import outbox_stream
 
 MessageKind = Literal["send", "edit"]
 
@@ -72,6 +73,11 @@ class OutboxEntry:
     entry_id: str
     message: OutboxMessage
     partition: int = 0
+    high: bool = False  # read from the partition's HIGH lane
+
+    @property
+    def stream(self) -> str:
+        return outbox_stream(self.partition, high=self.high)
 
 
 def to_markup_json(markup: InlineKeyboardMarkup | None) -> str | None:

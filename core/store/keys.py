@@ -25,6 +25,7 @@ for the same reason.
 | ``arbcast:lastpush:{uid}`` | string | when the user last received a push (for the cooldown) | 2 days |
 | ``arbcast:{outbox}`` | stream | rendered push messages awaiting Telegram (`OutboxMessage` JSON), consumer group ``senders``: partition 0, or the only one | entries deleted once acknowledged, dropped or dead-lettered |
 | ``arbcast:{outbox}:p<n>`` | stream | partition n ≥ 1 of the outbox when `delivery.senders` > 1: the chats with chat id mod senders = n, sent by sender n alone | as partition 0 |
+| ``arbcast:{outbox}:high`` / ``arbcast:{outbox}:p<n>:high`` | stream | a partition's HIGH-priority messages (singles, reminders): claimed before the partition's other messages, so a HIGH never waits behind a backlog of digests | as the partition |
 | ``arbcast:{outbox}:delayed`` / ``arbcast:{outbox}:p<n>:delayed`` | zset | a partition's messages to retry (payload scored by due time) | moved back to the partition's stream when due |
 | ``arbcast:{outbox}:dead`` | stream | messages given up on, with the reason | capped at `delivery.dead_max_len` entries |
 | ``arbcast:{outbox}:acks`` | stream | (user id, outgoing id, Telegram message id) of each sent message, read by the distributor to track message ids | capped at `delivery.acks_max_len` entries |
@@ -174,8 +175,10 @@ def stream_failures(stream: str, group: str) -> str:
     return f"{stream}:failures:{group}"
 
 
-def outbox_stream(partition: int) -> str:
-    return OUTBOX_STREAM if partition == 0 else f"{OUTBOX_STREAM}:p{partition}"
+def outbox_stream(partition: int, *, high: bool = False) -> str:
+    """A partition's stream; `high`: its lane for HIGH alerts, claimed before the rest."""
+    base = OUTBOX_STREAM if partition == 0 else f"{OUTBOX_STREAM}:p{partition}"
+    return f"{base}:high" if high else base
 
 
 def outbox_delayed(partition: int) -> str:

@@ -21,8 +21,13 @@ from messaging.outbox_message import OutboxMessage
 
 
 async def released(redis: Any) -> list[OutboxMessage]:
-    """What the shard put in the outbox (one partition: one sender), oldest first."""
-    rows = await redis.xrange(keys.outbox_stream(0))
+    """What the shard put in the outbox (one partition: one sender; HIGH in its own lane),
+    oldest first."""
+    rows = [
+        *await redis.xrange(keys.outbox_stream(0)),
+        *await redis.xrange(keys.outbox_stream(0, high=True)),
+    ]
+    rows.sort(key=lambda r: tuple(int(x) for x in r[0].split("-")))
     return [OutboxMessage.from_json(f["m"]) for _, f in rows]
 
 

@@ -145,7 +145,7 @@ def message(clock: ManualClock) -> MessageFactory:
             "chat_id": user_id,
             "text": f"m{n} for <b>{user_id}</b>",
             "opportunity_ids": (f"opp{n}",),
-            "priority": "high",
+            "priority": "medium",
             "created_at": clock.now(),
         }
         fields.update(overrides)

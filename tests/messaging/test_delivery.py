@@ -21,7 +21,8 @@ from aiogram.methods.base import TelegramType
 
 from core.clock import ManualClock
 from core.events import MemoryEventLog
-from core.models import SessionState
+from core.models import Opportunity, OpportunityType, Priority, SessionState
+from core.opportunity_store import OpportunityStore
 from core.services import Services
 from core.store.keys import OUTBOX_DELAYED, OUTBOX_GROUP, OUTBOX_STREAM
 from emulator.server import EmulatorServer
@@ -408,3 +409,47 @@ async def test_closing_edits_change_the_sent_message(
         "920:1",
         "920:3",  # "message is not modified": already what we want
     ]
+
+
+async def test_a_message_whose_opportunities_closed_or_expired_while_waiting_is_not_sent(
+    tg: TgEnv,
+    outbox: Outbox,
+    message: MessageFactory,
+    events: MemoryEventLog,
+    clock: ManualClock,
+    redis: Any,
+) -> None:
+    """A backlog must not deliver yesterday's spreads: at claim time, a message none of whose
+    opportunities is still open is dropped as stale (a digest with one open item still goes)."""
+    now = clock.now()
+    store = OpportunityStore(redis, ttl=3_600)
+
+    def opp(oid: str, **kw: Any) -> Opportunity:
+        base: dict[str, Any] = {
+            "opportunity_id": oid, "type": OpportunityType.ARBITRAGE, "symbol": "BTC/USDT",
+            "buy_exchange": "binance", "sell_exchange": "okx", "buy_price": 1.0,
+            "sell_price": 1.01, "net_spread_pct": 0.5, "expected_profit_pct": 0.5,
+            "confidence": 0.8, "priority": Priority.HIGH, "detected_at": now,
+            "updated_at": now, "expires_at": now + 600,
+        }  # fmt: skip
+        return Opportunity.model_validate({**base, **kw})
+
+    await store.put(opp("open"))
+    await store.put(opp("closed", closed=True))
+    await store.put(opp("expired", expires_at=now - 1))
+    await tg.open_chats([401, 402, 403, 404])
+    await outbox.enqueue(
+        [
+            message(401, 1, opportunity_ids=("open",)),
+            message(402, 1, opportunity_ids=("closed",)),
+            message(403, 1, opportunity_ids=("expired", "gone")),
+            message(404, 1, opportunity_ids=("closed", "open")),
+        ]
+    )
+    worker = DeliveryWorker(
+        outbox, await tg.bot(), events, Ended(), clock, consumer="w1", opportunities=store
+    )
+    assert await worker.drain() == 4
+    assert [len(await tg.messages(u)) for u in (401, 402, 403, 404)] == [1, 0, 0, 1]
+    assert sorted(_reasons(events, "distribution.dropped")) == ["stale", "stale"]
+    assert await redis.xlen(OUTBOX_STREAM) == 0

@@ -147,7 +147,7 @@ async def test_touch_keeps_entries_of_a_live_consumer(
     ob = Outbox(redis, DeliverySettings(reclaim_idle_ms=0), clock=clock)
     await ob.enqueue([message(1, 1)])
     [entry] = await ob.claim("a", 10)
-    await ob.touch("a", [entry.entry_id])
+    await ob.touch("a", [entry])
     info = await redis.xpending_range(OUTBOX_STREAM, OUTBOX_GROUP, "-", "+", 10)
     assert info[0]["consumer"] == "a"
 
@@ -263,3 +263,16 @@ def test_an_outbox_partition_must_belong_to_a_sender(
 ) -> None:
     with pytest.raises(ValueError, match=r"delivery\.senders"):
         Outbox(redis, delivery_settings, partition=1)
+
+
+async def test_a_high_alert_is_claimed_before_a_backlog_of_digests(
+    outbox: Outbox, message: MessageFactory, redis: Any
+) -> None:
+    await outbox.enqueue([message(u, 1, priority="low") for u in range(10, 60)])
+    await outbox.enqueue([message(7, 1, priority="high")])
+    first = await outbox.claim("c1", 5)
+    assert first[0].message.user_id == 7
+    assert first[0].high and not first[1].high
+    assert await outbox.ack(first[0], 99)  # acknowledged on its own lane
+    assert await redis.xlen(outbox_stream(0, high=True)) == 0
+    assert (await outbox.partition_stats())["backlog"] == 50  # claimed, not yet sent
