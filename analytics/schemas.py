@@ -316,7 +316,9 @@ TABLES: dict[str, TableSpec] = {
                 "distribution.edit": "A sent message is to be edited (its opportunity closed)",
                 "distribution.accepted": "A rendered message accepted by the durable outbox",
                 "distribution.rejected": "Refused by an eligibility layer",
-                "distribution.sent": "Delivered; latency_ms set",
+                "distribution.sent": "Delivered (or edited, kind=edit): opportunity_id (the "
+                "first item; all in extra.opportunity_ids), type, the recipient's tier; "
+                "latency_ms from release, extra.detection_latency_ms from detection",
                 "distribution.retried": "A send retried (429, network)",
                 "distribution.failed": "A send failed for good (blocked, ...)",
                 "distribution.dropped": "Dropped before sending (expired, cap, ...)",

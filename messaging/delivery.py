@@ -367,14 +367,18 @@ class DeliveryWorker:
         duplicate = bool(marked and marked[0])
         if not await self._acks((entry, message_id)):
             log.warning("outbox entry %s was acknowledged by another sender", entry.entry_id)
-        latency_ms = round((self.clock.now() - m.created_at) * 1000, 1)
+        now = self.clock.now()
+        since_detection: dict[str, Scalar] = {}
+        if m.detected_at is not None:
+            since_detection["detection_latency_ms"] = round((now - m.detected_at) * 1000, 1)
         self._emit(
             SENT,
             m,
-            latency_ms=latency_ms,
+            latency_ms=round((now - m.created_at) * 1000, 1),  # from the queue's release
             attempt=m.attempt,
             message_id=message_id,
             duplicate=duplicate,
+            **since_detection,
         )
         return None
 
@@ -476,5 +480,12 @@ class DeliveryWorker:
             "priority": m.priority,
             "items": len(m.opportunity_ids),
         }
+        if m.opportunity_ids:
+            base["opportunity_id"] = m.opportunity_ids[0]
+            base["opportunity_ids"] = ",".join(m.opportunity_ids)
+        if m.tier:
+            base["tier"] = m.tier
+        if m.opportunity_type:
+            base["type"] = m.opportunity_type
         base.update(attrs)
         self.events.emit(Event(name=name, ts=self.clock.now(), user_id=m.user_id, attrs=base))

@@ -33,6 +33,11 @@ class OutboxMessage(BaseModel):
     created_at: float  # when the queue decided to send it (for latency)
     kind: MessageKind = "send"
     message_id: int | None = None  # for "edit": the message to edit
+    # For analytics: the recipient's tier, and the type and detection time of the first (best)
+    # opportunity, so delivery is counted per tier and type and its latency runs from detection.
+    tier: str = ""
+    opportunity_type: str = ""
+    detected_at: float | None = None
 
     def to_json(self) -> str:
         return self.model_dump_json()
@@ -45,6 +50,9 @@ class OutboxMessage(BaseModel):
         markup: InlineKeyboardMarkup | None,
         *,
         chat_id: int | None = None,
+        tier: str = "",
+        opportunity_type: str = "",
+        detected_at: float | None = None,
     ) -> OutboxMessage:
         """The outbox message of a queue's `Outgoing`, rendered (see `messaging.push_templates`);
         `chat_id` defaults to the user's private chat."""
@@ -59,6 +67,9 @@ class OutboxMessage(BaseModel):
             created_at=outgoing.created_at,
             kind="edit" if outgoing.kind == "edit_closed" else "send",
             message_id=outgoing.message_id,
+            tier=tier,
+            opportunity_type=opportunity_type,
+            detected_at=detected_at,
         )
 
     @classmethod

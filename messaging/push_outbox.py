@@ -59,7 +59,15 @@ class PushOutbox:
         )
         if rendered is None:
             return None
-        return OutboxMessage.from_outgoing(outgoing, rendered.text, rendered.markup)
+        first = next(o for i in outgoing.opportunity_ids if (o := opportunities.get(i)))
+        return OutboxMessage.from_outgoing(
+            outgoing,
+            rendered.text,
+            rendered.markup,
+            tier=profile.tier.value,
+            opportunity_type=first.type.value,
+            detected_at=first.detected_at,
+        )
 
     async def submit(
         self, outgoing: list[Outgoing], opportunities: Mapping[str, Opportunity]

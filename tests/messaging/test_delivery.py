@@ -20,14 +20,16 @@ from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 
 from core.clock import ManualClock
+from core.distribution.user_queue import Outgoing
 from core.events import MemoryEventLog
-from core.models import Opportunity, OpportunityType, Priority, SessionState
+from core.models import Opportunity, OpportunityType, Priority, SessionState, Tier, UserProfile
 from core.opportunity_store import OpportunityStore
 from core.services import Services
 from core.store.keys import OUTBOX_DELAYED, OUTBOX_GROUP, OUTBOX_STREAM
 from emulator.server import EmulatorServer
 from messaging.delivery import DeliveryWorker, end_session_callback
 from messaging.outbox import Outbox
+from messaging.push_outbox import PushOutbox
 from tests.messaging.conftest import TOKEN, MessageFactory, TgEnv
 
 
@@ -453,3 +455,32 @@ async def test_a_message_whose_opportunities_closed_or_expired_while_waiting_is_
     assert [len(await tg.messages(u)) for u in (401, 402, 403, 404)] == [1, 0, 0, 1]
     assert sorted(_reasons(events, "distribution.dropped")) == ["stale", "stale"]
     assert await redis.xlen(OUTBOX_STREAM) == 0
+
+
+async def test_a_delivered_push_is_recorded_with_its_opportunity_type_tier_and_latencies(
+    tg: TgEnv, outbox: Outbox, events: MemoryEventLog, clock: ManualClock, redis: Any
+) -> None:
+    """distribution.sent says what was delivered to whom: the opportunity (and all of a
+    digest's), its type, the user's tier, and latency from release and from detection."""
+    now = clock.now()
+    opp = Opportunity(
+        opportunity_id="f1", type=OpportunityType.FUNDING, symbol="ETH/USDT",
+        buy_exchange="binance", sell_exchange="okx", buy_price=1.0, sell_price=1.0,
+        net_spread_pct=0.3, expected_profit_pct=0.3, confidence=0.8, priority=Priority.HIGH,
+        detected_at=now - 300, updated_at=now, expires_at=now + 600,
+    )  # fmt: skip
+    out = Outgoing("501:0:1", 501, "single", ("f1",), Priority.HIGH, now, "k")
+    pushes = PushOutbox(redis, outbox.settings, events, clock=clock)
+    profile = UserProfile(user_id=501, tier=Tier.BASIC)
+    message = pushes.render(out, {"f1": opp}, profile, now)
+    assert message is not None
+    await outbox.enqueue([message])
+    await tg.open_chats([501])
+    clock.advance(seconds=2)
+    assert await _worker(outbox, await tg.bot(), events, clock).drain() == 1
+    (sent,) = events.named("distribution.sent")
+    assert sent.attrs["opportunity_id"] == "f1"
+    assert sent.attrs["type"] == "funding"
+    assert sent.attrs["tier"] == "basic"
+    assert sent.attrs["latency_ms"] == 2000.0
+    assert sent.attrs["detection_latency_ms"] == 302000.0
