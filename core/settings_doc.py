@@ -42,7 +42,11 @@ def variables(
     for name, field in type(model).model_fields.items():
         value = getattr(model, name)
         doc = field.description or ""
-        if prefix == "ARBCAST_" and name in UNPREFIXED:
+        extra = field.json_schema_extra
+        if isinstance(extra, dict) and "doc_default" in extra:
+            # A default made at each start (a random secret): documented as what to write.
+            yield f"{prefix}{name.upper()}", str(extra["doc_default"]), doc
+        elif prefix == "ARBCAST_" and name in UNPREFIXED:
             yield UNPREFIXED[name], _value(value), doc
         elif isinstance(value, BaseModel):
             yield from variables(value, f"{prefix}{name.upper()}__")
