@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr
 from pydantic_core import to_jsonable_python
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from core.settings import Settings
 
@@ -34,11 +35,27 @@ def _value(v: Any) -> str:
     return json.dumps(plain, separators=(",", ":"))
 
 
+class _Defaults(Settings):
+    """Settings from their defaults alone: what the environment or a .env holds (say
+    ARBCAST_REDIS_BINARY in `make test`) must not leak into the documented defaults."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
 def variables(
     model: BaseModel | None = None, prefix: str = "ARBCAST_"
 ) -> Iterator[tuple[str, str, str]]:
     """(variable, default, description) for every leaf setting."""
-    model = model or Settings()
+    model = model or _Defaults()
     for name, field in type(model).model_fields.items():
         value = getattr(model, name)
         doc = field.description or ""

@@ -3,6 +3,7 @@ documented one for one in .env.example."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -22,6 +23,16 @@ from core.settings import (
 from core.settings_doc import render, variables
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _no_settings_from_outside(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """What these tests read is what they set: not the caller's ARBCAST_* variables (make test
+    sets ARBCAST_REDIS_BINARY), nor a .env in the working directory."""
+    for name in list(os.environ):
+        if name.upper().startswith(("ARBCAST_", "REDIS_URL", "TELEGRAM_BOT_TOKEN")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
 
 
 def test_nested_and_unprefixed_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
