@@ -7,7 +7,7 @@ Which Redis:
 - `redis_url` (and the flushed `redis` client) is otherwise, in this order:
   ARBCAST_TEST_REDIS_URL, a server given explicitly for the tests (it is flushed before each
   test); REDIS_URL, only if that server holds no key at all when the session starts (the suite
-  flushes it, so it must own it); else `redis_server`.
+  flushes it, so it must own it; it is left empty again at the end); else `redis_server`.
 """
 
 from __future__ import annotations
@@ -75,12 +75,20 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedR
 
 
 @pytest.fixture(scope="session")
-def external_redis_url() -> str | None:
+def external_redis_url() -> Iterator[str | None]:
     """ARBCAST_TEST_REDIS_URL, or an empty REDIS_URL server, checked once per session."""
     try:
-        return external_test_redis(os.environ)
+        url = external_test_redis(os.environ)
     except UnsafeRedisError as exc:
         pytest.exit(str(exc), returncode=2)
+    yield url
+    if url is not None and not os.environ.get(TEST_URL_VARIABLE):
+        # REDIS_URL was adopted because it was empty: leave it empty, so the next run may too.
+        client = redis_sync.Redis.from_url(url, socket_timeout=5)
+        try:
+            client.flushall()
+        finally:
+            client.close()
 
 
 @pytest.fixture
