@@ -340,8 +340,12 @@ def _cookie_value(token: str) -> str:
 
 
 def _same(given: str, expected: str) -> bool:
-    """Constant-time equality (of digests, so not even the length leaks)."""
-    a = hashlib.sha256(given.encode()).digest()
+    """Constant-time equality (of digests, so not even the length leaks).
+
+    aiohttp hands over bytes that are not UTF-8 (a cookie or header of Latin-1 bytes, say) as
+    lone surrogates, which a plain encode() refuses (a 500). surrogatepass encodes any str, so
+    such a value is simply a wrong one, answered 401 as to anyone without the token."""
+    a = hashlib.sha256(given.encode("utf-8", "surrogatepass")).digest()
     b = hashlib.sha256(expected.encode()).digest()
     return secrets.compare_digest(a, b)
 

@@ -1,21 +1,37 @@
-"""The `arbcast` command: run the bot, the Telegram emulator, or the demo."""
+"""The `arbcast` command: run the bot, the Telegram emulator, or the demo.
+
+Exit status 2: bad settings (an unknown ARBCAST_* name, malformed JSON, a value out of range);
+1: Redis did not answer. Either way one line on stderr says what to change.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
+import sys
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, NoReturn
 
+import redis.exceptions
 import typer
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from analytics.cli import app as analytics_app
 from arbcast.logging import setup_logging
 from arbcast.market_cli import app as market_app
 from arbcast.outbox_cli import app as outbox_app
-from core.errors import ArbcastError
+from core.errors import ArbcastError, StoreUnavailableError
 from core.settings import load_settings
+
+# Exit statuses, for supervisors: 2 is not worth restarting until the settings change (systemd:
+# RestartPreventExitStatus=2); 1 (Redis down) may well succeed on the next try.
+EXIT_BAD_SETTINGS = 2
+EXIT_UNAVAILABLE = 1
+
+log = logging.getLogger(__name__)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 app.add_typer(market_app, name="market", help="Record market data to Parquet.")
@@ -38,9 +54,18 @@ def _stop_on_signals() -> None:
         loop.add_signal_handler(sig, task.cancel)
 
 
-def _fail(exc: ArbcastError) -> None:
+def _fail(exc: ArbcastError) -> NoReturn:
+    code = EXIT_UNAVAILABLE if isinstance(exc, StoreUnavailableError) else EXIT_BAD_SETTINGS
     typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=2)
+    raise typer.Exit(code=code)
+
+
+def _redis_down(exc: BaseException) -> StoreUnavailableError:
+    detail = " ".join(str(exc).split()) or type(exc).__name__
+    return StoreUnavailableError(
+        f"Redis did not answer ({detail}): start it, or point REDIS_URL at a running server "
+        "(unset REDIS_URL to use the embedded one)"
+    )
 
 
 @app.command()
@@ -77,6 +102,11 @@ def run(
         )
         settings = settings.model_copy(update={"telegram": tg})
         settings.bot_token()
+        if webhook and tg.webhook_secret_generated:
+            log.info(
+                "no ARBCAST_TELEGRAM__WEBHOOK_SECRET set: using a random one for this run; set "
+                "one if several processes serve this bot's webhook"
+            )
 
         async def main() -> None:
             _stop_on_signals()
@@ -137,7 +167,22 @@ def demo(
 
 
 def main() -> None:
-    app()
+    """The entry point: every error a user can cause or fix is one line, never a traceback."""
+    try:
+        app()
+    except ArbcastError as exc:
+        _exit(exc)
+    except (SettingsError, ValidationError) as exc:  # settings read outside load_settings
+        _exit(ArbcastError(" ".join(str(exc).split())))
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+        _exit(_redis_down(exc))
+
+
+def _exit(exc: ArbcastError) -> NoReturn:
+    try:
+        _fail(exc)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
 
 
 if __name__ == "__main__":

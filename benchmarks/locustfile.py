@@ -69,7 +69,7 @@ def _arguments(parser: LocustArgumentParser) -> None:
         "--think-ms", type=float, default=500.0, help="Mean pause between a user's actions"
     )
     g.add_argument("--emulator-url", default="", help="The emulator (seeding chats, presses)")
-    g.add_argument("--secret", default="arbcast-dev-secret", help="The webhook secret token")
+    g.add_argument("--secret", default="arbcast-load-secret", help="The webhook secret token")
     g.add_argument("--webhook-path", default="/webhook")
     g.add_argument("--bot-token", default="", help="Emulator bot token (default: its first bot)")
     g.add_argument("--max-p99-ms", type=float, default=0.0, help="Fail the run above (0: off)")

@@ -8,7 +8,15 @@ Two well-known variables go without the prefix: ``REDIS_URL`` and ``TELEGRAM_BOT
 
 from __future__ import annotations
 
+import difflib
+import json
+import os
 import re
+import secrets
+import types
+import typing
+from collections.abc import Iterator, Mapping
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -16,12 +24,14 @@ from pydantic import (
     AliasChoices,
     BaseModel,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
+    ValidatorFunctionWrapHandler,
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from core.analytics_settings import AnalyticsSettings
 from core.distribution.settings import DistributionSettings
@@ -34,6 +44,9 @@ from core.store.client import MAX_CONNECTIONS, POOL_TIMEOUT_SECONDS
 
 _TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+# The webhook secret earlier versions shipped as their default: it is public, so never accepted.
+PUBLISHED_SECRET = "arbcast-dev-secret"
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 DAY = 86_400.0
 HOUR = 3_600.0
@@ -147,8 +160,12 @@ class TelegramSettings(BaseModel):
     webhook_port: Annotated[int, Field(ge=0, le=65535, description="Webhook listen port")] = 8080
     webhook_path: str = Field(default="/webhook", description="Webhook URL path")
     webhook_secret: SecretStr = Field(
-        default=SecretStr("arbcast-dev-secret"),
-        description="secret_token Telegram sends back; 1-256 of A-Za-z0-9_-. Change it!",
+        default_factory=lambda: SecretStr(_generated_secret()),
+        description=(
+            "secret_token Telegram sends back, 1-256 of A-Za-z0-9_-; empty: a random one at "
+            "each start (set one when several processes serve the same bot's webhook)"
+        ),
+        json_schema_extra={"doc_default": ""},
     )
     handle_in_background: bool = Field(
         default=False,
@@ -173,12 +190,48 @@ class TelegramSettings(BaseModel):
         int, Field(ge=0, description="A 429 is waited out and retried this many times")
     ] = 3
 
+    # Whether webhook_secret was generated for this process rather than configured.
+    _secret_generated: bool = PrivateAttr(default=False)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _generate_missing_secret(
+        cls, data: Any, handler: ValidatorFunctionWrapHandler
+    ) -> TelegramSettings:
+        # No secret, or an empty one (a line copied from .env.example): a random one, so that
+        # nobody can forge updates with a secret read in the docs. The bot calls setWebhook at
+        # each start, so Telegram learns it.
+        generated = isinstance(data, Mapping) and not data.get("webhook_secret")
+        if generated:
+            data = {**data, "webhook_secret": _generated_secret()}
+        model = handler(data)
+        assert isinstance(model, TelegramSettings)
+        if generated or "webhook_secret" not in model.model_fields_set:
+            model._secret_generated = True
+        return model
+
     @field_validator("webhook_secret")
     @classmethod
     def _secret_shape(cls, v: SecretStr) -> SecretStr:
-        if not _SECRET.match(v.get_secret_value()):
+        value = v.get_secret_value()
+        if not _SECRET.match(value):
             raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        if value == PUBLISHED_SECRET:
+            raise ValueError(
+                f"{PUBLISHED_SECRET!r} is the published old default, so anyone can forge "
+                "updates with it: choose your own secret, or leave it unset for a random one"
+            )
         return v
+
+    @property
+    def webhook_secret_generated(self) -> bool:
+        """True when no secret was configured and this process made one up."""
+        return self._secret_generated
+
+
+def _generated_secret() -> str:
+    # 32 random bytes, URL-safe base64: 43 characters of A-Za-z0-9_-, as Telegram requires.
+    return secrets.token_urlsafe(32)
 
 
 class EventSettings(BaseModel):
@@ -285,6 +338,19 @@ class Settings(BaseSettings):
     analytics: AnalyticsSettings = AnalyticsSettings()
     distribution: DistributionSettings = DistributionSettings()
     shards: Annotated[int, Field(ge=1, le=256, description="UserQueueActor shards")] = 2
+    dnd_max_seconds: Annotated[
+        float, Field(gt=0, le=366 * DAY, description="Longest /dnd a user may ask for (30 days)")
+    ] = 30 * DAY
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_scheme(cls, v: str | None) -> str | None:
+        if v and not v.startswith(_REDIS_SCHEMES):
+            raise ValueError(
+                "must start with redis://, rediss:// or unix:// (e.g. redis://localhost:6379/0); "
+                "unset it to use the embedded Redis"
+            )
+        return v
 
     @field_validator("tiers", mode="before")
     @classmethod
@@ -332,13 +398,154 @@ class Settings(BaseSettings):
         return token
 
 
+# ARBCAST_* variables that are not settings: read by the test suite and the benchmarks.
+NOT_SETTINGS: frozenset[str] = frozenset(
+    {
+        "ARBCAST_TEST_TMP",
+        "ARBCAST_TEST_REDIS_URL",
+        "ARBCAST_TEST_PUSH_USERS",
+        "ARBCAST_CHROMIUM",
+        "ARBCAST_SCREENSHOT_DIR",
+        "ARBCAST_LOAD_PROFILE",
+    }
+)
+PREFIX = "ARBCAST_"
+_DELIM = "__"
+
+
+def _unwrap_optional(annotation: Any) -> Any:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    if typing.get_origin(annotation) is Annotated:
+        return _unwrap_optional(typing.get_args(annotation)[0])
+    return annotation
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _is_complex(annotation: Any) -> bool:
+    """Whether pydantic-settings reads the variable as JSON (models, lists, sets, dicts)."""
+    origin = typing.get_origin(annotation) or annotation
+    return _is_model(annotation) or origin in (list, set, frozenset, tuple, dict)
+
+
+def _walk(model: type[BaseModel], prefix: str) -> Iterator[tuple[str, bool]]:
+    for name, field in model.model_fields.items():
+        annotation = _unwrap_optional(field.annotation)
+        var = f"{prefix}{name.upper()}"
+        yield var, _is_complex(annotation)
+        if _is_model(annotation):
+            yield from _walk(annotation, var + _DELIM)
+        elif typing.get_origin(annotation) is dict:
+            key_type, value_type = typing.get_args(annotation)
+            if isinstance(key_type, type) and issubclass(key_type, Enum):
+                value_type = _unwrap_optional(value_type)
+                for member in key_type:
+                    sub = f"{var}{_DELIM}{str(member.value).upper()}"
+                    yield sub, _is_complex(value_type)
+                    if _is_model(value_type):
+                        yield from _walk(value_type, sub + _DELIM)
+
+
+def setting_names() -> dict[str, bool]:
+    """Every environment variable that sets something, nested names and whole groups (JSON)
+    included, mapped to whether its value is JSON."""
+    names = dict(_walk(Settings, PREFIX))
+    for name, field in Settings.model_fields.items():
+        if isinstance(field.validation_alias, AliasChoices):
+            del names[f"{PREFIX}{name.upper()}"]
+            for alias in field.validation_alias.choices:
+                names[str(alias).upper()] = False
+    return names
+
+
+def _sources(env_file: Path | None) -> list[tuple[str, Mapping[str, str | None]]]:
+    """(where, variables) of the environment and of the .env file pydantic-settings reads."""
+    found: list[tuple[str, Mapping[str, str | None]]] = [("environment", os.environ)]
+    if env_file is not None and env_file.is_file():
+        from dotenv import dotenv_values
+
+        found.append((str(env_file), dotenv_values(env_file)))
+    return found
+
+
+def unknown_variables(env_file: Path | None = Path(".env")) -> list[str]:
+    """One line per ARBCAST_* variable (in the environment or .env) that sets nothing, with the
+    closest real name: a typo must not leave a setting silently at its default."""
+    known = setting_names()
+    problems = []
+    for where, variables in _sources(env_file):
+        for var in variables:
+            name = var.upper()
+            if not name.startswith(PREFIX) or name in known or name in NOT_SETTINGS:
+                continue
+            # Compared without the prefix, which every name shares and would make all look close.
+            close = difflib.get_close_matches(
+                name.removeprefix(PREFIX), [k.removeprefix(PREFIX) for k in known], n=1
+            )
+            hint = (
+                f"did you mean {PREFIX}{close[0]}?"
+                if close
+                else "no setting has a similar name (.env.example lists them all)"
+            )
+            problems.append(f"{var} ({where}) is not a setting: {hint}")
+    return problems
+
+
+def _unparsable(field: str, env_file: Path | None) -> str:
+    """Which variable of `field` is not valid JSON, for pydantic-settings' SettingsError (which
+    names only the field)."""
+    known = setting_names()
+    var = field.upper() if field.upper() in known else f"{PREFIX}{field.upper()}"
+    for where, variables in _sources(env_file):
+        for name, value in variables.items():
+            upper = name.upper()
+            if upper != var and not upper.startswith(var + _DELIM):
+                continue
+            if not known.get(upper, False):
+                continue
+            try:
+                json.loads(value or "")
+            except ValueError as exc:
+                return (
+                    f"{name} ({where}) is not valid JSON ({exc}): lists, sets and groups of "
+                    f'settings are JSON, e.g. [1,2] or {{"key": 1}}; see .env.example'
+                )
+    return f"{var} (or a {var}__* variable) could not be parsed; see .env.example"
+
+
+def _variable(loc: tuple[int | str, ...]) -> str:
+    if not loc:
+        return "settings"
+    head = str(loc[0])
+    if head.upper() in {"REDIS_URL", "TELEGRAM_BOT_TOKEN"} or head in {
+        "redis_url",
+        "telegram_bot_token",
+    }:
+        return head.upper().removeprefix(PREFIX)
+    return PREFIX + _DELIM.join(str(p).upper() for p in loc)
+
+
 def load_settings(**overrides: object) -> Settings:
-    """Read settings from the environment, turning validation errors into a ConfigError."""
+    """Read settings from the environment and .env. Every problem is one ConfigError naming the
+    variable: an unknown ARBCAST_* name (with the closest real one), a value that is not JSON
+    where JSON is expected, or a value out of range."""
+    env_file = Path(str(Settings.model_config.get("env_file") or ".env"))
+    unknown = unknown_variables(env_file)
+    if unknown:
+        raise ConfigError("; ".join(unknown))
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
+    except SettingsError as exc:
+        field = re.search(r'field "([^"]+)"', str(exc))
+        raise ConfigError(_unparsable(field.group(1) if field else "", env_file)) from exc
     except ValidationError as exc:
         problems = "; ".join(
-            f"ARBCAST_{'__'.join(str(p).upper() for p in err['loc'])}: {err['msg']}"
+            f"{_variable(err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
             for err in exc.errors()
         )
         raise ConfigError(f"invalid settings: {problems}") from exc

