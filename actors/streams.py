@@ -68,6 +68,8 @@ class GroupReader(ABC, Generic[T]):
         self.dead_stream = keys.stream_dead(stream)
         self._failures = keys.stream_failures(stream, group)
         self.dead_lettered = 0
+        # Failures may be counted in Redis (by this reader, or one before a restart): look once.
+        self._may_have_failures = True
 
     async def ensure_group(self) -> None:
         try:
@@ -139,14 +141,16 @@ class GroupReader(ABC, Generic[T]):
         head = next((eid for eid in ids if eid in still), None)
         if head is None:
             return
+        self._may_have_failures = True
         failures = int(await self._redis.hincrby(self._failures, head, 1))
         if failures >= self.max_failures:
             fields = next(f for eid, f in entries if eid == head)
             await self.dead_letter(head, fields, f"failed {failures} times, last: {exc!r}")
 
     async def _forget_failures(self, entry_ids: list[str]) -> None:
-        if entry_ids and await self._redis.hlen(self._failures):
+        if entry_ids and self._may_have_failures:
             await self._redis.hdel(self._failures, *entry_ids)
+            self._may_have_failures = bool(await self._redis.hlen(self._failures))
 
     async def dead_letter(self, entry_id: str, fields: dict[str, Any], error: str) -> None:
         """Move one entry to the dead-letter stream and acknowledge it, in one MULTI."""

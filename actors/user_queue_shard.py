@@ -482,7 +482,13 @@ class UserQueueShard:
                 ids = {oid for e in edits for oid in e.opportunity_ids}
                 opps = {o.opportunity_id: o for o in await self._load_opportunities(ids)}
                 await self._outbox.submit(edits, opps)
-            await self._save([self.queues[uid] for uid in {uid for uid, _, _ in acks}])
+            touched = [self.queues[uid] for uid in sorted({uid for uid, _, _ in acks})]
+            await self._save(touched)
+            # A queue with nothing left to do is passivated now, its state just saved: the tick
+            # would otherwise write it a second time.
+            for q in touched:
+                if q.next_wakeup() is None:
+                    self.queues.pop(q.user_id, None)
             return len(edits)
 
     async def explain(
