@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from aiogram.filters.callback_data import CallbackData
 
 
@@ -22,3 +24,9 @@ class OpportunityCB(CallbackData, prefix="op"):
 
 class TierCB(CallbackData, prefix="tier"):
     tier: str
+
+
+# Every prefix our keyboards use; data with another prefix is not ours.
+PREFIXES: Final[frozenset[str]] = frozenset(
+    cb.__prefix__ for cb in (OnboardingCB, SettingsCB, OpportunityCB, TierCB)
+)

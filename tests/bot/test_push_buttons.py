@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.models import OpportunityType
+from core.models import OpportunityType, Tier
 from messaging import templates
 from tests.bot.conftest import BotEnv
 from tests.bot.test_commands import sample
@@ -25,6 +25,7 @@ async def test_mute_pair_mutes_at_once_and_is_recorded(botenv: BotEnv) -> None:
 
 
 async def test_mute_type_keeps_the_other_types_and_refuses_the_last(botenv: BotEnv) -> None:
+    """A Premium user (every type is in the plan) mutes the types one by one."""
     now = botenv.clock.now()
     await botenv.services.opportunities.put(sample(1, now))
     await botenv.services.opportunities.put(
@@ -34,6 +35,7 @@ async def test_mute_type_keeps_the_other_types_and_refuses_the_last(botenv: BotE
         sample(3, now, opportunity_id="t", type=OpportunityType.TECHNICAL)
     )
     mid = await _with_message(botenv)
+    await botenv.services.profiles.set_tier(1, Tier.PREMIUM)
     for oid in ("opp1", "f", "t"):
         await botenv.press(1, mid, f"op:mute_type:{oid}")
     types = (await botenv.services.profiles.get(1)).preferences.opportunity_types
