@@ -30,7 +30,7 @@ from messaging.callbacks import OpportunityCB
 router: Final = Router(name=__name__)
 
 
-@router.message(Command("opportunities"))
+@router.message(Command("opportunities", ignore_case=True))
 async def opportunities(message: Message, services: Services, session: UserSession) -> None:
     now = services.clock.now()
     profile = await services.profiles.get(session.user_id)

@@ -400,7 +400,7 @@ async def command_while_waiting(message: Message, state: FSMContext) -> None:
     raise SkipHandler
 
 
-@router.message(Command("settings", "preferences"))
+@router.message(Command("settings", "preferences", ignore_case=True))
 async def show_settings(message: Message, services: Services, session: UserSession) -> None:
     # Private chats only: the session gate answers /settings in a group with a pointer here.
     profile = await services.profiles.get(session.user_id)

@@ -246,3 +246,16 @@ async def test_a_button_on_a_group_message_gets_an_alert_and_is_audited(botenv: 
     assert answer["text"] == templates.PRIVATE_BUTTON and answer["show_alert"]
     assert (await env.services.profiles.get(1)).preferences.push_enabled is True
     assert _refused_buttons(env) == [(1, "set:push:0", "group_chat")]
+
+
+async def test_commands_are_case_insensitive_as_the_gate_reads_them(botenv: BotEnv) -> None:
+    """The gate lowercases a command to decide what it may open; the handlers now agree, so a
+    user without a session typing /Help gets help, not "I don't know /help" (found by the fuzz
+    test)."""
+    env = botenv
+    await env.send(3, "/Help")
+    assert (await env.last(3))["text"].startswith("<b>Commands</b>")
+    await env.send(3, "/START")
+    assert await env.services.sessions.store.get(3) is not None
+    await env.send(3, "/Status")
+    assert "State: active" in (await env.last(3))["text"]
