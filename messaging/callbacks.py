@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from aiogram.filters.callback_data import CallbackData
 
 
@@ -26,3 +28,9 @@ class TierCB(CallbackData, prefix="tier"):
 
 class SessionCB(CallbackData, prefix="sess"):
     action: str  # keep: the reminder's "keep my session"
+
+
+# Every prefix our keyboards use; data with another prefix is not ours.
+PREFIXES: Final[frozenset[str]] = frozenset(
+    cb.__prefix__ for cb in (OnboardingCB, SettingsCB, OpportunityCB, TierCB, SessionCB)
+)

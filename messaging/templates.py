@@ -35,6 +35,35 @@ TRY_AGAIN = "⚠️ Something went wrong on our side and was recorded. Please tr
 UNAVAILABLE = "⚠️ arbcast is briefly unavailable. Please try again in a minute."
 
 
+PRIVATE_BUTTON = "🔒 My buttons work only in a private chat with me."
+OPPORTUNITY_GONE = "This opportunity has closed or expired."
+
+
+def not_in_plan(tier: Tier) -> str:
+    """The alert for a button on an opportunity the user's plan does not include (plain text)."""
+    return f"🔒 This opportunity is not in your {tier.label} plan. /subscription shows each plan."
+
+
+def private_chat_link(bot_username: str | None) -> str | None:
+    """The t.me deep link that opens a private chat with the bot and offers Start."""
+    return f"https://t.me/{bot_username}?start=group" if bot_username else None
+
+
+def private_pointer(command: str | None, bot_username: str | None) -> str:
+    """The answer to a personal command in a group: where to ask instead, never the data."""
+    link = private_chat_link(bot_username)
+    where = (
+        f'<a href="{escape(link)}">open a private chat with me</a>'
+        if link
+        else "open a private chat with me (tap my name, then Start)"
+    )
+    if command is None:
+        return f"🔒 I work only in a private chat, where your data stays yours: {where}."
+    if command == "start":
+        return f"👋 Your session and alerts live in a private chat: {where}."
+    return f"🔒 /{escape(command[:32])} is personal, so I answer it only in private: {where}."
+
+
 def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)

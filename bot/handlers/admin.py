@@ -52,7 +52,7 @@ def _audit(
 ADMIN_STATS_USAGE: Final = "Usage: /admin_stats [YYYY-MM-DD] (a UTC day; today by default)"
 
 
-@router.message(Command("admin_stats"), IsSuperAdmin())
+@router.message(Command("admin_stats", ignore_case=True), IsSuperAdmin())
 async def admin_stats(
     message: Message, command: CommandObject, services: Services, session: UserSession
 ) -> None:
@@ -122,7 +122,7 @@ def render_overview(o: DayOverview) -> str:
     )
 
 
-@router.message(Command("settier"), IsSuperAdmin())
+@router.message(Command("settier", ignore_case=True), IsSuperAdmin())
 async def settier(
     message: Message, command: CommandObject, services: Services, session: UserSession
 ) -> None:
@@ -146,7 +146,7 @@ LAYERS: Final = {
 }
 
 
-@router.message(Command("why"), IsSuperAdmin())
+@router.message(Command("why", ignore_case=True), IsSuperAdmin())
 async def why_command(
     message: Message, command: CommandObject, services: Services, session: UserSession
 ) -> None:
@@ -175,7 +175,7 @@ async def why_command(
     )
 
 
-@router.message(Command("admin_stats", "settier", "why"))
+@router.message(Command("admin_stats", "settier", "why", ignore_case=True))
 async def refused(message: Message, services: Services, session: UserSession) -> None:
     command = (message.text or "").split(maxsplit=1)[0]
     _audit(services, session, command.lstrip("/")[:32], False)

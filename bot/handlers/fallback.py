@@ -1,7 +1,8 @@
 """What no other router took: unknown commands, stray text, stale or forged buttons.
 
-Registered last. Every answer tells the user what to do next; unknown buttons are answered so
-the client's spinner stops.
+Registered last. Only private chats get here (the session gate answers groups). Every answer
+tells the user what to do next; a button no handler took is refused and audited (forged if its
+prefix is ours, unknown otherwise), and answered so the client's spinner stops.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 
 from bot.filters import IS_COMMAND, PRIVATE_CHAT
-from core.events import Event, EventName
+from bot.handlers.refusals import refuse, unparsable_reason
+from core.models import UserSession
 from core.services import Services
 from messaging import templates
 from messaging.commands import command_name
@@ -20,7 +22,7 @@ from messaging.commands import command_name
 router: Final = Router(name=__name__)
 
 
-@router.message(IS_COMMAND)
+@router.message(IS_COMMAND, PRIVATE_CHAT)
 async def unknown_command(message: Message) -> None:
     name = command_name(message.text) or ""
     await message.answer(templates.UNKNOWN_COMMAND.format(name=name[:32] or "?"), parse_mode=None)
@@ -32,13 +34,6 @@ async def stray(message: Message) -> None:
 
 
 @router.callback_query()
-async def unknown_button(query: CallbackQuery, services: Services) -> None:
-    services.events.emit(
-        Event(
-            name=EventName.CALLBACK,
-            ts=services.clock.now(),
-            user_id=query.from_user.id,
-            attrs={"data": (query.data or "")[:64], "allowed": True, "reason": "unknown"},
-        )
-    )
-    await query.answer(templates.UNKNOWN_BUTTON, show_alert=True)
+async def unknown_button(query: CallbackQuery, services: Services, session: UserSession) -> None:
+    reason = unparsable_reason(query.data)
+    await refuse(query, services, session.session_id, reason, templates.UNKNOWN_BUTTON)

@@ -1,7 +1,9 @@
 """The buttons on opportunity messages: Mute pair, Mute type, 👍 and 👎.
 
 A press acts at once (a mute changes the preference, and the push shards hear of it through the
-users-changed channel) and is an engagement event.
+users-changed channel) and is an engagement event. A press on an opportunity the user's plan
+does not include is refused and audited, as Details is (`entitled_opportunity`): a mute's answer
+names the pair, which would reveal it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Final
 from aiogram import F, Router
 from aiogram.types import CallbackQuery
 
+from bot.handlers.opportunities import entitled_opportunity
 from core.events import Event
 from core.models import OpportunityType, UserSession
 from core.services import Services
@@ -42,6 +45,10 @@ async def pressed(
     query: CallbackQuery, callback_data: OpportunityCB, services: Services, session: UserSession
 ) -> None:
     action, oid = callback_data.action, callback_data.opportunity_id
+    found = await entitled_opportunity(query, services, session, oid)
+    if found is None:
+        return
+    opp, _ = found
     if action in ("up", "down"):
         _engaged(services, session, "feedback", oid, vote=action)
         await query.answer(
@@ -50,7 +57,6 @@ async def pressed(
             else "Thanks — we will send fewer like this."
         )
         return
-    opp = await services.opportunities.get(oid)
     if opp is None:
         await query.answer(
             "This opportunity is no longer known; mute from /settings.", show_alert=True

@@ -16,7 +16,7 @@ from messaging.commands import visible_commands
 router: Final = Router(name=__name__)
 
 
-@router.message(Command("help"))
+@router.message(Command("help", ignore_case=True))
 async def show_help(message: Message, services: Services, session: UserSession | None) -> None:
     assert message.from_user is not None
     tier = Tier.FREE

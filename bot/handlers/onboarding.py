@@ -31,6 +31,8 @@ from bot.handlers.preferences import (
     save_type,
     summary,
 )
+from bot.handlers.refusals import FORGED, refuse
+from bot.handlers.refusals import STALE as STALE_REASON
 from core.events import Event, EventName, Scalar
 from core.models import (
     OnboardingState,
@@ -216,7 +218,7 @@ async def resume_from_settings(
         await query.answer("Onboarding is already complete.", show_alert=True)
         return
     if not isinstance(query.message, Message):
-        await query.answer(STALE, show_alert=True)
+        await refuse(query, services, session.session_id, STALE_REASON, STALE)
         return
     await services.sessions.set_onboarding(session.user_id, OnboardingState.IN_PROGRESS)
     await state.set_state(Onboarding.tier)
@@ -239,13 +241,15 @@ async def on_step_button(
     current = await state.get_state()
     data = await state.get_data()
     expected = STATES.get(step)
+    if expected is None:  # no keyboard offers this step
+        await refuse(query, services, session.session_id, FORGED, STALE)
+        return
     if (
-        expected is None
-        or current != expected.state
+        current != expected.state
         or not isinstance(query.message, Message)
         or data.get("ob_msg") != query.message.message_id
     ):
-        await query.answer(STALE, show_alert=True)
+        await refuse(query, services, session.session_id, STALE_REASON, STALE)
         return
     uid, sid = session.user_id, session.session_id
 
@@ -273,7 +277,7 @@ async def on_step_button(
 
     outcome = await _answer(step, value, services, session)
     if outcome is None:
-        await query.answer(templates.UNKNOWN_BUTTON, show_alert=True)
+        await refuse(query, services, sid, FORGED, templates.UNKNOWN_BUTTON)
         return
     note, saved = outcome
     if not saved:

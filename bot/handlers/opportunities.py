@@ -1,6 +1,13 @@
 """/opportunities: the live opportunities the user's tier and preferences allow, best first.
 
 What is shown counts against the user's daily and hourly caps, shared with pushes.
+
+The buttons on an opportunity (Details here, mutes and votes in `feedback`) check the plan
+again with `entitled_opportunity`, the rule /opportunities lists by (`core.visibility`), so a
+forged or outdated button shows nothing the plan does not include; such a press is refused and
+audited (``not_entitled``). The user's own filters are not re-applied: they choose what is
+listed, and a card already shown may still be opened. Details costs no quota: the card was
+counted when it was listed or pushed (issue 15: "Details never costs anything").
 """
 
 from __future__ import annotations
@@ -11,18 +18,19 @@ from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
+from bot.handlers.refusals import NOT_ENTITLED, refuse
 from core.events import Event, EventName
-from core.models import UserSession
+from core.models import Opportunity, UserProfile, UserSession
 from core.quota import next_day_start, next_hour_start
 from core.services import Services
-from core.visibility import visible_to
+from core.visibility import entitled_to, visible_to
 from messaging import templates
 from messaging.callbacks import OpportunityCB
 
 router: Final = Router(name=__name__)
 
 
-@router.message(Command("opportunities"))
+@router.message(Command("opportunities", ignore_case=True))
 async def opportunities(message: Message, services: Services, session: UserSession) -> None:
     now = services.clock.now()
     profile = await services.profiles.get(session.user_id)
@@ -80,11 +88,31 @@ async def opportunities(message: Message, services: Services, session: UserSessi
     )
 
 
+async def entitled_opportunity(
+    query: CallbackQuery, services: Services, session: UserSession, opportunity_id: str
+) -> tuple[Opportunity | None, UserProfile] | None:
+    """The pressed button's opportunity (None if it is gone) and the user's profile; None, with
+    the press refused and audited, if the user's plan does not include it."""
+    opp = await services.opportunities.get(opportunity_id)
+    profile = await services.profiles.get(session.user_id)
+    if opp is None:
+        return None, profile
+    limits = services.settings.tier_limits(profile.tier)
+    if not entitled_to(opp, profile, limits, services.clock.now()):
+        text = templates.not_in_plan(profile.tier)
+        await refuse(query, services, session.session_id, NOT_ENTITLED, text)
+        return None
+    return opp, profile
+
+
 @router.callback_query(OpportunityCB.filter(F.action == "details"))
 async def details(
     query: CallbackQuery, callback_data: OpportunityCB, services: Services, session: UserSession
 ) -> None:
-    opp = await services.opportunities.get(callback_data.opportunity_id)
+    found = await entitled_opportunity(query, services, session, callback_data.opportunity_id)
+    if found is None:
+        return
+    opp, profile = found
     services.events.emit(
         Event(
             name="engagement.details",
@@ -95,9 +123,8 @@ async def details(
         )
     )
     if opp is None:
-        await query.answer("This opportunity has closed or expired.", show_alert=True)
+        await query.answer(templates.OPPORTUNITY_GONE, show_alert=True)
         return
-    profile = await services.profiles.get(session.user_id)
     records = await services.opportunities.validation(opp.opportunity_id)
     await query.answer()
     if query.message is not None:

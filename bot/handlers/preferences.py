@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from aiogram import Bot, F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
-from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
@@ -26,6 +25,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.filters import HAS_TEXT, IS_COMMAND, NOT_COMMAND
+from bot.handlers.refusals import FORGED, refuse
 from core.events import Event, EventName
 from core.models import OnboardingState, OpportunityType, RiskTolerance, UserProfile, UserSession
 from core.services import Services
@@ -40,7 +40,6 @@ log = logging.getLogger(__name__)
 
 router: Final = Router(name=__name__)
 
-PRIVATE_ONLY: Final = "⚙️ Your settings are personal: open /settings in a private chat with me."
 PAIR_EXPECTED: Final = (
     "Please send a trading pair as BASE/QUOTE, for example <code>BTC/USDT</code> "
     "(letters and digits only). Or press Cancel."
@@ -401,11 +400,9 @@ async def command_while_waiting(message: Message, state: FSMContext) -> None:
     raise SkipHandler
 
 
-@router.message(Command("settings", "preferences"))
+@router.message(Command("settings", "preferences", ignore_case=True))
 async def show_settings(message: Message, services: Services, session: UserSession) -> None:
-    if message.chat.type != ChatType.PRIVATE:
-        await message.answer(PRIVATE_ONLY)
-        return
+    # Private chats only: the session gate answers /settings in a group with a pointer here.
     profile = await services.profiles.get(session.user_id)
     text, markup = render(Page.MAIN, profile, services.settings, services.clock.now())
     await message.answer(text, reply_markup=markup)
@@ -422,7 +419,7 @@ async def on_settings_button(
     try:
         outcome = await _apply(query, callback_data, services, session, state)
     except ValueError:
-        await query.answer(templates.UNKNOWN_BUTTON, show_alert=True)
+        await refuse(query, services, session.session_id, FORGED, templates.UNKNOWN_BUTTON)
         return
     if outcome is None:  # now waiting for typed input: the prompt is shown
         await query.answer()

@@ -17,13 +17,13 @@ from messaging.callbacks import SessionCB
 router: Final = Router(name=__name__)
 
 
-@router.message(Command("status"))
+@router.message(Command("status", ignore_case=True))
 async def status(message: Message, services: Services, session: UserSession) -> None:
     profile = await services.profiles.get(session.user_id)
     await message.answer(templates.status(session, profile, services.clock.now()))
 
 
-@router.message(Command("logout"))
+@router.message(Command("logout", ignore_case=True))
 async def logout(
     message: Message, services: Services, session: UserSession, state: FSMContext
 ) -> None:

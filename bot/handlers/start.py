@@ -18,7 +18,7 @@ from messaging import templates
 router: Final = Router(name=__name__)
 
 
-@router.message(CommandStart())
+@router.message(CommandStart(ignore_case=True))
 async def start(message: Message, services: Services, state: FSMContext) -> None:
     user = message.from_user
     assert user is not None  # the session gate lets no user-less message through

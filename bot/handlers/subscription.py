@@ -15,7 +15,7 @@ from messaging import templates
 router: Final = Router(name=__name__)
 
 
-@router.message(Command("subscription"))
+@router.message(Command("subscription", ignore_case=True))
 async def subscription(message: Message, services: Services, session: UserSession) -> None:
     profile = await services.profiles.get(session.user_id)
     await message.answer(templates.tiers(services.settings.tiers, profile.tier))

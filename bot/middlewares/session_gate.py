@@ -1,25 +1,59 @@
 """The session-first gate: without an active session only /start and /help answer.
 
-An outer middleware on messages and callback queries, so it runs before any filter. For an
-active session it records the activity (extending expiry) and injects `session`; otherwise it
-tells the user how to get one, records the refusal in the audit trail, and stops the update.
+An outer middleware on messages and callback queries, so it runs before any filter. In order:
+
+1. Updates from no user or from a bot, and commands addressed to another bot
+   (``/price@other_bot``), are not ours: dropped unanswered and unrecorded.
+2. In a group, plain chatter and unknown commands not addressed to us are dropped. Our commands,
+   and any command addressed to us, get a short pointer to the private chat (with a t.me deep
+   link), never the data: every command is personal (sessions, tiers, settings, figures), and
+   /start in a group opens no session. Buttons pressed on a group message get an alert. Both
+   are audited as refused (``group_chat``).
+3. For an active session it records the activity (extending expiry) and injects `session`;
+   otherwise it tells the user how to get one, records the refusal, and stops the update.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware
+from aiogram import BaseMiddleware, Bot
 from aiogram.enums import ChatType
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
 
+from bot.handlers.refusals import audit_callback
 from core.events import Event, EventName
 from core.services import Services
 from messaging import templates
-from messaging.commands import OPEN_COMMANDS, command_name
+from messaging.commands import BY_NAME, OPEN_COMMANDS, command_name
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+log = logging.getLogger(__name__)
+
+GROUP_CHAT = "group_chat"
+
+
+def command_mention(text: str | None) -> str | None:
+    """The bot a command is addressed to (`/price@other_bot x` -> `other_bot`), or None."""
+    if not text or not text.startswith("/"):
+        return None
+    _, at, mention = text.split(maxsplit=1)[0].partition("@")
+    return mention if at else None
+
+
+async def bot_username(bot: Bot | None) -> str | None:
+    """Our username from getMe (aiogram caches it); None if Telegram can't be asked now."""
+    if bot is None:
+        return None
+    try:
+        me = await bot.me()
+    except TelegramAPIError as exc:
+        log.warning("getMe failed, so the bot's username is unknown: %s", exc)
+        return None
+    return me.username
 
 
 class SessionGate(BaseMiddleware):
@@ -28,11 +62,38 @@ class SessionGate(BaseMiddleware):
         if user is None or user.is_bot:
             return None  # channel posts and other bots' messages are not ours to answer
         services: Services = data["services"]
-        now = services.clock.now()
+        bot: Bot | None = data.get("bot")
         is_callback = isinstance(event, CallbackQuery)
-        command = command_name(event.text) if isinstance(event, Message) else None
-        session = await services.sessions.current(user.id)
+        # aiogram's Command filter reads the caption too, so the gate must see the same command.
+        text = (event.text or event.caption) if isinstance(event, Message) else None
+        command = command_name(text)
+        mention = command_mention(text)
+        ours = False
+        if mention is not None:
+            username = await bot_username(bot)
+            if username is not None and mention.lower() != username.lower():
+                return None  # addressed to another bot in the same chat
+            ours = username is not None
 
+        if isinstance(event, Message) and event.chat.type != ChatType.PRIVATE:
+            if command is None or (command not in BY_NAME and not ours):
+                return None  # group chatter, or another bot's command
+            _audit(services, user.id, None, command, False, GROUP_CHAT, event)
+            known = command if command in BY_NAME else None
+            pointer = templates.private_pointer(known, await bot_username(bot))
+            await event.answer(pointer)
+            return None
+        if (
+            isinstance(event, CallbackQuery)
+            and event.message is not None
+            and event.message.chat.type != ChatType.PRIVATE
+        ):
+            audit_callback(services, event, None, allowed=False, reason=GROUP_CHAT)
+            await event.answer(templates.PRIVATE_BUTTON, show_alert=True)
+            return None
+
+        now = services.clock.now()
+        session = await services.sessions.current(user.id)
         if session is not None and session.is_active(now):
             session = services.sessions.record_activity(
                 session, command=command is not None or is_callback
@@ -49,25 +110,14 @@ class SessionGate(BaseMiddleware):
 
         reason = "no_session" if session is None else session.state.value
         sid = session.session_id if session else None
-        text = templates.refusal(session, services.settings.session.ttl_seconds)
+        refusal = templates.refusal(session, services.settings.session.ttl_seconds)
         if isinstance(event, CallbackQuery):
-            services.events.emit(
-                Event(
-                    name=EventName.CALLBACK,
-                    ts=now,
-                    user_id=user.id,
-                    session_id=sid,
-                    attrs={"data": (event.data or "")[:64], "allowed": False, "reason": reason},
-                )
-            )
-            await event.answer(text, show_alert=True)
+            audit_callback(services, event, sid, allowed=False, reason=reason)
+            await event.answer(refusal, show_alert=True)
             return None
         if isinstance(event, Message):
-            private = event.chat.type == ChatType.PRIVATE
-            if command is None and not private:
-                return None  # group chatter is not addressed to us
             _audit(services, user.id, sid, command or "<text>", False, reason, event)
-            await event.answer(text)
+            await event.answer(refusal)
         return None
 
 

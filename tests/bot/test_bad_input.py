@@ -78,11 +78,13 @@ async def test_unknown_and_forged_callback_data_is_answered(botenv: BotEnv) -> N
     assert all(a["text"] for a in answers)
 
 
-async def test_group_chatter_from_users_without_a_session_is_ignored(botenv: BotEnv) -> None:
+async def test_group_chatter_is_ignored_and_a_group_command_points_to_the_private_chat(
+    botenv: BotEnv,
+) -> None:
     await botenv.send(1, "hello group", chat_type="group", chat_id=-100)
     assert await botenv.messages(-100) == []
     await botenv.send(1, "/opportunities", chat_type="group", chat_id=-100)
-    assert (await botenv.last(-100))["text"].startswith("👋 Please send /start first")
+    assert (await botenv.last(-100))["text"].startswith("🔒 /opportunities is personal")
 
 
 async def test_a_repeated_update_is_handled_once(botenv: BotEnv) -> None:

@@ -99,7 +99,8 @@ async def test_opportunity_details_button_shows_the_full_record(botenv: BotEnv) 
         "ts": now,
         "key": "k",
     }
-    await botenv.services.opportunities.apply(opened=[sample(1, now)], records={"opp1": [record]})
+    opp = sample(1, now, type=OpportunityType.FUNDING)
+    await botenv.services.opportunities.apply(opened=[opp], records={"opp1": [record]})
     await botenv.send(1, "/start")
     await botenv.send(1, "/opportunities")
     shown = await botenv.last(1)

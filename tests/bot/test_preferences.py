@@ -9,7 +9,6 @@ import pytest
 from bot.handlers.preferences import (
     HOURS_EXPECTED,
     LAST_TYPE,
-    PRIVATE_ONLY,
     TZ_EXPECTED,
 )
 from core.events import EventName
@@ -312,6 +311,10 @@ async def test_forged_settings_buttons_get_an_alert_and_change_nothing(
     assert answer["text"] == templates.UNKNOWN_BUTTON and answer["show_alert"]
     assert await env.services.profiles.get(1) == before
     assert changes(env) == []
+    refused = env.services.events.named(EventName.CALLBACK)
+    assert [(e.attrs["data"], e.attrs["allowed"], e.attrs["reason"]) for e in refused] == [
+        (data, False, "forged")
+    ]
 
 
 async def test_settings_buttons_without_a_session_ask_for_start(botenv: BotEnv) -> None:
@@ -334,4 +337,5 @@ async def test_settings_in_a_group_points_to_a_private_chat(botenv: BotEnv) -> N
     env = botenv
     await env.send(1, "/start")
     await env.send(1, "/settings", chat_type="group", chat_id=-100)
-    assert (await env.last(-100))["text"] == PRIVATE_ONLY
+    username = (await env.bot.me()).username
+    assert (await env.last(-100))["text"] == templates.private_pointer("settings", username)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.models import OpportunityType
+from core.models import OpportunityType, Tier
 from messaging import templates
 from tests.bot.conftest import BotEnv
 from tests.bot.test_commands import sample
@@ -15,7 +15,8 @@ async def _with_message(env: BotEnv) -> int:
 
 
 async def test_mute_pair_mutes_at_once_and_is_recorded(botenv: BotEnv) -> None:
-    await botenv.services.opportunities.put(sample(1, botenv.clock.now()))
+    opp = sample(1, botenv.clock.now(), type=OpportunityType.FUNDING)  # in the Free plan
+    await botenv.services.opportunities.put(opp)
     mid = await _with_message(botenv)
     await botenv.press(1, mid, "op:mute_pair:opp1")
     assert "BTC/USDT" in (await botenv.services.profiles.get(1)).preferences.muted_pairs
@@ -25,6 +26,7 @@ async def test_mute_pair_mutes_at_once_and_is_recorded(botenv: BotEnv) -> None:
 
 
 async def test_mute_type_keeps_the_other_types_and_refuses_the_last(botenv: BotEnv) -> None:
+    """A Premium user (every type is in the plan) mutes the types one by one."""
     now = botenv.clock.now()
     await botenv.services.opportunities.put(sample(1, now))
     await botenv.services.opportunities.put(
@@ -34,6 +36,7 @@ async def test_mute_type_keeps_the_other_types_and_refuses_the_last(botenv: BotE
         sample(3, now, opportunity_id="t", type=OpportunityType.TECHNICAL)
     )
     mid = await _with_message(botenv)
+    await botenv.services.profiles.set_tier(1, Tier.PREMIUM)
     for oid in ("opp1", "f", "t"):
         await botenv.press(1, mid, f"op:mute_type:{oid}")
     types = (await botenv.services.profiles.get(1)).preferences.opportunity_types
