@@ -25,13 +25,9 @@ from typing import Any
 
 from core.models import UserSession
 from core.store import keys
-from core.store.client import blocking_wait
+from core.store.client import PUBSUB_WAIT_SECONDS, blocking_wait
 
 log = logging.getLogger(__name__)
-
-# The longest single wait for a channel message; any value below the socket timeout behaves
-# the same (messages are taken as they come), it only sets how often an idle loop wakes.
-_LISTEN_SECONDS = 1.0
 
 # None is a cached "this user has no session".
 _Entry = tuple[UserSession | None, float]
@@ -118,7 +114,7 @@ class SessionInvalidator:
                     # get_message with a wait shorter than the socket timeout, not listen():
                     # listen() reads with the socket timeout, so a quiet channel would count as
                     # an outage (and clear the cache) every few seconds.
-                    wait = blocking_wait(self._redis, _LISTEN_SECONDS)
+                    wait = blocking_wait(self._redis, PUBSUB_WAIT_SECONDS)
                     while True:
                         message = await pubsub.get_message(timeout=wait)
                         if message is not None and message["type"] == "message":

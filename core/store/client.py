@@ -20,6 +20,10 @@ RedisClient = Redis
 MAX_CONNECTIONS = 64
 POOL_TIMEOUT_SECONDS = 5.0
 
+# The longest single wait for a pub/sub message; any value below the socket timeout behaves
+# the same (messages are taken as they come), it only sets how often an idle loop wakes.
+PUBSUB_WAIT_SECONDS = 1.0
+
 # Server replies that mean "not now" rather than "wrong command": a restart still loading its
 # AOF, a replica, a failing disk, a failover. Anything else in a ResponseError is a bug.
 _TRANSIENT_REPLIES = ("LOADING", "READONLY", "MISCONF", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN")
