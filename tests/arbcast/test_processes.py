@@ -92,26 +92,29 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
-async def _polls(http: aiohttp.ClientSession, emulator_url: str) -> int:
+async def _calls(http: aiohttp.ClientSession, emulator_url: str, method: str) -> int:
     try:
         async with http.get(f"{emulator_url}/emulator/stats") as r:
             stats = await r.json()
     except aiohttp.ClientError:
         return 0
-    return int({k.lower(): v for k, v in stats["calls"].items()}.get("getupdates", 0))
+    return int({k.lower(): v for k, v in stats["calls"].items()}.get(method, 0))
 
 
 async def _start_bot(
-    http: aiohttp.ClientSession, emulator_url: str, env: dict[str, str]
+    http: aiohttp.ClientSession, emulator_url: str, env: dict[str, str], *extra: str
 ) -> subprocess.Popen[bytes]:
-    before = await _polls(http, emulator_url)
-    proc = subprocess.Popen(_arbcast("run", "--api-base", emulator_url), env=env)  # noqa: ASYNC220
+    """`arbcast run` (polling, or `--webhook` in `extra`), once it polls or set its webhook."""
+    method = "setwebhook" if "--webhook" in extra else "getupdates"
+    before = await _calls(http, emulator_url, method)
+    args = _arbcast("run", "--api-base", emulator_url, *extra)
+    proc = subprocess.Popen(args, env=env)  # noqa: ASYNC220
 
-    async def polling() -> bool:
+    async def ready() -> bool:
         assert proc.poll() is None, f"arbcast run exited with {proc.returncode}"
-        return await _polls(http, emulator_url) > before
+        return await _calls(http, emulator_url, method) > before
 
-    await eventually(polling, timeout=BOUND, what="arbcast run polls")
+    await eventually(ready, timeout=BOUND, what=f"arbcast run called {method}")
     return proc
 
 
@@ -143,11 +146,17 @@ async def test_sigterm_with_ray_stops_the_embedded_redis_and_flushes_buffered_ev
 ) -> None:
     """With the push pipeline on (so ray.init ran and installed its own SIGTERM handler), a
     SIGTERM still runs arbcast's shutdown: exit 0, the embedded redis-server gone, and the
-    events buffered since the last flush (the interval is an hour here) written to the AOF."""
+    events buffered since the last flush (the interval is an hour here) written to the AOF.
+    On the way, /healthz of the webhook reports Redis and Ray up."""
     env = _env(data_dir, ARBCAST_EVENTS__FLUSH_INTERVAL_SECONDS="3600")
-    proc = await _start_bot(http, emulator_url, env)
+    port = _port()
+    proc = await _start_bot(http, emulator_url, env, "--webhook", "--port", str(port))
     try:
         await _start_command(http, emulator_url, 42)
+        async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
+            health = await r.json()
+            assert r.status == 200, health
+        assert health["redis"]["ok"] and health["ray"]["ok"]
         redis_pid = _redis_pid(data_dir)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=BOUND) == 0
