@@ -78,22 +78,18 @@ def blocking_wait(client: object, wanted: float) -> float:
 
 
 def is_store_fault(exc: BaseException) -> bool:
-    """Whether `exc` means Redis cannot serve right now (as opposed to a bug in a call)."""
+    """Whether `exc` means Redis cannot serve right now (as opposed to a bug in a call).
+
+    Only Redis's own errors count: a bare OSError or TimeoutError from elsewhere in a handler
+    is a bug, and answering it 503 would have Telegram resend it for a day. (`store_errors`,
+    which wraps Redis calls only, also takes OSError and TimeoutError as store faults.)"""
     if isinstance(exc, StoreUnavailableError):
         return True
     if isinstance(exc, redis.exceptions.ResponseError):
-        return str(exc).upper().startswith(_TRANSIENT_REPLIES) or isinstance(
-            exc, redis.exceptions.ReadOnlyError
+        return isinstance(exc, redis.exceptions.ReadOnlyError) or str(exc).upper().startswith(
+            _TRANSIENT_REPLIES
         )
-    return isinstance(
-        exc,
-        redis.exceptions.ConnectionError | redis.exceptions.TimeoutError | OSError | TimeoutError,
-    ) or (isinstance(exc, redis.exceptions.RedisError) and _caused_by_fault(exc))
-
-
-def _caused_by_fault(exc: BaseException) -> bool:
-    cause = exc.__cause__ or exc.__context__
-    return cause is not None and cause is not exc and is_store_fault(cause)
+    return isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError)
 
 
 def as_store_error(exc: BaseException, action: str) -> StoreUnavailableError:
@@ -116,6 +112,6 @@ async def store_errors(action: str) -> AsyncIterator[None]:
     except StoreUnavailableError:
         raise
     except Exception as exc:
-        if not is_store_fault(exc):
+        if not (is_store_fault(exc) or isinstance(exc, OSError | TimeoutError)):
             raise
         raise as_store_error(exc, action) from exc

@@ -13,10 +13,10 @@ import pytest
 
 from core.clock import ManualClock
 from core.errors import StoreUnavailableError
-from core.events import Event, RedisEventLog
+from core.events import Event, RedisEventLog, read_events
 from core.services import build_services
 from core.settings import Settings
-from core.store.client import connect_for
+from core.store.client import connect, connect_for
 from core.store.embedded import EmbeddedRedis
 from core.tasks import Backoff, Supervised, TaskState, run_all
 from tests.helpers import eventually
@@ -110,6 +110,32 @@ async def test_services_close_with_redis_down_still_stops_everything_and_says_wh
         assert not services.events.task.running
         assert services.events.pending == 2  # x.y and session.started: kept, not dropped
     finally:
+        await client.aclose()
+        server.stop()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+async def test_the_event_flusher_survives_a_redis_outage_and_writes_what_it_kept() -> None:
+    data = Path(tempfile.mkdtemp(prefix="arbc-flush-", dir="/tmp"))
+    server = EmbeddedRedis(data)
+    server.start()
+    client = connect(server.url, socket_timeout=0.5, connect_timeout=0.5, pool_timeout=0.5)
+    log = RedisEventLog(client, flush_interval=0.05, backoff=Backoff(first=0.05, maximum=0.2))
+    log.start()
+    try:
+        server.stop()
+        log.emit(Event(name="x.during_outage", ts=1.0))
+        await eventually(lambda: log.task.failures >= 1, timeout=20, what="a flush failed")
+        server.start()
+        log.emit(Event(name="x.after", ts=2.0))
+
+        async def written() -> bool:
+            return [e.name for e in await read_events(client)] == ["x.during_outage", "x.after"]
+
+        await eventually(written, timeout=20, what="both events in the stream, in order")
+        assert log.task.healthy
+    finally:
+        await log.close()
         await client.aclose()
         server.stop()
         shutil.rmtree(data, ignore_errors=True)
