@@ -16,13 +16,14 @@ from aiogram.types import ErrorEvent
 
 from core.events import Event, EventName
 from core.services import Services
+from core.settings import Settings
 from core.store.client import as_store_error, is_store_fault
 from messaging import templates
 
 log = logging.getLogger(__name__)
 
 
-async def on_error(event: ErrorEvent, services: Services) -> bool:
+async def on_error(event: ErrorEvent, services: Services, settings: Settings) -> bool:
     exc = event.exception
     update = event.update
     user = None
@@ -47,7 +48,7 @@ async def on_error(event: ErrorEvent, services: Services) -> bool:
         )
     )
     if store_fault:
-        if not services.settings.telegram.handle_in_background:
+        if not settings.telegram.handle_in_background:
             raise as_store_error(exc, f"handling update {update.update_id}")
         log.warning("update %s lost to a store fault: %s", update.update_id, exc)
         await _tell(message, templates.UNAVAILABLE, user)

@@ -33,6 +33,7 @@ from core.store import keys
 from core.store.client import connect_for
 from core.store.embedded import EmbeddedRedis
 from emulator.server import EmulatorServer
+from messaging import templates
 from messaging.telegram import create_bot
 from tests.bot.conftest import BotEnv
 from tests.helpers import eventually
@@ -334,3 +335,35 @@ async def test_an_update_whose_handling_failed_is_handled_on_redelivery(
     assert await _post_update(webhook_env, copy) == 200
     await _messages(webhook_env, 23, before + 1)
     assert len(await webhook_env.texts(23)) == before + 1
+
+
+async def test_in_background_mode_an_update_lost_to_an_outage_tells_the_user_to_retry(
+    outage_settings: Settings,
+    outage_services: Services,
+    clock: ManualClock,
+    emulator: EmulatorServer,
+    own_redis: EmbeddedRedis,
+) -> None:
+    """With handle_in_background the webhook answered 200 before handling, so no redelivery
+    can come: the user is told arbcast is briefly unavailable (not "something went wrong")."""
+    tg = outage_settings.telegram.model_copy(update={"handle_in_background": True})
+    settings = outage_settings.model_copy(update={"telegram": tg})
+    bot = create_bot(settings)
+    dp = create_dispatcher(settings, outage_services)
+    runner = web.AppRunner(create_webhook_app(dp, bot, settings, outage_services), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, tg.webhook_host, tg.webhook_port).start()
+    try:
+        await bot.set_webhook(
+            f"http://{tg.webhook_host}:{tg.webhook_port}{tg.webhook_path}",
+            secret_token=tg.webhook_secret.get_secret_value(),
+        )
+        async with aiohttp.ClientSession() as http:
+            env = BotEnv(emulator, http, outage_services, clock, bot, dp)
+            own_redis.stop()
+            await _send_nowait(env, 10, "/start")
+            messages = await _messages(env, 10, 1)
+            assert messages[0]["text"] == templates.UNAVAILABLE
+    finally:
+        await runner.cleanup()
+        await bot.session.close()
