@@ -1,11 +1,12 @@
 """Long polling that never confirms an update it has not handled.
 
 aiogram's `Dispatcher.start_polling` moves the getUpdates offset past every update it fetched,
-whatever became of it, so an update that met a Redis outage was gone. Here updates are handled
-one at a time, in order, and the offset passes an update only once it was handled (or failed
-with a bug, which a retry would only repeat). During a store outage the update is held and
-tried again every `telegram.store_retry_after_seconds` until Redis is back; if the process
-stops meanwhile the offset was never confirmed, so the next start receives the update again.
+whatever became of it, so an update that met a Redis outage was gone. Here the offset passes a
+fetched batch only once each of its updates was handled (or failed with a bug, which a retry
+would only repeat); a batch is handled one chat's updates in order, different chats at once.
+During a store outage an update is held and tried again, waiting up to
+`telegram.store_retry_after_seconds` between tries, until Redis is back; if the process stops
+meanwhile the offset was never confirmed, so the next start receives the update again.
 """
 
 from __future__ import annotations
@@ -64,10 +65,11 @@ class UpdatePoller:
         try:
             while not self._stop.is_set():
                 updates = await self._fetch()
-                for update in updates:
-                    if not await self._handle(update, workflow):
-                        return  # stopped while holding: not confirmed, so fetched again later
-                    self.offset = update.update_id + 1
+                if not updates:
+                    continue
+                if not await self._handle_batch(updates, workflow):
+                    return  # stopped while holding: not confirmed, so fetched again later
+                self.offset = updates[-1].update_id + 1
         finally:
             await dp.emit_shutdown(bot=self._bot, **workflow)
 
@@ -86,6 +88,22 @@ class UpdatePoller:
                 log.warning("getUpdates failed (%s); retrying in %.1f s", exc, delay)
                 await self._pause(delay)
         return []
+
+    async def _handle_batch(self, updates: list[Update], workflow: dict[str, Any]) -> bool:
+        """Handle a fetched batch: one chat's updates in order, different chats at once. True
+        once every update was handled. Stopped part way, the batch stays unconfirmed; those
+        already handled are then dropped on redelivery (their ids are marked done in Redis)."""
+        lanes: dict[object, list[Update]] = {}
+        for update in updates:
+            lanes.setdefault(_lane(update), []).append(update)
+
+        async def lane(queue: list[Update]) -> bool:
+            for update in queue:
+                if not await self._handle(update, workflow):
+                    return False
+            return True
+
+        return all(await asyncio.gather(*(lane(q) for q in lanes.values())))
 
     async def _handle(self, update: Update, workflow: dict[str, Any]) -> bool:
         """Handle `update` until it is handled; False if stopped before that."""
@@ -122,6 +140,26 @@ class UpdatePoller:
         # A retry period, cut short by stop().
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), seconds)
+
+
+def _lane(update: Update) -> object:
+    """The chat an update belongs to (its order matters within it), else its sender."""
+    for part in (
+        update.message,
+        update.edited_message,
+        update.callback_query,
+        update.my_chat_member,
+        update.chat_member,
+    ):
+        if part is None:
+            continue
+        chat = getattr(part, "chat", None) or getattr(getattr(part, "message", None), "chat", None)
+        if chat is not None:
+            return chat.id
+        sender = getattr(part, "from_user", None)
+        if sender is not None:
+            return ("user", sender.id)
+    return ("update", update.update_id)
 
 
 __all__ = ["UpdatePoller"]

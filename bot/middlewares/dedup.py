@@ -57,18 +57,21 @@ class DropRepeatedUpdates(BaseMiddleware):
         tg = services.settings.telegram
         key = keys.update_claim(bot.id, event.update_id)
         redis = services.redis
+        claim_ms = int(tg.update_claim_seconds * 1000)
         async with store_errors("claiming an update"):
-            claimed = await redis.set(key, PENDING, nx=True, px=int(tg.update_claim_seconds * 1000))
+            claimed = await redis.set(key, PENDING, nx=True, px=claim_ms)
             seen = None if claimed else await redis.get(key)
+            if not claimed and seen is None:
+                # Released between the two calls (its handler failed): ours after all, if
+                # no other copy took it meanwhile.
+                claimed = await redis.set(key, PENDING, nx=True, px=claim_ms)
+                seen = None if claimed else PENDING
         if not claimed:
-            if seen == PENDING:
-                self.in_flight += 1
-                return IN_FLIGHT
-            if seen is not None:
+            if seen == DONE:
                 self.dropped += 1
                 return None
-            # Released between the two calls (its handler failed): ours to handle after all.
-            return await self(handler, event, data)
+            self.in_flight += 1
+            return IN_FLIGHT
         try:
             result = await handler(event, data)
         except BaseException:

@@ -367,3 +367,35 @@ async def test_in_background_mode_an_update_lost_to_an_outage_tells_the_user_to_
     finally:
         await runner.cleanup()
         await bot.session.close()
+
+
+async def test_polling_after_an_outage_handles_each_chat_in_order_and_every_chat(
+    outage_settings: Settings,
+    outage_services: Services,
+    clock: ManualClock,
+    emulator: EmulatorServer,
+    own_redis: EmbeddedRedis,
+) -> None:
+    """Updates of two users piled up during an outage: both get sessions, and one user's
+    /status, sent after their /start, is answered as for an active session (order kept)."""
+    bot = create_bot(outage_settings)
+    await bot.delete_webhook()
+    dp = create_dispatcher(outage_settings, outage_services)
+    poller = UpdatePoller(dp, bot, outage_settings)
+    async with aiohttp.ClientSession() as http:
+        env = BotEnv(emulator, http, outage_services, clock, bot, dp)
+        own_redis.stop()
+        for user, text in [(11, "/start"), (12, "/start"), (11, "/status")]:
+            await _send_nowait(env, user, text)
+        task = asyncio.create_task(poller.run())
+        try:
+            await eventually(lambda: poller.held >= 1, timeout=20, what="updates are held")
+            own_redis.start()
+            await eventually(lambda: poller.handled == 3, timeout=30, what="all three handled")
+            assert await _has_session(outage_services, 11)
+            assert await _has_session(outage_services, 12)
+            assert "State: active" in (await env.last(11))["text"]
+        finally:
+            poller.stop()
+            await asyncio.wait_for(task, 10)
+            await bot.session.close()
