@@ -36,8 +36,9 @@ log = logging.getLogger(__name__)
 _RESTARTABLE: dict[str, Any] = {"num_cpus": 0, "max_restarts": -1, "max_task_retries": 3}
 
 
-# (namespace, name) of the actors this process created, as opposed to found running.
-_CREATED: set[tuple[str, str]] = set()
+# The actors this process created (as opposed to found running), by (namespace, name). Their
+# handles are kept: a name lookup right after creation may not see the actor registered yet.
+_CREATED: dict[tuple[str, str], Any] = {}
 
 
 def _named(cls: Any, name: str, namespace: str, *args: Any) -> Any:
@@ -49,7 +50,7 @@ def _named(cls: Any, name: str, namespace: str, *args: Any) -> Any:
         existed = False
     handle = cls.options(name=name, namespace=namespace, get_if_exists=True).remote(*args)
     if not existed:
-        _CREATED.add((namespace, name))
+        _CREATED[(namespace, name)] = handle
     return handle
 
 
@@ -65,11 +66,9 @@ def kill_created(settings: Settings, names: set[str] | None = None) -> list[str]
     for namespace, name in sorted(_CREATED):
         if namespace != ns or (names is not None and name not in names):
             continue
-        _CREATED.discard((namespace, name))
+        handle = _CREATED.pop((namespace, name))
         try:
-            ray.kill(ray.get_actor(name, namespace=namespace), no_restart=True)
-        except ValueError:
-            continue  # already gone
+            ray.kill(handle, no_restart=True)
         except Exception as exc:  # Ray itself is going away: nothing left to kill
             log.warning("could not kill actor %s: %s", name, exc)
             continue
