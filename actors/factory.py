@@ -4,12 +4,17 @@ Actor classes are plain Python; `ray.remote(...)` wraps them here. Every actor i
 `ray.namespace` setting and created with `get_if_exists`, so a second process (or a restarted
 driver) finds the running ones instead of starting duplicates. `num_cpus=0`: these actors mostly
 wait on Redis and on each other, and a 2-core machine must still run its tests.
+
+Ownership: only the process that created an actor kills it (`kill_created`, on a full stop);
+a process that found the actor already running leaves it to the others that use it.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import signal
+import threading
 from typing import Any
 
 import ray
@@ -31,10 +36,56 @@ log = logging.getLogger(__name__)
 _RESTARTABLE: dict[str, Any] = {"num_cpus": 0, "max_restarts": -1, "max_task_retries": 3}
 
 
+# The actors this process created (as opposed to found running), by (namespace, name). Their
+# handles are kept: a name lookup right after creation may not see the actor registered yet.
+_CREATED: dict[tuple[str, str], Any] = {}
+
+
+def _named(cls: Any, name: str, namespace: str, *args: Any) -> Any:
+    """The actor `name`: the running one, else a new one, remembered as created here."""
+    try:
+        ray.get_actor(name, namespace=namespace)
+        existed = True
+    except ValueError:
+        existed = False
+    handle = cls.options(name=name, namespace=namespace, get_if_exists=True).remote(*args)
+    if not existed:
+        _CREATED[(namespace, name)] = handle
+    return handle
+
+
+def created_here(name: str, namespace: str) -> bool:
+    return (namespace, name) in _CREATED
+
+
+def kill_created(settings: Settings, names: set[str] | None = None) -> list[str]:
+    """Kill, for good, the actors this process created (only those in `names`, when given);
+    returns their names. Actors found running, which other processes share, are left alone."""
+    ns = settings.ray.namespace
+    killed = []
+    for namespace, name in sorted(_CREATED):
+        if namespace != ns or (names is not None and name not in names):
+            continue
+        handle = _CREATED.pop((namespace, name))
+        try:
+            ray.kill(handle, no_restart=True)
+        except Exception as exc:  # Ray itself is going away: nothing left to kill
+            log.warning("could not kill actor %s: %s", name, exc)
+            continue
+        killed.append(name)
+    return killed
+
+
 def ensure_ray(settings: Settings) -> None:
-    """Join the configured cluster, or start a local Ray, once per process."""
+    """Join the configured cluster, or start a local Ray, once per process.
+
+    ray.init replaces the process's SIGTERM handler with one that exits at once, which would
+    skip arbcast's shutdown (flushing events, stopping the embedded Redis); a handler installed
+    before (asyncio's, by `arbcast run`) is put back."""
     if ray.is_initialized():
         return
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM) if main else None
     ray.init(
         address=settings.ray.address,
         namespace=settings.ray.namespace,
@@ -43,6 +94,8 @@ def ensure_ray(settings: Settings) -> None:
         logging_level=logging.WARNING,
         log_to_driver=True,
     )
+    if callable(previous):
+        signal.signal(signal.SIGTERM, previous)
 
 
 def exchange_pairs(settings: Settings) -> list[tuple[str, str]]:
@@ -58,9 +111,7 @@ def create_rate_limiter(settings: Settings) -> RateLimiterClient:
     """The one GlobalRateLimiter of the namespace (found, not duplicated, by later callers)."""
     ensure_ray(settings)
     cls = ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=0)(GlobalRateLimiter)
-    handle = cls.options(
-        name="global-rate-limiter", namespace=settings.ray.namespace, get_if_exists=True
-    ).remote(settings)
+    handle = _named(cls, "global-rate-limiter", settings.ray.namespace, settings)
     return RateLimiterClient(
         handle, "global-rate-limiter", timeout=settings.ray.call_timeout_seconds
     )
@@ -72,9 +123,9 @@ def create_distribution(settings: Settings, redis_url: str) -> DistributionClien
     ensure_ray(settings)
     cls = ray.remote(**_RESTARTABLE)(UserQueueShard)
     shards = [
-        cls.options(
-            name=f"user-queues-{i}", namespace=settings.ray.namespace, get_if_exists=True
-        ).remote(i, settings.shards, settings, redis_url)
+        _named(
+            cls, f"user-queues-{i}", settings.ray.namespace, i, settings.shards, settings, redis_url
+        )
         for i in range(settings.shards)
     ]
     return DistributionClient(shards, timeout=settings.ray.call_timeout_seconds)
@@ -88,9 +139,7 @@ def create_sender(
     ensure_ray(settings)
     cls = ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=0)(PushSender)
     name = f"push-sender-{index}"
-    handle = cls.options(name=name, namespace=settings.ray.namespace, get_if_exists=True).remote(
-        index, settings, redis_url, limiter
-    )
+    handle = _named(cls, name, settings.ray.namespace, index, settings, redis_url, limiter)
     return SenderClient(handle, name, timeout=settings.ray.call_timeout_seconds)
 
 
@@ -103,13 +152,17 @@ def create_engine(settings: Settings, redis_url: str) -> EngineClient:
     ]
     coordinator_cls = ray.remote(**_RESTARTABLE)(OpportunityCoordinator)
     coordinators = {
-        pair_name(pair): coordinator_cls.options(
-            name=f"opportunity-{pair_name(pair)}", namespace=ns, get_if_exists=True
-        ).remote(pair, exchanges, settings, redis_url)
+        pair_name(pair): _named(
+            coordinator_cls,
+            f"opportunity-{pair_name(pair)}",
+            ns,
+            pair,
+            exchanges,
+            settings,
+            redis_url,
+        )
         for pair in exchange_pairs(settings)
     }
     market_cls = ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=0)(MarketDataCoordinator)
-    market = market_cls.options(name="market-data", namespace=ns, get_if_exists=True).remote(
-        settings, coordinators
-    )
+    market = _named(market_cls, "market-data", ns, settings, coordinators)
     return EngineClient(market, coordinators, timeout=settings.ray.call_timeout_seconds)

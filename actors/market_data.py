@@ -10,7 +10,6 @@ the feed instead of piling up work.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import deque
@@ -25,6 +24,7 @@ from core.market.models import MarketUpdate, OrderBook
 from core.market.replay import ReplayFeed
 from core.market.simulator import SimulatedMarket
 from core.settings import Settings
+from core.tasks import Supervised, backoff_of
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,10 @@ class MarketDataCoordinator:
         v = settings.engine.validation
         self.cache = BookCache(max_age_s=v.max_data_age_s, max_latency_ms=v.max_latency_ms)
         self._market = SimulatedMarket(settings.market) if settings.feed == "simulated" else None
-        self._task: asyncio.Task[None] | None = None
+        # The feed loop, restarted with backoff (a new feed each time) when it fails.
+        self._feed = Supervised(
+            "market-feed", lambda: self._run(make_feed(settings)), backoff=backoff_of(settings)
+        )
         self._latencies: deque[float] = deque(maxlen=10_000)
         self.batches = 0
         self.updates = 0
@@ -119,17 +122,13 @@ class MarketDataCoordinator:
 
     async def start(self) -> bool:
         """Consume the configured feed in the background; False if already running."""
-        if self._task is not None and not self._task.done():
+        if self._feed.running:
             return False
-        self._task = asyncio.create_task(self._run(make_feed(self._settings)))
+        self._feed.start()
         return True
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._feed.stop()
 
     async def stats(self) -> dict[str, Any]:
         lat = sorted(self._latencies)
@@ -142,7 +141,8 @@ class MarketDataCoordinator:
             "latency_p50_s": lat[len(lat) // 2] if lat else None,
             "latency_p99_s": lat[min(len(lat) - 1, int(len(lat) * 0.99))] if lat else None,
             "stale": {x: r for x in exchanges if (r := self.cache.exchange_staleness(x, now))},
-            "running": self._task is not None and not self._task.done(),
+            "running": self._feed.running,
+            "feed_failures": self._feed.failures,
             **self.totals,
         }
 

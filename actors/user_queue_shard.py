@@ -47,7 +47,7 @@ from core.quota import QuotaStore
 from core.sessions.store import SessionStore
 from core.settings import Settings
 from core.store import keys
-from core.store.client import connect_for
+from core.store.client import PUBSUB_WAIT_SECONDS, blocking_wait, connect_for
 from core.store.scripts import Scripts
 from core.why import why
 from messaging.outbox_message import OutboxMessage
@@ -528,7 +528,13 @@ class UserQueueShard:
             try:
                 pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
                 await pubsub.subscribe(keys.SESSION_CHANNEL)
-                async for message in pubsub.listen():
+                # get_message with a wait below the socket timeout, not listen(), which reads
+                # with the socket timeout and would take a quiet channel for a lost one.
+                wait = blocking_wait(self._redis, PUBSUB_WAIT_SECONDS)
+                while True:
+                    message = await pubsub.get_message(timeout=wait)
+                    if message is None or message["type"] != "message":
+                        continue
                     uid = int(message["data"])
                     if shard_of(uid, self.count) == self.index:
                         await self.refresh([uid])

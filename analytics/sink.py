@@ -36,6 +36,7 @@ from analytics.settings import AnalyticsSettings
 from analytics.storage import Storage
 from core.events import Event, MalformedEntryError, decode_entry
 from core.store import keys
+from core.store.client import blocking_wait
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +185,7 @@ class ParquetSink:
             wait = s.block_seconds if block_seconds is None else block_seconds
             if self._first_at is not None:
                 wait = min(wait, max(0.0, self._first_at + s.batch_max_seconds - self._clock()))
-            block_ms = int(wait * 1000) if wait > 0 else None
+            block_ms = int(blocking_wait(self._redis, wait) * 1000) if wait > 0 else None
             n += self._add(await self._xreadgroup(">", block_ms=block_ms))
         return n
 
@@ -279,22 +280,24 @@ class ParquetSink:
         files: list[str] = []
         if self._buffer:
             files = await asyncio.to_thread(self._write, list(self._buffer))
-        if self._dead:
-            for payload in self._dead:
-                await self._redis.xadd(DEAD_LETTER_STREAM, payload)
-            self._dead.clear()
-        ids = [e.entry_id for e in self._buffer] + self._to_ack
+            # Written: from here on only the acks are owed. A Redis error below keeps them in
+            # `_to_ack` for the next flush instead of writing these events a second time.
+            self._to_ack.extend(e.entry_id for e in self._buffer)
+            self.stats.events_written += self._rows
+            self.stats.files_written += len(files)
+            self.stats.files.extend(files)
+            self._buffer.clear()
+            self._rows = self._bytes = 0
+            self._first_at = None
+        while self._dead:
+            await self._redis.xadd(DEAD_LETTER_STREAM, self._dead[0])
+            self._dead.pop(0)
+        ids = list(self._to_ack)
         for i in range(0, len(ids), 1000):
             await self._redis.xack(self.stream, self.group, *ids[i : i + 1000])
-        self.stats.events_written += self._rows
-        self.stats.files_written += len(files)
-        self.stats.files.extend(files)
         self.stats.flushes += 1
-        self._buffer.clear()
-        self._buffered_ids.clear()
         self._to_ack.clear()
-        self._rows = self._bytes = 0
-        self._first_at = None
+        self._buffered_ids.difference_update(ids)
         if ids and self.settings.trim_written:
             await self.trim()
         return files
@@ -327,15 +330,22 @@ class ParquetSink:
     async def run(self, stop: asyncio.Event | None = None) -> SinkStats:
         """Read and write until ``stop`` is set (or the task is cancelled), then flush."""
         stop = stop or asyncio.Event()
-        await self.ensure_group()
         try:
+            await self.ensure_group()
             while not stop.is_set():
                 await self.poll()
                 if self.due():
                     await self.flush()
+        except redis.exceptions.ResponseError as exc:
+            if "NOGROUP" in str(exc):
+                self._group_ready = False  # Redis lost the group (restarted empty): recreate
+            raise
         finally:
             if self._buffer or self._to_ack:
-                await asyncio.shield(self.flush())
+                try:
+                    await asyncio.shield(self.flush())
+                except Exception as exc:  # Redis is down: kept for the next run's flush
+                    log.warning("sink flush failed (%s); %d entries kept", exc, len(self._to_ack))
         return self.stats
 
     async def drain(self) -> SinkStats:

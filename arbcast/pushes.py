@@ -19,7 +19,12 @@ from typing import Any
 from actors.acks import AckRouter
 from actors.distribution import DistributionClient, RateLimiterClient, SenderClient
 from actors.distributor import Distributor
-from actors.factory import create_distribution, create_rate_limiter, create_sender
+from actors.factory import (
+    create_distribution,
+    create_rate_limiter,
+    create_sender,
+    kill_created,
+)
 from core.settings import Settings
 from core.store import keys
 from messaging.leases import LeasedTokens
@@ -105,10 +110,13 @@ class Pushes:
         with contextlib.suppress(Exception):
             await self.shards.flush()
 
-    def kill(self) -> None:
-        """Kill this deployment's push actors for good (after `stop`)."""
-        for client in [*self.shards.shards, *self.senders, self.limiter]:
-            client.kill()
+    def kill(self) -> list[str]:
+        """Kill, for good (after `stop`), the push actors this process created; returns their
+        names. Those it found running belong to other processes too and are left alone."""
+        names = {"global-rate-limiter"}
+        names |= {f"user-queues-{i}" for i in range(len(self.shards.shards))}
+        names |= {f"push-sender-{i}" for i in range(len(self.senders))}
+        return kill_created(self.settings, names)
 
     async def counters(self) -> dict[str, Any]:
         """Live figures: users and queues, held items, outbox outcomes, rate against the limit."""

@@ -2,12 +2,16 @@
 
 async with Runtime(settings) as rt:
     await rt.run_polling()      # or rt.run_webhook()
+
+Leaving the block (normally, on an error, or cancelled by SIGTERM) runs every shutdown step even
+when some fail: the engine and the push pipeline stop, buffered activity and events are
+flushed, the sink writes what it holds, the actors this process created are killed (the ones it
+found running are other processes' too), and the embedded Redis is shut down.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 from types import TracebackType
@@ -17,18 +21,21 @@ from aiogram import Bot, Dispatcher
 from aiohttp import web
 
 from actors.engine import EngineClient
-from actors.factory import create_engine
+from actors.factory import create_engine, kill_created
 from analytics.sink import ParquetSink
 from analytics.storage import Storage
 from arbcast.pushes import Pushes
 from bot.dispatcher import create_dispatcher
-from bot.webhook import create_webhook_app
+from bot.polling import UpdatePoller
+from bot.webhook import HealthCheck, create_webhook_app
 from core.clock import Clock
 from core.events import EventLog
 from core.services import Services, build_services
 from core.settings import Settings
 from core.store.client import connect_for
 from core.store.embedded import EmbeddedRedis, env_or_embedded
+from core.store.keys import EVENTS_STREAM
+from core.tasks import Supervised, backoff_of, run_all
 from messaging.commands import COMMANDS
 from messaging.session_reminders import session_reminders
 from messaging.telegram import create_bot
@@ -52,31 +59,41 @@ class Runtime:
         self.engine: EngineClient | None = None
         self.pushes: Pushes | None = None
         self.sink: ParquetSink | None = None
-        self._sink_task: asyncio.Task[object] | None = None
+        self._sink_task: Supervised | None = None
         self._sink_stop = asyncio.Event()
+        self.poller: UpdatePoller | None = None
+        self._services_started = False
         self._clock = clock
         self._events = events
         self.embedded: EmbeddedRedis | None = None
         self.redis_url = ""
         self._redis: Any = None
         self.services: Services
-        self.bot: Bot
+        self.bot: Bot | None = None
         self.dp: Dispatcher
 
     async def __aenter__(self) -> Runtime:
         token_check = self.settings.bot_token()  # fail fast, before starting anything
         del token_check
-        self.redis_url, self.embedded = await asyncio.to_thread(
-            env_or_embedded,
-            self.settings.redis_url,
-            self.settings.redis_dir,
-            self.settings.redis_binary,
+        # On this (the main) thread, not a worker thread: the server is tied to the life of
+        # the thread that starts it (PR_SET_PDEATHSIG), so it dies with arbcast even on kill -9.
+        self.redis_url, self.embedded = env_or_embedded(
+            self.settings.redis_url, self.settings.redis_dir, self.settings.redis_binary
         )
+        try:
+            await self._start()
+        except BaseException:
+            await self._shutdown()  # whatever did start (the embedded Redis first) stops again
+            raise
+        return self
+
+    async def _start(self) -> None:
         self._redis = connect_for(self.redis_url, self.settings)
         await self._redis.ping()
         self.services = build_services(
             self._redis, self.settings, clock=self._clock, events=self._events
         )
+        self._services_started = True
         await self.services.start()
         if self.settings.distribution.enabled and self._start_pushes:
             # On the main thread: Ray installs its signal handlers there.
@@ -94,7 +111,14 @@ class Runtime:
             self.sink = ParquetSink(
                 self._redis, Storage.from_settings(self.settings.analytics), self.settings.analytics
             )
-            self._sink_task = asyncio.create_task(self.sink.run(self._sink_stop), name="sink")
+            sink = self.sink
+            self._sink_task = Supervised(
+                "sink",
+                lambda: sink.run(self._sink_stop),
+                backoff=backoff_of(self.settings),
+                stop=self._sink_stop,
+            )
+            self._sink_task.start()
         if self.settings.engine_runtime.enabled and self._start_engine:
             # On the main thread: Ray installs its signal handlers there.
             self.engine = create_engine(self.settings, self.redis_url)
@@ -104,7 +128,6 @@ class Runtime:
         # first, so no garbage is pinned; thawed on exit, for processes that start several.
         gc.collect()
         gc.freeze()
-        return self
 
     async def start_engine_feed(self) -> None:
         """Let the engine consume its configured feed (simulated, replay or ccxt) from now on."""
@@ -123,27 +146,108 @@ class Runtime:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self.engine is not None:
-            with contextlib.suppress(Exception):
-                await self.engine.stop()
-                await self.engine.flush()
-            self.engine.kill()
-        if self.pushes is not None:
-            await self.pushes.stop()
-            self.pushes.kill()
-        await self.services.close()  # flushes buffered events into the stream first
-        if self._sink_task is not None:
-            self._sink_stop.set()
-            await self._sink_task  # the sink writes what it holds before it returns
-        await self.bot.session.close()
-        await self._redis.aclose()
-        if self.embedded is not None:
-            await asyncio.to_thread(self.embedded.stop)
-        gc.unfreeze()
+        await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        """Every step runs, in order, whichever fail (each failure is logged)."""
+        engine, pushes = self.engine, self.pushes
+
+        async def stop_engine() -> None:
+            if engine is not None:
+                await engine.stop()
+                await engine.flush()
+
+        async def stop_pushes() -> None:
+            if pushes is not None:
+                await pushes.stop()
+
+        async def close_services() -> None:
+            if self._services_started:
+                await self.services.close()  # flushes buffered events into the stream first
+
+        async def stop_sink() -> None:
+            if self._sink_task is not None:
+                await self._sink_task.join()  # the sink writes what it holds before it returns
+
+        async def kill_actors() -> None:
+            if engine is not None or pushes is not None:
+                killed = await asyncio.to_thread(kill_created, self.settings)
+                log.info("killed the %d actors this process created", len(killed))
+
+        async def close_bot() -> None:
+            if self.bot is not None:
+                await self.bot.session.close()
+
+        async def close_redis() -> None:
+            if self._redis is not None:
+                await self._redis.aclose()
+
+        async def stop_embedded() -> None:
+            if self.embedded is not None:
+                await asyncio.to_thread(self.embedded.stop)
+
+        try:
+            await run_all(
+                [
+                    ("engine", stop_engine),
+                    ("push pipeline", stop_pushes),
+                    ("core services", close_services),
+                    ("sink", stop_sink),
+                    ("actors", kill_actors),
+                    ("bot session", close_bot),
+                    ("redis client", close_redis),
+                    ("embedded redis", stop_embedded),
+                ]
+            )
+        finally:
+            gc.unfreeze()
+
+    async def health_checks(self) -> dict[str, HealthCheck]:
+        """What /healthz checks besides Redis: Ray (when this process uses it) and the sink."""
+        checks: dict[str, HealthCheck] = {}
+        timeout = self.settings.health_timeout_seconds
+        pushes = self.pushes
+        if pushes is not None or self.engine is not None:
+
+            async def ray_check() -> tuple[bool, dict[str, Any]]:
+                import ray
+
+                if not ray.is_initialized():
+                    return False, {"error": "Ray is not initialised"}
+                if pushes is None:
+                    return True, {}
+                try:
+                    async with asyncio.timeout(timeout):
+                        stats = await pushes.limiter.stats()
+                except Exception as exc:
+                    return False, {"error": f"rate limiter: {type(exc).__name__}: {exc}"[:200]}
+                return True, {"limit_per_second": stats.get("rate")}
+
+            checks["ray"] = ray_check
+        task = self._sink_task
+        if task is not None:
+
+            async def sink_check() -> tuple[bool, dict[str, Any]]:
+                figures: dict[str, Any] = {
+                    "state": task.state.value,
+                    "failures": task.failures,
+                    "last_error": task.last_error,
+                }
+                try:
+                    async with asyncio.timeout(timeout):
+                        # The sink trims what it has written: what is left is its lag.
+                        figures["lag_entries"] = int(await self._redis.xlen(EVENTS_STREAM))
+                except Exception as exc:
+                    figures["lag_error"] = f"{type(exc).__name__}: {exc}"[:200]
+                return task.healthy, figures
+
+            checks["sink"] = sink_check
+        return checks
 
     async def publish_commands(self) -> None:
         from aiogram.types import BotCommand
 
+        assert self.bot is not None
         await self.bot.set_my_commands(
             [
                 BotCommand(command=c.name, description=c.description)
@@ -155,22 +259,25 @@ class Runtime:
     async def run_polling(self) -> None:
         await self.start_pushes()
         await self.start_engine_feed()
+        assert self.bot is not None
         await self.bot.delete_webhook(drop_pending_updates=False)
         await self.publish_commands()
-        await self.dp.start_polling(
-            self.bot,
-            polling_timeout=self.settings.telegram.polling_timeout_seconds,
-            handle_signals=False,
-            close_bot_session=False,
-        )
+        # Our poller, not dp.start_polling: it confirms an update only once handled, so one
+        # that meets a Redis outage is held, not lost.
+        self.poller = UpdatePoller(self.dp, self.bot, self.settings)
+        await self.poller.run()
 
-    def webhook_app(self) -> web.Application:
-        return create_webhook_app(self.dp, self.bot, self.settings, self.services)
+    async def webhook_app(self) -> web.Application:
+        assert self.bot is not None
+        return create_webhook_app(
+            self.dp, self.bot, self.settings, self.services, checks=await self.health_checks()
+        )
 
     async def start_webhook(self, public_url: str | None = None) -> web.AppRunner:
         """Serve the webhook and register it with the Bot API; returns the runner to clean up."""
         tg = self.settings.telegram
-        runner = web.AppRunner(self.webhook_app(), access_log=None)
+        assert self.bot is not None
+        runner = web.AppRunner(await self.webhook_app(), access_log=None)
         await runner.setup()
         await web.TCPSite(runner, tg.webhook_host, tg.webhook_port).start()
         url = public_url or f"http://{tg.webhook_host}:{tg.webhook_port}{tg.webhook_path}"

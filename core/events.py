@@ -32,6 +32,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.store import keys
+from core.tasks import Backoff, Supervised
 
 log = logging.getLogger(__name__)
 
@@ -204,6 +205,7 @@ class RedisEventLog:
         flush_interval: float = 0.5,
         flush_max_events: int = 5_000,
         stream_max_len: int = 5_000_000,
+        backoff: Backoff | None = None,
     ) -> None:
         self._redis = redis
         self._interval = flush_interval
@@ -211,7 +213,7 @@ class RedisEventLog:
         self._max_len = stream_max_len
         self._buffer: list[Event] = []
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self.task = Supervised("event-log-flusher", self._run, backoff=backoff)
         self._lock = asyncio.Lock()
 
     def emit(self, event: Event) -> None:
@@ -242,6 +244,7 @@ class RedisEventLog:
                 raise
 
     async def _run(self) -> None:
+        # A failed flush ends the run (the batch is kept); the supervisor restarts it.
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._interval)
@@ -250,17 +253,13 @@ class RedisEventLog:
                 await self.flush()
             except Exception:
                 log.warning("event flush failed; %d events kept for retry", len(self._buffer))
+                raise
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="event-log-flusher")
+        self.task.start()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self.task.stop()
         await self.flush()
 
     @property

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.clock import Clock, SystemClock
+from core.errors import StoreUnavailableError
 from core.events import EventLog, RedisEventLog
 from core.opportunity_store import OpportunityStore
 from core.profiles import ProfileStore
@@ -21,6 +22,7 @@ from core.sessions.store import SessionStore
 from core.sessions.sweeper import SessionSweeper
 from core.settings import Settings
 from core.store.scripts import Scripts
+from core.tasks import backoff_of, run_all
 
 
 @dataclass
@@ -47,14 +49,24 @@ class Services:
             self.sweeper.start()
 
     async def close(self) -> None:
-        """Stop background work and write what is buffered."""
-        await self.sweeper.close()
-        await self.invalidator.close()
-        await self.sessions.activity.close()
-        if isinstance(self.events, RedisEventLog):
-            await self.events.close()
-        else:
-            await self.events.flush()
+        """Stop background work and write what is buffered: every step runs even if one fails
+        (Redis down at shutdown), then the first failure is raised."""
+        close_events = (
+            self.events.close if isinstance(self.events, RedisEventLog) else self.events.flush
+        )
+        failed = await run_all(
+            [
+                ("session sweeper", self.sweeper.close),
+                ("session invalidator", self.invalidator.close),
+                ("activity flush", self.sessions.activity.close),
+                ("event flush", close_events),
+            ]
+        )
+        if failed:
+            raise StoreUnavailableError(
+                f"could not finish shutting down the core services: {', '.join(failed)} failed "
+                "(buffered activity or events are lost if Redis stays down); see the log"
+            )
 
 
 def build_services(
@@ -65,6 +77,7 @@ def build_services(
     events: EventLog | None = None,
 ) -> Services:
     clock = clock or SystemClock()
+    backoff = backoff_of(settings)
     scripts = Scripts(redis)
     if events is None:
         events = RedisEventLog(
@@ -72,11 +85,12 @@ def build_services(
             flush_interval=settings.events.flush_interval_seconds,
             flush_max_events=settings.events.flush_max_events,
             stream_max_len=settings.events.stream_max_len,
+            backoff=backoff,
         )
     s = settings.session
     store = SessionStore(redis, scripts, ttl=s.ttl_seconds, retention=s.ended_retention_seconds)
     cache = SessionCache(max_age=s.cache_max_age_seconds, max_entries=s.cache_max_entries)
-    activity = ActivityRecorder(store, flush_interval=s.activity_flush_seconds)
+    activity = ActivityRecorder(store, flush_interval=s.activity_flush_seconds, backoff=backoff)
     sessions = SessionService(store, cache, activity, events, clock)
     return Services(
         settings=settings,
@@ -89,5 +103,7 @@ def build_services(
         quota=QuotaStore(redis, scripts),
         opportunities=OpportunityStore(redis, ttl=settings.opportunities.ttl_seconds),
         invalidator=SessionInvalidator(redis, cache),
-        sweeper=SessionSweeper(sessions, interval=s.sweep_interval_seconds, batch=s.sweep_batch),
+        sweeper=SessionSweeper(
+            sessions, interval=s.sweep_interval_seconds, batch=s.sweep_batch, backoff=backoff
+        ),
     )

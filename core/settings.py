@@ -171,6 +171,16 @@ class TelegramSettings(BaseModel):
         default=False,
         description="Answer webhooks before handling (faster; failed updates are then not retried)",
     )
+    # Faults: duplicate updates and store outages.
+    update_dedup_seconds: Annotated[
+        float, Field(gt=0, description="A handled update id is remembered (dropped if resent)")
+    ] = 86_400.0
+    update_claim_seconds: Annotated[
+        float, Field(gt=0, description="An update being handled is held by one process this long")
+    ] = 60.0
+    store_retry_after_seconds: Annotated[
+        int, Field(ge=1, description="Retry-After of a 503 during a Redis outage; polling's wait")
+    ] = 5
     polling_timeout_seconds: Annotated[
         int, Field(ge=0, le=50, description="getUpdates long-poll timeout")
     ] = 10
@@ -317,6 +327,24 @@ class Settings(BaseSettings):
     )
     superadmin_ids: frozenset[int] = Field(
         default=frozenset(), description="Telegram user ids with the SuperAdmin tier, e.g. [1,2]"
+    )
+    # Faults: how long a Redis call may take, and how background work is restarted.
+    redis_socket_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="A Redis call fails (store unavailable) when Redis is silent this long",
+    )
+    redis_connect_timeout_seconds: float = Field(
+        default=2.0, gt=0, description="Connecting to Redis fails after this long"
+    )
+    task_restart_first_seconds: float = Field(
+        default=0.1, gt=0, description="A failed background loop is restarted after this long"
+    )
+    task_restart_max_seconds: float = Field(
+        default=30.0, gt=0, description="...doubling on each failure up to this"
+    )
+    health_timeout_seconds: float = Field(
+        default=2.0, gt=0, description="/healthz counts a check not answered this fast as down"
     )
 
     session: SessionSettings = SessionSettings()

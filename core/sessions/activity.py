@@ -11,20 +11,22 @@ that much earlier seven days later; commands counted in it are the only figures 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from core.sessions.store import SessionStore, Touch
+from core.tasks import Backoff, Supervised
 
 log = logging.getLogger(__name__)
 
 
 class ActivityRecorder:
-    def __init__(self, store: SessionStore, *, flush_interval: float) -> None:
+    def __init__(
+        self, store: SessionStore, *, flush_interval: float, backoff: Backoff | None = None
+    ) -> None:
         self._store = store
         self._interval = flush_interval
         self._pending: dict[int, Touch] = {}
-        self._task: asyncio.Task[None] | None = None
+        self.task = Supervised("activity-flusher", self._run, backoff=backoff)
         self._lock = asyncio.Lock()
         self.flushed = 0
 
@@ -58,23 +60,16 @@ class ActivityRecorder:
             self.flushed += len(batch)
 
     async def _run(self) -> None:
+        # A failed flush ends the run (its touches are kept); the supervisor restarts it.
         while True:
             await asyncio.sleep(self._interval)  # a period, not a synchronisation
-            try:
-                await self.flush()
-            except Exception as exc:
-                log.warning("activity flush failed (%s); %d kept", exc, len(self._pending))
+            await self.flush()
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="activity-flusher")
+        self.task.start()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self.task.stop()
         await self.flush()
 
     @property

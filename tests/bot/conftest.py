@@ -20,6 +20,7 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from bot.dispatcher import create_dispatcher
+from bot.polling import UpdatePoller
 from bot.webhook import create_webhook_app
 from core.clock import ManualClock
 from core.services import Services
@@ -172,19 +173,14 @@ async def polling_botenv(
     bot = create_bot(settings)
     dp = create_dispatcher(settings, services)
     await bot.delete_webhook()
-    # One update at a time: the emulator counts an update handled once the next poll confirms it.
-    task = asyncio.create_task(
-        dp.start_polling(
-            bot,
-            handle_signals=False,
-            close_bot_session=False,
-            handle_as_tasks=False,
-            polling_timeout=1,
-        )
-    )
+    # arbcast's poller (as `arbcast run` uses): one update at a time, the offset confirmed only
+    # past handled ones; the emulator counts an update handled once the next poll confirms it.
+    tg = settings.telegram.model_copy(update={"polling_timeout_seconds": 1})
+    poller = UpdatePoller(dp, bot, settings.model_copy(update={"telegram": tg}))
+    task = asyncio.create_task(poller.run())
     async with aiohttp.ClientSession() as http:
-        yield BotEnv(emulator, http, services, clock, bot, dp)
-    await dp.stop_polling()
-    with contextlib.suppress(asyncio.CancelledError, RuntimeError):
+        yield BotEnv(emulator, http, services, clock, bot, dp, extra={"poller": poller})
+    poller.stop()
+    with contextlib.suppress(asyncio.CancelledError):
         await asyncio.wait_for(task, 5)
     await bot.session.close()

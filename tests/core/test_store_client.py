@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import signal
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import redis.exceptions
 
 from core.errors import StoreUnavailableError
 from core.settings import Settings
-from core.store.client import connect, connect_for, store_errors
+from core.store.client import connect, connect_for, is_store_fault, store_errors
+from core.store.embedded import EmbeddedRedis
 
 
 def _opened(client: Any) -> int:
@@ -51,3 +59,53 @@ def test_pool_limits_come_from_settings(redis_url: str, settings: Settings) -> N
     pool = client.connection_pool
     assert pool.max_connections == 7
     assert pool.timeout == 0.5  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def own_redis() -> Iterator[EmbeddedRedis]:
+    data = Path(tempfile.mkdtemp(prefix="arbc-client-", dir="/tmp"))
+    server = EmbeddedRedis(data)
+    server.start()
+    yield server
+    if server.pid is not None:
+        os.kill(server.pid, signal.SIGCONT)
+    server.stop()
+    shutil.rmtree(data, ignore_errors=True)
+
+
+async def test_a_paused_redis_fails_a_call_after_the_socket_timeout(
+    own_redis: EmbeddedRedis, settings: Settings
+) -> None:
+    """A hung Redis (SIGSTOP) no longer holds a call forever: after
+    `redis_socket_timeout_seconds` it is a store error, and calls work again once it resumes."""
+    quick = settings.model_copy(update={"redis_socket_timeout_seconds": 0.3})
+    client = connect_for(own_redis.url, quick)
+    try:
+        await client.ping()
+        assert own_redis.pid is not None
+        os.kill(own_redis.pid, signal.SIGSTOP)
+        with pytest.raises(StoreUnavailableError, match="reading a session"):
+            async with store_errors("reading a session"):
+                await client.get("test:x")
+        os.kill(own_redis.pid, signal.SIGCONT)
+        assert await client.ping()
+    finally:
+        await client.aclose()
+
+
+@pytest.mark.parametrize(
+    ("exc", "fault"),
+    [
+        (redis.exceptions.ConnectionError("Error 111 connecting"), True),  # aiogram's FSM sees
+        (redis.exceptions.TimeoutError("Timeout reading from socket"), True),
+        (redis.exceptions.BusyLoadingError("LOADING Redis is loading the dataset"), True),
+        (redis.exceptions.ReadOnlyError("READONLY You can't write against a replica"), True),
+        (redis.exceptions.ResponseError("MISCONF Redis is configured to save RDB"), True),
+        (redis.exceptions.ResponseError("WRONGTYPE Operation against a key"), False),  # a bug
+        (StoreUnavailableError("x"), True),
+        (OSError("a file a handler could not read"), False),  # not Redis: a bug, not a 503
+        (ValueError("x"), False),
+    ],
+)
+def test_which_errors_are_store_faults(exc: BaseException, fault: bool) -> None:
+    assert is_store_fault(exc) is fault
