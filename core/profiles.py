@@ -142,6 +142,19 @@ class ProfileStore:
                 pipe.publish(keys.SESSION_CHANNEL, str(user_id))
                 await pipe.execute()
 
+    async def set_compliance(
+        self, user_id: int, *, restricted: bool | None = None, region: str | None = None
+    ) -> None:
+        """What compliance decided for a user (layer 6): trading restricted, and the region the
+        `distribution.blocked_regions` setting is matched against ("" for none)."""
+        fields: dict[str, str] = {}
+        if restricted is not None:
+            fields[P.RESTRICTED] = "1" if restricted else "0"
+        if region is not None:
+            fields[P.REGION] = region.strip().upper()
+        if fields:
+            await self.set_fields(user_id, **fields)
+
     async def count_by_tier(self) -> dict[Tier, int]:
         async with store_errors("counting users"):
             async with self._redis.pipeline(transaction=False) as pipe:

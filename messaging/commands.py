@@ -30,6 +30,16 @@ COMMANDS: Final[tuple[CommandSpec, ...]] = (
     CommandSpec(
         "why", "Why a user gets an opportunity or not: /why <user_id> <id>", admin_only=True
     ),
+    CommandSpec(
+        "restrict",
+        "Stop or allow a user's alerts (compliance): /restrict <user_id> on|off",
+        admin_only=True,
+    ),
+    CommandSpec(
+        "region",
+        "Set a user's region (blocked regions get no alerts): /region <user_id> <CC|->",
+        admin_only=True,
+    ),
 )
 
 ALIASES: Final[dict[str, str]] = {"preferences": "settings"}

@@ -1,4 +1,5 @@
-"""SuperAdmin commands: /admin_stats and /settier. Everyone else is refused, and audited."""
+"""SuperAdmin commands: /admin_stats, /settier, /why, /restrict and /region. Everyone else is
+refused, and audited."""
 
 from __future__ import annotations
 
@@ -175,7 +176,39 @@ async def why_command(
     )
 
 
-@router.message(Command("admin_stats", "settier", "why", ignore_case=True))
+@router.message(Command("restrict", ignore_case=True), IsSuperAdmin())
+async def restrict(
+    message: Message, command: CommandObject, services: Services, session: UserSession
+) -> None:
+    args = (command.args or "").split()
+    if len(args) != 2 or not args[0].isdigit() or args[1].lower() not in ("on", "off"):
+        await message.answer("Usage: /restrict &lt;user_id&gt; on|off")
+        return
+    target, on = int(args[0]), args[1].lower() == "on"
+    await services.profiles.set_compliance(target, restricted=on)
+    _audit(services, session, "restrict", True, target=target, restricted=on)
+    state = "restricted: no alerts" if on else "no longer restricted"
+    await message.answer(f"✅ User {target} is {state}.")
+
+
+@router.message(Command("region", ignore_case=True), IsSuperAdmin())
+async def region(
+    message: Message, command: CommandObject, services: Services, session: UserSession
+) -> None:
+    args = (command.args or "").split()
+    ok = len(args) == 2 and args[0].isdigit() and (args[1] == "-" or args[1].isalpha())
+    if not ok or len(args[1]) > 8:
+        await message.answer("Usage: /region &lt;user_id&gt; &lt;country code, or - for none&gt;")
+        return
+    target, code = int(args[0]), "" if args[1] == "-" else args[1].upper()
+    await services.profiles.set_compliance(target, region=code)
+    _audit(services, session, "region", True, target=target, region=code)
+    blocked = services.settings.distribution.blocked_regions
+    note = " (a blocked region: no alerts)" if code in blocked else ""
+    await message.answer(f"✅ User {target}'s region is {escape(code or 'none')}{note}.")
+
+
+@router.message(Command("admin_stats", "settier", "why", "restrict", "region", ignore_case=True))
 async def refused(message: Message, services: Services, session: UserSession) -> None:
     command = (message.text or "").split(maxsplit=1)[0]
     _audit(services, session, command.lstrip("/")[:32], False)

@@ -71,3 +71,28 @@ async def test_why_explains_the_first_failing_layer_to_a_superadmin_only(botenv:
     assert "layer 1 (Session)" in (await botenv.last(999))["text"]
     await botenv.send(5, "/why 5 arb")
     assert (await botenv.last(5))["text"] == templates.ADMIN_ONLY
+
+
+async def test_compliance_fields_are_set_by_superadmin_commands_and_layer_6_reads_them(
+    botenv: BotEnv,
+) -> None:
+    """trading_restricted and region (layer 6) are set by /restrict and /region: /why then names
+    the layer; others are refused."""
+    now = botenv.clock.now()
+    await botenv.services.opportunities.put(
+        sample(1, now, opportunity_id="fund", type=OpportunityType.FUNDING)
+    )
+    await botenv.send(5, "/start")
+    await botenv.send(999, "/start")
+    await botenv.send(999, "/restrict 5 on")
+    assert (await botenv.services.profiles.get(5)).trading_restricted
+    await botenv.send(999, "/why 5 fund")
+    assert "L6:restricted" in (await botenv.last(999))["text"]
+    await botenv.send(999, "/restrict 5 off")
+    await botenv.send(999, "/region 5 de")
+    profile = await botenv.services.profiles.get(5)
+    assert (profile.trading_restricted, profile.region) == (False, "DE")
+    await botenv.send(999, "/why 5 fund")
+    assert "is eligible" in (await botenv.last(999))["text"]
+    await botenv.send(5, "/restrict 5 off")
+    assert (await botenv.last(5))["text"] == templates.ADMIN_ONLY
