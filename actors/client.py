@@ -12,6 +12,7 @@ from typing import Any
 import ray
 import ray.exceptions
 
+from actors import ownership
 from actors.errors import ActorCallError, ActorTimeoutError, ActorUnavailableError
 
 
@@ -28,6 +29,7 @@ class ActorClient:
     def kill(self) -> None:
         """Kill the actor for good (tests, and `arbcast` shutting down its own)."""
         ray.kill(self._handle, no_restart=True)
+        ownership.forget(self._handle)
 
     async def _call(self, method: str, *args: Any, timeout: float | None = None) -> Any:
         ref = getattr(self._handle, method).remote(*args)

@@ -7,6 +7,7 @@ from typing import Any
 
 import ray
 
+from actors import ownership
 from actors.client import ActorClient
 from actors.market_data import StepResult
 from actors.opportunity import BatchResult
@@ -62,4 +63,6 @@ class EngineClient(ActorClient):
         """Kill every engine actor for good (tests, and `arbcast` shutting down its own)."""
         for c in self.coordinators.values():
             ray.kill(c.handle, no_restart=True)
+            ownership.forget(c.handle)
         ray.kill(self.handle, no_restart=True)
+        ownership.forget(self.handle)

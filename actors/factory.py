@@ -19,6 +19,7 @@ from typing import Any
 
 import ray
 
+from actors import ownership
 from actors.distribution import DistributionClient, RateLimiterClient, SenderClient
 from actors.engine import EngineClient
 from actors.market_data import MarketDataCoordinator
@@ -36,11 +37,6 @@ log = logging.getLogger(__name__)
 _RESTARTABLE: dict[str, Any] = {"num_cpus": 0, "max_restarts": -1, "max_task_retries": 3}
 
 
-# The actors this process created (as opposed to found running), by (namespace, name). Their
-# handles are kept: a name lookup right after creation may not see the actor registered yet.
-_CREATED: dict[tuple[str, str], Any] = {}
-
-
 def _named(cls: Any, name: str, namespace: str, *args: Any) -> Any:
     """The actor `name`: the running one, else a new one, remembered as created here."""
     try:
@@ -50,30 +46,14 @@ def _named(cls: Any, name: str, namespace: str, *args: Any) -> Any:
         existed = False
     handle = cls.options(name=name, namespace=namespace, get_if_exists=True).remote(*args)
     if not existed:
-        _CREATED[(namespace, name)] = handle
+        ownership.remember(namespace, name, handle)
     return handle
-
-
-def created_here(name: str, namespace: str) -> bool:
-    return (namespace, name) in _CREATED
 
 
 def kill_created(settings: Settings, names: set[str] | None = None) -> list[str]:
     """Kill, for good, the actors this process created (only those in `names`, when given);
     returns their names. Actors found running, which other processes share, are left alone."""
-    ns = settings.ray.namespace
-    killed = []
-    for namespace, name in sorted(_CREATED):
-        if namespace != ns or (names is not None and name not in names):
-            continue
-        handle = _CREATED.pop((namespace, name))
-        try:
-            ray.kill(handle, no_restart=True)
-        except Exception as exc:  # Ray itself is going away: nothing left to kill
-            log.warning("could not kill actor %s: %s", name, exc)
-            continue
-        killed.append(name)
-    return killed
+    return ownership.kill_created(settings.ray.namespace, names)
 
 
 def ensure_ray(settings: Settings) -> None:

@@ -18,7 +18,8 @@ import pytest
 import ray
 import redis
 
-from actors.factory import create_rate_limiter, created_here, kill_created
+from actors.factory import create_rate_limiter, kill_created
+from actors.ownership import created_here
 from actors.rate_limiter import GlobalRateLimiter
 from core.events import read_events
 from core.settings import Settings
