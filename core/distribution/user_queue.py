@@ -97,6 +97,32 @@ class _Item:
     # and only if it is still open then.
     not_before: float = 0.0
 
+    @classmethod
+    def of(
+        cls,
+        opp: Opportunity,
+        *,
+        queued_at: float,
+        due_at: float,
+        is_update: bool = False,
+        held: bool = False,
+        not_before: float = 0.0,
+    ) -> _Item:
+        return cls(
+            opp.opportunity_id,
+            opp.priority,
+            opp.net_spread_pct,
+            opp.expected_profit_pct,
+            opp.confidence,
+            opp.updated_at,
+            opp.expires_at,
+            queued_at,
+            due_at,
+            is_update,
+            held,
+            not_before,
+        )
+
     def rank(self) -> tuple[int, float, float, str]:
         return (
             _RANK[self.priority],
@@ -285,19 +311,13 @@ class UserQueue:
     def _enqueue(self, opp: Opportunity, now: float, due: float, *, is_update: bool) -> _Item:
         oid = opp.opportunity_id
         old = self._pending.get(oid)
-        item = _Item(
-            oid,
-            opp.priority,
-            opp.net_spread_pct,
-            opp.expected_profit_pct,
-            opp.confidence,
-            opp.updated_at,
-            opp.expires_at,
-            now if old is None else old.queued_at,
-            due if old is None else max(min(due, old.due_at), old.not_before),
-            is_update,
-            False if old is None else old.held,
-            0.0 if old is None else old.not_before,
+        item = _Item.of(
+            opp,
+            queued_at=now if old is None else old.queued_at,
+            due_at=due if old is None else max(min(due, old.due_at), old.not_before),
+            is_update=is_update,
+            held=False if old is None else old.held,
+            not_before=0.0 if old is None else old.not_before,
         )
         self._pending[oid] = item
         self._event(
@@ -392,17 +412,7 @@ class UserQueue:
         oid = opp.opportunity_id
         if quota is not None and quota <= 0:
             return self._drop(oid, now, "quota")
-        item = _Item(
-            oid,
-            opp.priority,
-            opp.net_spread_pct,
-            opp.expected_profit_pct,
-            opp.confidence,
-            opp.updated_at,
-            opp.expires_at,
-            now,
-            now,
-        )
+        item = _Item.of(opp, queued_at=now, due_at=now)
         out = Outgoing(
             self._next_id(),
             self.user_id,
