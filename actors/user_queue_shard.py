@@ -101,6 +101,8 @@ class UserQueueShard:
                 queue_seconds=int(settings.distribution.sent_retention_seconds),
             ),
         )
+        # Queues whose state in memory changed without a save (a preference arrived).
+        self._unsaved: set[int] = set()
         # The profile of every row, for rendering without a read per message.
         self._profiles: dict[int, UserProfile] = {}
         self._opportunities = OpportunityStore(self._redis, ttl=settings.opportunities.ttl_seconds)
@@ -189,6 +191,7 @@ class UserQueueShard:
             )
             if uid in self.queues:
                 self.queues[uid].set_preferences(profile.preferences)
+                self._unsaved.add(uid)
 
     # -- queues as virtual actors --------------------------------------------------------------
 
@@ -205,6 +208,7 @@ class UserQueueShard:
         for uid, raw in zip(missing, raws, strict=True):
             queue = UserQueue.from_dict(json.loads(raw), d) if raw else UserQueue(uid, d, born=now)
             queue.set_preferences(self._profiles[uid].preferences)
+            self._unsaved.add(uid)
             self.queues[uid] = queue
 
     async def _resume_pending(self, user_ids: list[int], batch: int = 10_000) -> None:
@@ -220,14 +224,19 @@ class UserQueueShard:
             await self._activate(waiting)
 
     async def _passivate(self, uid: int) -> None:
+        """Drop an idle queue from memory. Every turn ends by saving what it changed, so Redis
+        has it already unless its preferences changed since: only then is it written."""
         queue = self.queues.pop(uid, None)
         if queue is not None:
-            await self._save([queue])
+            await self._save([queue], written=None if uid in self._unsaved else {uid})
+            self._unsaved.discard(uid)
 
     async def _save(self, queues: list[UserQueue], written: set[int] | None = None) -> None:
         """Save queues (but those whose state a release wrote this turn) and their events."""
         ttl = int(self._settings.distribution.sent_retention_seconds)
         counts: dict[str, int] = {}
+        for q in queues:
+            self._unsaved.discard(q.user_id)
         async with self._redis.pipeline(transaction=False) as pipe:
             for q in queues:
                 self._emit_queue_events(q, counts)
