@@ -59,14 +59,15 @@ class PushOutbox:
         )
         if rendered is None:
             return None
-        first = next(o for i in outgoing.opportunity_ids if (o := opportunities.get(i)))
+        # An edit of an opportunity already gone from the store has none to describe.
+        first = next((o for i in outgoing.opportunity_ids if (o := opportunities.get(i))), None)
         return OutboxMessage.from_outgoing(
             outgoing,
             rendered.text,
             rendered.markup,
             tier=profile.tier.value,
-            opportunity_type=first.type.value,
-            detected_at=first.detected_at,
+            opportunity_type=first.type.value if first else "",
+            detected_at=first.detected_at if first else None,
         )
 
     async def submit(

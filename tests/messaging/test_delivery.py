@@ -484,3 +484,17 @@ async def test_a_delivered_push_is_recorded_with_its_opportunity_type_tier_and_l
     assert sent.attrs["tier"] == "basic"
     assert sent.attrs["latency_ms"] == 2000.0
     assert sent.attrs["detection_latency_ms"] == 302000.0
+
+
+async def test_a_close_edit_of_an_opportunity_gone_from_the_store_still_renders(
+    outbox: Outbox, events: MemoryEventLog, clock: ManualClock, redis: Any
+) -> None:
+    """The close edit of a message whose opportunity expired from the store is the short
+    "closed" text, with nothing to describe for analytics, and no error."""
+    edit = Outgoing(
+        "502:0:2", 502, "edit_closed", ("gone",), Priority.LOW, clock.now(), "k", message_id=7
+    )
+    pushes = PushOutbox(redis, outbox.settings, events, clock=clock)
+    message = pushes.render(edit, {}, UserProfile(user_id=502), clock.now())
+    assert message is not None
+    assert (message.kind, message.message_id, message.opportunity_type) == ("edit", 7, "")
