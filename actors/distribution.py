@@ -90,8 +90,8 @@ class RateLimiterClient(ActorClient):
         return result
 
 
-class SenderClient(ActorClient):
-    """The push sender (`actors.sender.PushSender`)."""
+class PushSenderClient(ActorClient):
+    """The push sender (`actors.push_sender.PushSender`)."""
 
     async def start(self) -> bool:
         started: bool = await self._call("start")

@@ -20,12 +20,12 @@ from typing import Any
 import ray
 
 from actors import ownership
-from actors.distribution import DistributionClient, RateLimiterClient, SenderClient
+from actors.distribution import DistributionClient, PushSenderClient, RateLimiterClient
 from actors.engine import EngineClient
 from actors.market_data import MarketDataCoordinator
 from actors.opportunity import OpportunityCoordinator
+from actors.push_sender import PushSender
 from actors.rate_limiter import GlobalRateLimiter
-from actors.sender import PushSender
 from actors.user_queue_shard import UserQueueShard
 from core.market.models import ExchangeInfo
 from core.settings import Settings
@@ -113,14 +113,14 @@ def create_distribution(settings: Settings, redis_url: str) -> DistributionClien
 
 def create_sender(
     settings: Settings, redis_url: str, limiter: RateLimiterClient, index: int = 0
-) -> SenderClient:
+) -> PushSenderClient:
     """The push sender: delivers the outbox, leasing from `limiter`. Not retried on restart:
     a restarted sender takes back its pending entries from the outbox itself."""
     ensure_ray(settings)
     cls = ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=0)(PushSender)
     name = f"push-sender-{index}"
     handle = _named(cls, name, settings.ray.namespace, index, settings, redis_url, limiter)
-    return SenderClient(handle, name, timeout=settings.ray.call_timeout_seconds)
+    return PushSenderClient(handle, name, timeout=settings.ray.call_timeout_seconds)
 
 
 def create_engine(settings: Settings, redis_url: str) -> EngineClient:

@@ -50,8 +50,8 @@ from core.store import keys
 from core.store.client import PUBSUB_WAIT_SECONDS, blocking_wait, connect_for
 from core.store.scripts import Scripts
 from core.why import why
-from messaging.outbox_message import OutboxMessage
-from messaging.push_outbox import PushOutbox
+from messaging.outbox.message import OutboxMessage
+from messaging.outbox.pushes import PushOutbox
 
 TIER_OF_CODE = {code: tier for tier, code in TIER_CODE.items()}
 log = logging.getLogger(__name__)

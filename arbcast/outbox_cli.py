@@ -19,13 +19,13 @@ from typing import Annotated, Any
 
 import typer
 
-from actors.streams import replay_dead_letters
+from arbcast.consumers.group_reader import replay_dead_letters
 from core.errors import ArbcastError
 from core.settings import Settings, load_settings
 from core.store import keys
 from core.store.client import connect_for
 from core.store.embedded import EmbeddedRedis
-from messaging.outbox import Outbox
+from messaging.outbox.store import Outbox
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 

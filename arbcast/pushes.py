@@ -16,19 +16,19 @@ import logging
 import os
 from typing import Any
 
-from actors.acks import AckRouter
-from actors.distribution import DistributionClient, RateLimiterClient, SenderClient
-from actors.distributor import Distributor
+from actors.distribution import DistributionClient, PushSenderClient, RateLimiterClient
 from actors.factory import (
     create_distribution,
     create_rate_limiter,
     create_sender,
     kill_created,
 )
+from arbcast.consumers.ack_router import AckRouter
+from arbcast.consumers.distributor import Distributor
 from core.settings import Settings
 from core.store import keys
-from messaging.leases import LeasedTokens
-from messaging.session_reminders import SessionReminders
+from messaging.outbox.reminders import SessionReminders
+from messaging.transport.leases import LeasedTokens
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class Pushes:
         # Created here, on the caller's (main) thread: Ray installs signal handlers there.
         self.limiter: RateLimiterClient = create_rate_limiter(settings)
         self.shards: DistributionClient = create_distribution(settings, redis_url)
-        self.senders: list[SenderClient] = [
+        self.senders: list[PushSenderClient] = [
             create_sender(settings, redis_url, self.limiter, index=i)
             for i in range(settings.distribution.delivery.senders)
         ]

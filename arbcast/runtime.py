@@ -36,9 +36,9 @@ from core.store.client import connect_for
 from core.store.embedded import EmbeddedRedis, env_or_embedded
 from core.store.keys import EVENTS_STREAM
 from core.tasks import Supervised, backoff_of, run_all
-from messaging.commands import COMMANDS
-from messaging.session_reminders import session_reminders
-from messaging.telegram import create_bot
+from messaging.outbox.reminders import session_reminders
+from messaging.transport.telegram import create_bot
+from messaging.ui.commands import COMMANDS
 
 log = logging.getLogger(__name__)
 

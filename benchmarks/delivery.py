@@ -1,11 +1,11 @@
-"""Delivery: messages/s to the Bot API emulator through a real aiogram Bot with `PacedSender`.
+"""Delivery: messages/s to the Bot API emulator through a real aiogram Bot with `FloodControl`.
 
     python -m benchmarks.delivery [--messages 20000] [--concurrency 200] [--window 10]
 
 The emulator runs in its own process; the sender here is an aiogram `Bot` on arbcast's
-`JsonSession` with its `PacedSender` request middleware (`messaging.sender`), as the bot and the
-push senders use them. Chats are made known to the emulator first (one user message each
-through its control API). Three phases:
+`JsonSession` with its `FloodControl` request middleware (`messaging.transport.flood_control`),
+as the bot and the push senders use them. Chats are made known to the emulator first (one user
+message each through its control API). Three phases:
 
 - off: emulator limits off, pacer limits effectively off: the pipeline's own ceiling, --messages
   sendMessage calls to 1,000 chats with --concurrency in flight. Baseline: the same calls as bare
@@ -14,7 +14,7 @@ through its control API). Three phases:
 - telegram: emulator at Telegram's limits (30/s per bot, 1/s per private chat, burst 3), the
   pacer at arbcast's defaults (`Settings().telegram.pace_*`, 29/s), more messages queued than
   fit, to many chats, for --window seconds: the share of the allowed 30/s reached and the 429s
-  seen. Target >= 97% with zero 429s. Baseline: the same Bot without `PacedSender`.
+  seen. Target >= 97% with zero 429s. Baseline: the same Bot without `FloodControl`.
 - paid: emulator in paid-broadcast mode (up to 1,000/s with `allow_paid_broadcast`; aiogram's
   `send_message` has the parameter), pacer global rate --paid-pace (990/s), one or two
   messages per chat, for --window/2 seconds: share of the allowed 1,000/s and 429s. Same target.
@@ -40,9 +40,9 @@ from aiogram.exceptions import TelegramRetryAfter
 from benchmarks.common import TOKEN, emulator
 from benchmarks.report import emit, table
 from core.settings import Settings
-from messaging.json_session import JsonSession
-from messaging.pacing import Pacer, PacerLimits
-from messaging.sender import PacedSender
+from messaging.transport.flood_control import FloodControl
+from messaging.transport.json_session import JsonSession
+from messaging.transport.pacing import Pacer, PacerLimits
 
 TARGET_OFF = 5_000.0
 TARGET_SHARE = 0.97
@@ -67,11 +67,11 @@ class Phase:
         return self.rate / self.allowed if self.allowed else float("nan")
 
 
-def make_bot(api: str, limits: PacerLimits | None) -> tuple[Bot, PacedSender | None]:
+def make_bot(api: str, limits: PacerLimits | None) -> tuple[Bot, FloodControl | None]:
     session = JsonSession(api=TelegramAPIServer.from_base(api), limit=1_000)
     sender = None
     if limits is not None:
-        sender = PacedSender(Pacer(limits, max_chats=1_000_000), max_retries=3)
+        sender = FloodControl(Pacer(limits, max_chats=1_000_000), max_retries=3)
         session.middleware(sender)
     return Bot(TOKEN, session=session), sender
 
@@ -172,7 +172,7 @@ async def phase_off(api: str, n: int, concurrency: int, limit_s: float) -> tuple
         dt = time.perf_counter() - t0
     finally:
         await bot.session.close()
-    return Phase("off · aiogram Bot + PacedSender", ok, dt, ok / dt, tm, err), base
+    return Phase("off · aiogram Bot + FloodControl", ok, dt, ok / dt, tm, err), base
 
 
 async def phase_limited(api: str, mode: str, window: float, paced: bool, n_chats: int) -> Phase:
@@ -224,7 +224,7 @@ async def phase_limited(api: str, mode: str, window: float, paced: bool, n_chats
             await bot.session.close()
     in_window = sum(1 for t in done_at if t - t0 <= window)
     refused = after["too_many_requests"]["total"] - before["too_many_requests"]["total"]
-    label = f"{mode} · {'aiogram Bot + PacedSender' if paced else 'baseline: Bot, no pacing'}"
+    label = f"{mode} · {'aiogram Bot + FloodControl' if paced else 'baseline: Bot, no pacing'}"
     return Phase(
         label, in_window, window, in_window / window, max(refused, too_many), errors, allowed
     )
@@ -316,7 +316,9 @@ def main() -> None:
     args = p.parse_args()
     global PAID_PACE
     PAID_PACE = args.paid_pace
-    logging.getLogger("messaging.sender").setLevel(logging.ERROR)  # 429s are counted instead
+    logging.getLogger("messaging.transport.flood_control").setLevel(
+        logging.ERROR
+    )  # 429s are counted instead
     report(measure(args.messages, args.concurrency, args.window, args.chats))
 
 

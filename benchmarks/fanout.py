@@ -25,9 +25,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.population import _tiers as bench_tiers
+from benchmarks.population import bench_opportunity, random_recipients
 from benchmarks.report import emit, table
-from core.distribution.bench import _tiers as bench_tiers
-from core.distribution.bench import bench_opportunity, random_recipients
 from core.distribution.columns import ShardColumns, eligible_chat_ids, evaluate
 from core.distribution.eligibility import ChatContext, Counters, Policy, RecipientState, explain
 from core.distribution.settings import DistributionSettings
@@ -59,7 +59,7 @@ def opportunity() -> Opportunity:
 
 
 def users(n: int, seed: int = 1) -> list[RecipientState]:
-    """n private-chat recipients, the same mix as `core.distribution.bench` (no SuperAdmins)."""
+    """n private-chat recipients, the same mix as `benchmarks.population` (no SuperAdmins)."""
     return [state for state, _ in random_recipients(n, NOW, seed, tiers=_TIERS, group_share=0.0)]
 
 

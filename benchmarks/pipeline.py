@@ -38,8 +38,8 @@ from benchmarks.report import emit, table
 from core.settings import Settings
 from core.store.client import connect
 from core.store.embedded import EmbeddedRedis
-from messaging.outbox import Outbox
-from messaging.outbox_message import OutboxMessage
+from messaging.outbox.message import OutboxMessage
+from messaging.outbox.store import Outbox
 
 FIRST_CHAT = 1_000_000
 _HELLO = {"text": "hi", "bot_token": TOKEN}

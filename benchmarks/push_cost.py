@@ -32,8 +32,8 @@ from typing import Any
 import aiohttp
 import ray
 
-from actors.distributor import Distributor
 from actors.factory import create_distribution
+from arbcast.consumers.distributor import Distributor
 from arbcast.pushes import Pushes
 from benchmarks.common import TOKEN, emulator
 from benchmarks.report import emit, table

@@ -18,7 +18,7 @@ from core.events import Event, EventName
 from core.models import Tier, UserSession
 from core.services import Services
 from core.why import why
-from messaging import templates
+from messaging.ui import templates
 
 router: Final = Router(name=__name__)
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from core.events import Event, EventName
 from core.models import UserSession
 from core.services import Services
 from core.store.keys import ProfileFields
-from messaging import templates
+from messaging.ui import templates
 
 router: Final = Router(name=__name__)
 

@@ -18,7 +18,7 @@ from core.events import Event, EventName
 from core.services import Services
 from core.settings import Settings
 from core.store.client import as_store_error, is_store_fault
-from messaging import templates
+from messaging.ui import templates
 
 log = logging.getLogger(__name__)
 

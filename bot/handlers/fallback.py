@@ -16,8 +16,8 @@ from bot.filters import IS_COMMAND, PRIVATE_CHAT
 from bot.handlers.refusals import refuse, unparsable_reason
 from core.models import UserSession
 from core.services import Services
-from messaging import templates
-from messaging.commands import command_name
+from messaging.ui import templates
+from messaging.ui.commands import command_name
 
 router: Final = Router(name=__name__)
 

@@ -19,7 +19,7 @@ from core.events import Event
 from core.models import OpportunityType, UserSession
 from core.services import Services
 from core.store.keys import ProfileFields as P
-from messaging.callbacks import OpportunityCB
+from messaging.ui.callbacks import OpportunityCB
 
 router: Final = Router(name=__name__)
 

@@ -10,8 +10,8 @@ from aiogram.types import Message
 
 from core.models import Tier, UserSession
 from core.services import Services
-from messaging import templates
-from messaging.commands import visible_commands
+from messaging.ui import templates
+from messaging.ui.commands import visible_commands
 
 router: Final = Router(name=__name__)
 

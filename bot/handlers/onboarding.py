@@ -44,10 +44,10 @@ from core.models import (
 )
 from core.services import Services
 from core.store.keys import ProfileFields as P
-from messaging import keyboards as kb
-from messaging import templates
-from messaging.callbacks import OnboardingCB, SettingsCB
-from messaging.keyboards import Act, Step
+from messaging.ui import keyboards as kb
+from messaging.ui import templates
+from messaging.ui.callbacks import OnboardingCB, SettingsCB
+from messaging.ui.keyboards import Act, Step
 
 router: Final = Router(name=__name__)
 

@@ -24,8 +24,8 @@ from core.models import Opportunity, UserProfile, UserSession
 from core.quota import next_day_start, next_hour_start
 from core.services import Services
 from core.visibility import entitled_to, visible_to
-from messaging import templates
-from messaging.callbacks import OpportunityCB
+from messaging.ui import templates
+from messaging.ui.callbacks import OpportunityCB
 
 router: Final = Router(name=__name__)
 

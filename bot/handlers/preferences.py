@@ -31,10 +31,10 @@ from core.models import OnboardingState, OpportunityType, RiskTolerance, UserPro
 from core.services import Services
 from core.settings import Settings
 from core.store.keys import ProfileFields as P
-from messaging import keyboards as kb
-from messaging import templates
-from messaging.callbacks import SettingsCB
-from messaging.keyboards import Act, Page
+from messaging.ui import keyboards as kb
+from messaging.ui import templates
+from messaging.ui.callbacks import SettingsCB
+from messaging.ui.keyboards import Act, Page
 
 log = logging.getLogger(__name__)
 

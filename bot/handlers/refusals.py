@@ -14,7 +14,7 @@ from aiogram.types import CallbackQuery
 
 from core.events import Event, EventName
 from core.services import Services
-from messaging.callbacks import PREFIXES
+from messaging.ui.callbacks import PREFIXES
 
 FORGED: Final = "forged"  # a known prefix with a value its keyboards never offer
 UNKNOWN: Final = "unknown"  # not our callback data at all

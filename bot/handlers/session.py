@@ -11,8 +11,8 @@ from aiogram.types import CallbackQuery, Message
 
 from core.models import SessionState, UserSession
 from core.services import Services
-from messaging import templates
-from messaging.callbacks import SessionCB
+from messaging.ui import templates
+from messaging.ui.callbacks import SessionCB
 
 router: Final = Router(name=__name__)
 

@@ -13,7 +13,7 @@ from aiogram.types import Message
 from bot.handlers.onboarding import begin_onboarding
 from core.models import OnboardingState
 from core.services import Services
-from messaging import templates
+from messaging.ui import templates
 
 router: Final = Router(name=__name__)
 

@@ -10,7 +10,7 @@ from aiogram.types import Message
 
 from core.models import UserSession
 from core.services import Services
-from messaging import templates
+from messaging.ui import templates
 
 router: Final = Router(name=__name__)
 

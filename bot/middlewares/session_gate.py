@@ -27,8 +27,8 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, User
 from bot.handlers.refusals import audit_callback
 from core.events import Event, EventName
 from core.services import Services
-from messaging import templates
-from messaging.commands import BY_NAME, OPEN_COMMANDS, command_name
+from messaging.ui import templates
+from messaging.ui.commands import BY_NAME, OPEN_COMMANDS, command_name
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from core.services import Services
 from core.settings import Settings
 from core.store import keys
 from core.store.keys import ProfileFields as P
-from messaging.outbox_message import OutboxMessage
+from messaging.outbox.message import OutboxMessage
 
 
 async def released(redis: Any) -> list[OutboxMessage]:

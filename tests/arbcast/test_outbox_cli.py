@@ -11,8 +11,8 @@ from typing import Any
 
 from core.distribution.settings import DeliverySettings
 from core.store import keys
-from messaging.outbox import Outbox
-from messaging.outbox_message import OutboxMessage
+from messaging.outbox.message import OutboxMessage
+from messaging.outbox.store import Outbox
 
 
 def _outbox_cli(redis_url: str, *args: str) -> subprocess.CompletedProcess[str]:

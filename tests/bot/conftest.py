@@ -26,7 +26,7 @@ from core.clock import ManualClock
 from core.services import Services
 from core.settings import Settings
 from emulator.server import EmulatorServer
-from messaging.telegram import create_bot
+from messaging.transport.telegram import create_bot
 
 TOKEN = "123456:" + "A" * 35
 

@@ -11,7 +11,7 @@ import pytest
 from core.events import EventName
 from core.models import OpportunityType, SessionState, Tier
 from core.store import keys
-from messaging import templates
+from messaging.ui import templates
 from tests.bot.conftest import BotEnv
 from tests.bot.test_commands import sample
 

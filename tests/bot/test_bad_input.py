@@ -8,7 +8,7 @@ import pytest
 
 from bot.webhook import BAD_UPDATE_EVENT
 from core.events import EventName
-from messaging import templates
+from messaging.ui import templates
 from tests.bot.conftest import BotEnv
 
 

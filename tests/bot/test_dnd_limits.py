@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from core.settings import Settings
-from messaging import templates
+from messaging.ui import templates
 from tests.bot.conftest import BotEnv
 
 THREE_HOURS = 3 * 3_600.0

@@ -38,10 +38,10 @@ from core.services import Services
 from core.settings import Settings
 from core.store import keys
 from emulator.server import EmulatorServer
-from messaging import templates
-from messaging.commands import BY_NAME, visible_commands
-from messaging.keyboards import ONBOARDING_STEPS, PAGES, Act
-from messaging.telegram import create_bot
+from messaging.transport.telegram import create_bot
+from messaging.ui import templates
+from messaging.ui.commands import BY_NAME, visible_commands
+from messaging.ui.keyboards import ONBOARDING_STEPS, PAGES, Act
 from tests.bot.test_commands import sample
 
 GROUP, SUPERGROUP, CHANNEL = -100, -1001234567890, -1009876543210

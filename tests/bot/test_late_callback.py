@@ -13,8 +13,8 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import AnswerCallbackQuery
 
 from core.models import Opportunity, OpportunityType, Priority
-from messaging import templates
-from messaging.late_answers import is_late_callback_answer
+from messaging.transport.late_answers import is_late_callback_answer
+from messaging.ui import templates
 from tests.bot.conftest import BotEnv
 
 

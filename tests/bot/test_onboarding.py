@@ -8,7 +8,7 @@ from bot.handlers.onboarding import KEYS_NEED_EXCHANGES, STALE
 from bot.handlers.preferences import LAST_TYPE
 from core.events import EventName
 from core.models import OnboardingState, OpportunityType, RiskTolerance
-from messaging import templates
+from messaging.ui import templates
 from tests.bot.conftest import BotEnv
 
 

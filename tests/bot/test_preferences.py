@@ -13,7 +13,7 @@ from bot.handlers.preferences import (
 )
 from core.events import EventName
 from core.models import OpportunityType, RiskTolerance
-from messaging import templates
+from messaging.ui import templates
 from tests.bot.conftest import BotEnv
 
 

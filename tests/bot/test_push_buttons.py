@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.models import OpportunityType, Tier
-from messaging import templates
+from messaging.ui import templates
 from tests.bot.conftest import BotEnv
 from tests.bot.test_commands import sample
 

@@ -22,7 +22,7 @@ async def test_bursts_of_replies_to_one_chat_are_paced_without_429(
     pace = settings.telegram.model_copy(
         update={"pace_private_per_second": 1.0, "pace_global_per_second": 29.0}
     )
-    from messaging.telegram import create_bot
+    from messaging.transport.telegram import create_bot
 
     paced = create_bot(settings.model_copy(update={"telegram": pace}))
     async with aiohttp.ClientSession() as http:

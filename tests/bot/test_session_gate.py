@@ -6,8 +6,8 @@ import pytest
 
 from core.events import EventName
 from core.models import SessionState
-from messaging import templates
-from messaging.commands import COMMANDS
+from messaging.ui import templates
+from messaging.ui.commands import COMMANDS
 from tests.bot.conftest import BotEnv
 
 GATED = [f"/{c.name}" for c in COMMANDS if c.needs_session]

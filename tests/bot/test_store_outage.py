@@ -33,8 +33,8 @@ from core.store import keys
 from core.store.client import connect_for
 from core.store.embedded import EmbeddedRedis
 from emulator.server import EmulatorServer
-from messaging import templates
-from messaging.telegram import create_bot
+from messaging.transport.telegram import create_bot
+from messaging.ui import templates
 from tests.bot.conftest import BotEnv
 from tests.helpers import eventually
 

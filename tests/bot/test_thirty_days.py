@@ -17,9 +17,9 @@ from aiogram.types import InlineKeyboardMarkup
 from actors.user_queue_shard import UserQueueShard
 from core.models import Opportunity, OpportunityType, Priority, Tier
 from core.settings import Settings
-from messaging.callbacks import SessionCB
-from messaging.outbox import Outbox
-from messaging.session_reminders import SessionReminders
+from messaging.outbox.reminders import SessionReminders
+from messaging.outbox.store import Outbox
+from messaging.ui.callbacks import SessionCB
 
 from .conftest import BotEnv
 

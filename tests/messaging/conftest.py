@@ -1,7 +1,7 @@
 """Push delivery tests: the outbox on real Redis, a real aiogram Bot over HTTP to the emulator.
 
 `TgEnv` opens chats (a user writes first, as on Telegram), blocks users and reads what the bot
-sent. `make_bot` builds a Bot with the production send wrapper (`PacedSender`) and optional
+sent. `make_bot` builds a Bot with the production send wrapper (`FloodControl`) and optional
 extra request middlewares (fault injection). `FaultProxy` sits between the Bot and the emulator
 and answers the first N ``sendMessage`` calls with a 500 or a dropped connection: the emulator
 has no switch for server errors.
@@ -27,11 +27,11 @@ from core.clock import ManualClock
 from core.distribution.settings import DeliverySettings
 from core.events import MemoryEventLog
 from emulator.server import EmulatorServer
-from messaging.json_session import JsonSession
-from messaging.outbox import Outbox
-from messaging.outbox_message import OutboxMessage
-from messaging.pacing import Pacer, PacerLimits
-from messaging.sender import PacedSender
+from messaging.outbox.message import OutboxMessage
+from messaging.outbox.store import Outbox
+from messaging.transport.flood_control import FloodControl
+from messaging.transport.json_session import JsonSession
+from messaging.transport.pacing import Pacer, PacerLimits
 
 TOKEN = "123456:" + "A" * 35
 
@@ -47,7 +47,7 @@ def make_bot(
     limits = PacerLimits(
         global_per_second=pace, private_per_second=pace, private_burst=2, group_per_minute=pace
     )
-    session.middleware(PacedSender(Pacer(limits), max_retries=retries_after_429))
+    session.middleware(FloodControl(Pacer(limits), max_retries=retries_after_429))
     for m in middlewares:
         session.middleware(m)
     return Bot(TOKEN, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from actors.errors import ActorUnavailableError
-from actors.streams import GroupReader, replay_dead_letters
+from arbcast.consumers.group_reader import GroupReader, replay_dead_letters
 from core.store import keys
 from tests.helpers import eventually
 

@@ -17,7 +17,7 @@ from core.models import (
     UserSession,
 )
 from core.settings import TierLimits
-from messaging.commands import CommandSpec
+from messaging.ui.commands import CommandSpec
 
 NEED_START = (
     "👋 Please send /start first: it opens your session. Only /start and /help work without one."

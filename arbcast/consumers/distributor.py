@@ -14,7 +14,7 @@ import socket
 from typing import Any
 
 from actors.distribution import DistributionClient
-from actors.streams import GroupReader
+from arbcast.consumers.group_reader import GroupReader
 from core.models import Opportunity
 from core.store import keys
 

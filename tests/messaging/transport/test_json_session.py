@@ -12,7 +12,7 @@ from aiogram.types import BufferedInputFile
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiohttp import web
 
-from messaging.json_session import JsonSession
+from messaging.transport.json_session import JsonSession
 from tests.messaging.conftest import TOKEN, TgEnv
 
 

@@ -10,9 +10,9 @@ from core.services import Services
 from core.settings import Settings
 from core.store import keys
 from core.store.keys import SessionFields as F
-from messaging.callbacks import SessionCB
-from messaging.outbox import Outbox
-from messaging.session_reminders import SessionReminders
+from messaging.outbox.reminders import SessionReminders
+from messaging.outbox.store import Outbox
+from messaging.ui.callbacks import SessionCB
 
 DAY = 86_400.0
 

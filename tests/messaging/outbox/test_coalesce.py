@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from messaging.coalesce import Coalescer
+from messaging.outbox.coalesce import Coalescer
 
 
 class Recorder:

@@ -57,7 +57,7 @@ from core.store.keys import (
     outbox_stream,
 )
 from core.store.scripts import lua_source
-from messaging.outbox_message import OutboxEntry, OutboxMessage
+from messaging.outbox.message import OutboxEntry, OutboxMessage
 
 log = logging.getLogger(__name__)
 

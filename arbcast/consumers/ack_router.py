@@ -16,8 +16,8 @@ from collections import defaultdict
 from typing import Any
 
 from actors.distribution import DistributionClient
-from actors.streams import GroupReader
 from actors.user_queue_shard import shard_of
+from arbcast.consumers.group_reader import GroupReader
 from core.store import keys
 
 log = logging.getLogger(__name__)

@@ -22,9 +22,9 @@ from core.events import EventLog
 from core.models import Opportunity, UserProfile
 from core.profiles import profile_from_hash
 from core.store import keys
-from messaging import push_templates
-from messaging.outbox import Outbox
-from messaging.outbox_message import OutboxMessage
+from messaging.outbox.message import OutboxMessage
+from messaging.outbox.store import Outbox
+from messaging.ui import push_templates
 
 
 class PushOutbox:

@@ -25,8 +25,8 @@ from aiogram.client.session.middlewares.base import (
 from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods.base import TelegramType
 
-from messaging.leases import LeasedTokens, Scope
-from messaging.pacing import Pacer
+from messaging.transport.leases import LeasedTokens, Scope
+from messaging.transport.pacing import Pacer
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -48,7 +48,7 @@ PACED_METHODS = frozenset(
 )
 
 
-class PacedSender(BaseRequestMiddleware):
+class FloodControl(BaseRequestMiddleware):
     def __init__(
         self, pacer: Pacer, *, max_retries: int = 3, tokens: LeasedTokens | None = None
     ) -> None:

@@ -13,9 +13,9 @@ from core.models import (
     Tier,
     UserProfile,
 )
-from messaging import keyboards as kb
-from messaging.callbacks import OnboardingCB, SettingsCB
-from messaging.keyboards import Act, Page, Step
+from messaging.ui import keyboards as kb
+from messaging.ui.callbacks import OnboardingCB, SettingsCB
+from messaging.ui.keyboards import Act, Page, Step
 
 ARB = frozenset({OpportunityType.ARBITRAGE})
 EVERY = frozenset(OpportunityType)

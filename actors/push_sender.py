@@ -27,10 +27,10 @@ from core.services import build_services
 from core.settings import Settings
 from core.store import keys
 from core.store.client import connect_for
-from messaging.delivery import DeliveryWorker
-from messaging.leases import LeasedTokens, LeaseSource
-from messaging.outbox import Outbox
-from messaging.telegram import create_bot
+from messaging.outbox.store import Outbox
+from messaging.outbox.worker import DeliveryWorker
+from messaging.transport.leases import LeasedTokens, LeaseSource
+from messaging.transport.telegram import create_bot
 
 log = logging.getLogger(__name__)
 

@@ -24,9 +24,9 @@ from core.store.keys import (
     outbox_sent,
     outbox_stream,
 )
-from messaging import push_templates
-from messaging.outbox import Outbox
-from messaging.outbox_message import OutboxMessage
+from messaging.outbox.message import OutboxMessage
+from messaging.outbox.store import Outbox
+from messaging.ui import push_templates
 from tests.messaging.conftest import MessageFactory
 
 

@@ -27,9 +27,9 @@ from core.opportunity_store import OpportunityStore
 from core.services import Services
 from core.store.keys import OUTBOX_DELAYED, OUTBOX_GROUP, OUTBOX_STREAM
 from emulator.server import EmulatorServer
-from messaging.delivery import DeliveryWorker, end_session_callback
-from messaging.outbox import Outbox
-from messaging.push_outbox import PushOutbox
+from messaging.outbox.pushes import PushOutbox
+from messaging.outbox.store import Outbox
+from messaging.outbox.worker import DeliveryWorker, end_session_callback
 from tests.messaging.conftest import TOKEN, MessageFactory, TgEnv
 
 

@@ -17,8 +17,8 @@ from core.models import (
     UserProfile,
 )
 from emulator.html import parse_html
-from messaging import push_templates as pt
-from messaging.callbacks import OpportunityCB
+from messaging.ui import push_templates as pt
+from messaging.ui.callbacks import OpportunityCB
 
 NOW = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from messaging.pacing import Pacer, PacerLimits, TokenBucket
+from messaging.transport.pacing import Pacer, PacerLimits, TokenBucket
 
 
 class Mono:

@@ -3,14 +3,15 @@
 `DeliveryWorker` claims entries from the `Outbox` and sends them concurrently across chats but in
 order within a chat: each chat with work has one *lane* (a task draining that chat's entries in
 claim order); at most ``max_concurrent_chats`` lanes send at once, and a worker holds at most
-``max_in_flight`` entries. The Bot's session paces every send (`messaging.sender.PacedSender`)
-and waits out the 429s it can; what still fails is decided here:
+``max_in_flight`` entries. The Bot's session paces every send
+(`messaging.transport.flood_control.FloodControl`) and waits out the 429s it can; what still
+fails is decided here:
 
 Outcomes (each one an event):
 
 * accepted: ``ack`` (the entry leaves Redis, outgoing_id -> message_id is recorded);
   ``distribution.sent`` with ``latency_ms`` from ``created_at``.
-* a 429 that PacedSender gave up on: ``retry_later(retry_after)``, the attempt not counted;
+* a 429 that FloodControl gave up on: ``retry_later(retry_after)``, the attempt not counted;
   ``distribution.retried`` reason ``flood``.
 * 5xx, network and unknown errors: ``retry_later`` with exponential backoff and equal jitter,
   the attempt counted; after ``max_attempts`` ``dead_letter``; ``distribution.retried`` then
@@ -29,7 +30,8 @@ chat's lane are put off with it, a millisecond apart, so the chat's order surviv
 
 A worker cancelled mid-flight loses nothing: its entries stay pending in the consumer group, and
 once idle for ``reclaim_idle_ms`` another worker claims them (live workers touch theirs). An
-entry whose sending mark was set is resent and counted as a duplicate (see `messaging.outbox`).
+entry whose sending mark was set is resent and counted as a duplicate
+(see `messaging.outbox.store`).
 """
 
 from __future__ import annotations
@@ -65,11 +67,11 @@ from core.distribution.settings import DeliverySettings
 from core.events import Event, EventLog, Scalar
 from core.models import SessionState
 from core.opportunity_store import OpportunityStore
-from messaging import send_mark
-from messaging.coalesce import Coalescer
-from messaging.outbox import Outbox
-from messaging.outbox_message import OutboxEntry, OutboxMessage
-from messaging.send_mark import BEFORE_SEND
+from messaging.outbox.coalesce import Coalescer
+from messaging.outbox.message import OutboxEntry, OutboxMessage
+from messaging.outbox.store import Outbox
+from messaging.transport import send_mark
+from messaging.transport.send_mark import BEFORE_SEND
 
 if TYPE_CHECKING:
     from core.sessions.service import SessionService
@@ -140,7 +142,8 @@ class DeliveryWorker:
         self._room = asyncio.Event()
         # chat id -> created_at cutoff: messages made before the chat blocked us are not sent
         self._blocked: OrderedDict[int, float] = OrderedDict()
-        # Marks and acks of the lanes sending at once share round trips (see messaging.coalesce).
+        # Marks and acks of the lanes sending at once share round trips
+        # (see messaging.outbox.coalesce).
         self._marks: Coalescer[OutboxEntry, bool] = Coalescer(
             lambda entries: outbox.mark_sending_many(entries, self.consumer)
         )

@@ -4,7 +4,7 @@ The outbox counts a resend as a duplicate when it finds the message's sending ma
 earlier attempt (a sender that died between sending and acknowledging). So the mark must be set
 after everything that can wait (the chat's pacing, the global rate limiter's slot) and right
 before the request: a sender killed while it waits for its turn has sent nothing and must not
-be counted. `MarkBeforeSending` is a request middleware installed inside the `PacedSender`; the
+be counted. `MarkBeforeSending` is a request middleware installed inside the `FloodControl`; the
 delivery worker puts the marking step for the message in hand in `BEFORE_SEND`, and it runs once,
 even when a 429 makes the request go again.
 """

@@ -13,7 +13,7 @@ from typing import Final
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from core.models import OnboardingState, OpportunityType, RiskTolerance, UserProfile
-from messaging.callbacks import OnboardingCB, SessionCB, SettingsCB
+from messaging.ui.callbacks import OnboardingCB, SessionCB, SettingsCB
 
 # Exchanges users can pick, with their display names.
 EXCHANGES: Final[dict[str, str]] = {

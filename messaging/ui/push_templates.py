@@ -27,8 +27,8 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from core.distribution.user_queue import Outgoing
 from core.models import Opportunity, OpportunityType, Priority, Tier, UserProfile
-from messaging.callbacks import OpportunityCB
-from messaging.templates import zone
+from messaging.ui.callbacks import OpportunityCB
+from messaging.ui.templates import zone
 
 log = logging.getLogger(__name__)
 

@@ -24,9 +24,9 @@ from core.profiles import ProfileStore
 from core.services import Services
 from core.sessions.store import SessionStore
 from core.settings import SessionSettings
-from messaging import keyboards, templates
-from messaging.outbox import Outbox
-from messaging.outbox_message import OutboxMessage
+from messaging.outbox.message import OutboxMessage
+from messaging.outbox.store import Outbox
+from messaging.ui import keyboards, templates
 
 log = logging.getLogger(__name__)
 

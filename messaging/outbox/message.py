@@ -1,6 +1,6 @@
 """What the push outbox carries: one rendered Telegram message (`OutboxMessage`), and a claimed
 stream entry holding one (`OutboxEntry`). Kept apart from the outbox's Redis logic so that the
-renderers (`messaging.push_outbox`) and the senders share the format without the storage."""
+renderers (`messaging.outbox.pushes`) and the senders share the format without the storage."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ class OutboxMessage(BaseModel):
         opportunity_type: str = "",
         detected_at: float | None = None,
     ) -> OutboxMessage:
-        """The outbox message of a queue's `Outgoing`, rendered (see `messaging.push_templates`);
+        """The outbox message of a queue's `Outgoing`, rendered (see `messaging.ui.push_templates`);
         `chat_id` defaults to the user's private chat."""
         return cls(
             outgoing_id=outgoing.outgoing_id,

@@ -1,6 +1,6 @@
 """The one way a process gets an aiogram `Bot`: the configured token and API server, HTML by
-default, each call sent as a JSON body (`messaging.json_session`), and every send going through
-the `PacedSender` (see `messaging.sender`)."""
+default, each call sent as a JSON body (`messaging.transport.json_session`), and every send
+going through the `FloodControl` (see `messaging.transport.flood_control`)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 
 from core.settings import Settings
-from messaging.json_session import JsonSession
-from messaging.late_answers import LateAnswersAreNoOps
-from messaging.leases import LeasedTokens
-from messaging.pacing import Pacer, PacerLimits
-from messaging.sender import PacedSender
+from messaging.transport.flood_control import FloodControl
+from messaging.transport.json_session import JsonSession
+from messaging.transport.late_answers import LateAnswersAreNoOps
+from messaging.transport.leases import LeasedTokens
+from messaging.transport.pacing import Pacer, PacerLimits
 
 
 def create_bot(
@@ -49,7 +49,7 @@ def create_bot(
     )
     _pin_response_models()
     retries = tg.retries_after_429 if retries_after_429 is None else retries_after_429
-    session.middleware(PacedSender(pacer, max_retries=retries, tokens=tokens))
+    session.middleware(FloodControl(pacer, max_retries=retries, tokens=tokens))
     session.middleware(LateAnswersAreNoOps())
     return Bot(
         settings.bot_token(),

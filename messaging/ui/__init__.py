@@ -1,0 +1,1 @@
+"""The user's text and buttons: callback data, commands, keyboards, reply templates, push cards."""
