@@ -11,8 +11,10 @@ a process that found the actor already running leaves it to the others that use 
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import logging
+import os
 import signal
 import threading
 from typing import Any
@@ -22,6 +24,7 @@ import ray
 from actors import ownership
 from actors.distribution import DistributionClient, PushSenderClient, RateLimiterClient
 from actors.engine import EngineClient
+from actors.errors import ActorsError
 from actors.market_data import MarketDataCoordinator
 from actors.opportunity import OpportunityCoordinator
 from actors.push_sender import PushSender
@@ -38,7 +41,16 @@ _RESTARTABLE: dict[str, Any] = {"num_cpus": 0, "max_restarts": -1, "max_task_ret
 
 
 def _named(cls: Any, name: str, namespace: str, *args: Any) -> Any:
-    """The actor `name`: the running one, else a new one, remembered as created here."""
+    """The actor `name`: the running one, else a new one, remembered as created here.
+
+    Ray keeps constructor arguments in its control plane, so none may carry a secret: actors
+    get `Settings.without_secrets()` and read the bot token from their own environment."""
+    for arg in args:
+        if isinstance(arg, Settings) and arg.secrets_held():
+            raise ActorsError(
+                f"actor {name} would be given {', '.join(arg.secrets_held())}: pass "
+                "settings.without_secrets() (actors read secrets from their environment)"
+            )
     try:
         ray.get_actor(name, namespace=namespace)
         existed = True
@@ -64,6 +76,10 @@ def ensure_ray(settings: Settings) -> None:
     before (asyncio's, by `arbcast run`) is put back."""
     if ray.is_initialized():
         return
+    if settings.ray.address is None and settings.telegram_bot_token is not None:
+        # The local Ray's workers inherit this process's environment: the push sender takes
+        # the token from there, never from its (recorded) constructor arguments.
+        os.environ["TELEGRAM_BOT_TOKEN"] = settings.telegram_bot_token.get_secret_value()
     main = threading.current_thread() is threading.main_thread()
     previous = signal.getsignal(signal.SIGTERM) if main else None
     ray.init(
@@ -76,6 +92,13 @@ def ensure_ray(settings: Settings) -> None:
     )
     if callable(previous):
         signal.signal(signal.SIGTERM, previous)
+    node_ip: str = ray.util.get_node_ip_address()  # type: ignore[no-untyped-call]
+    if settings.ray.address is None and not ipaddress.ip_address(node_ip).is_loopback:
+        log.warning(
+            "the local Ray listens on %s, not only on loopback: ray was imported before "
+            "`actors` (see actors.ray_environment); import actors first",
+            node_ip,
+        )
 
 
 def exchange_pairs(settings: Settings) -> list[tuple[str, str]]:
@@ -91,7 +114,7 @@ def create_rate_limiter(settings: Settings) -> RateLimiterClient:
     """The one GlobalRateLimiter of the namespace (found, not duplicated, by later callers)."""
     ensure_ray(settings)
     cls = ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=0)(GlobalRateLimiter)
-    handle = _named(cls, "global-rate-limiter", settings.ray.namespace, settings)
+    handle = _named(cls, "global-rate-limiter", settings.ray.namespace, settings.without_secrets())
     return RateLimiterClient(
         handle, "global-rate-limiter", timeout=settings.ray.call_timeout_seconds
     )
@@ -104,7 +127,13 @@ def create_distribution(settings: Settings, redis_url: str) -> DistributionClien
     cls = ray.remote(**_RESTARTABLE)(UserQueueShard)
     shards = [
         _named(
-            cls, f"user-queues-{i}", settings.ray.namespace, i, settings.shards, settings, redis_url
+            cls,
+            f"user-queues-{i}",
+            settings.ray.namespace,
+            i,
+            settings.shards,
+            settings.without_secrets(),
+            redis_url,
         )
         for i in range(settings.shards)
     ]
@@ -119,7 +148,8 @@ def create_sender(
     ensure_ray(settings)
     cls = ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=0)(PushSender)
     name = f"push-sender-{index}"
-    handle = _named(cls, name, settings.ray.namespace, index, settings, redis_url, limiter)
+    args = (index, settings.without_secrets(), redis_url, limiter)
+    handle = _named(cls, name, settings.ray.namespace, *args)
     return PushSenderClient(handle, name, timeout=settings.ray.call_timeout_seconds)
 
 
@@ -138,11 +168,11 @@ def create_engine(settings: Settings, redis_url: str) -> EngineClient:
             ns,
             pair,
             exchanges,
-            settings,
+            settings.without_secrets(),
             redis_url,
         )
         for pair in exchange_pairs(settings)
     }
     market_cls = ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=0)(MarketDataCoordinator)
-    market = _named(market_cls, "market-data", ns, settings, coordinators)
+    market = _named(market_cls, "market-data", ns, settings.without_secrets(), coordinators)
     return EngineClient(market, coordinators, timeout=settings.ray.call_timeout_seconds)

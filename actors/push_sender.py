@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from typing import Any
 
 from core.clock import SystemClock
@@ -41,6 +42,7 @@ class PushSender:
     ) -> None:
         self.index = index
         self.consumer = f"sender-{index}"
+        settings = settings.with_token_from(os.environ)  # never given as an argument
         self._settings = settings
         self._redis: Any = connect_for(redis_url, settings)
         self._services = build_services(self._redis, settings)

@@ -410,6 +410,48 @@ class Settings(BaseSettings):
     def tier_limits(self, tier: Tier) -> TierLimits:
         return self.tiers[tier]
 
+    def without_secrets(self) -> Settings:
+        """A copy without the bot token and the other secrets, for what is handed to other
+        processes (Ray keeps an actor's constructor arguments in its control plane, where anyone
+        with access reads them); the receiving process takes the token from its environment
+        (`with_token_from`)."""
+        return self.model_copy(
+            update={
+                "telegram_bot_token": None,
+                "telegram": self.telegram.model_copy(update={"webhook_secret": SecretStr("")}),
+                "analytics": self.analytics.model_copy(
+                    update={
+                        "s3_access_key": None,
+                        "s3_secret_key": None,
+                        "dashboard_token": SecretStr(""),
+                    }
+                ),
+            }
+        )
+
+    def secrets_held(self) -> list[str]:
+        """The names of the secrets this copy holds (none after `without_secrets`)."""
+        held = {
+            "telegram_bot_token": self.telegram_bot_token is not None,
+            "telegram.webhook_secret": bool(self.telegram.webhook_secret.get_secret_value()),
+            "analytics.s3_access_key": self.analytics.s3_access_key is not None,
+            "analytics.s3_secret_key": self.analytics.s3_secret_key is not None,
+            "analytics.dashboard_token": bool(self.analytics.dashboard_token.get_secret_value()),
+        }
+        return [name for name, present in held.items() if present]
+
+    def with_token_from(self, environ: Mapping[str, str]) -> Settings:
+        """This copy with the bot token of `environ` (TELEGRAM_BOT_TOKEN, else
+        ARBCAST_TELEGRAM_BOT_TOKEN), as `Settings` reads it; raises ConfigError when neither is
+        set."""
+        token = environ.get("TELEGRAM_BOT_TOKEN") or environ.get("ARBCAST_TELEGRAM_BOT_TOKEN")
+        if not token:
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN is not set in this Ray worker's environment: a local Ray "
+                "inherits it from `arbcast run`; on a cluster, export it on every node"
+            )
+        return self.model_copy(update={"telegram_bot_token": SecretStr(token)})
+
     def bot_token(self) -> str:
         """The bot token, checked; raises ConfigError saying how to set it."""
         if self.telegram_bot_token is None:

@@ -3,6 +3,7 @@ kill -9 leaves nothing that blocks the next start, and no process kills actors o
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 import signal
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import psutil
 import pytest
 import ray
 import redis
@@ -144,13 +146,27 @@ async def _stream_events(data_dir: Path) -> list[Any]:
             await client.aclose()
 
 
+def _listening_beyond_loopback(pid: int) -> list[int]:
+    """The ports that `pid` and its descendants (Ray's servers and workers) listen on at an
+    address other than loopback."""
+    tree = {pid} | {p.pid for p in psutil.Process(pid).children(recursive=True)}
+    return sorted(
+        c.laddr.port
+        for c in psutil.net_connections("inet")
+        if c.status == psutil.CONN_LISTEN
+        and c.pid in tree
+        and not ipaddress.ip_address(c.laddr.ip.removeprefix("::ffff:")).is_loopback
+    )
+
+
 async def test_sigterm_with_ray_stops_the_embedded_redis_and_flushes_buffered_events(
     data_dir: Path, emulator_url: str, http: aiohttp.ClientSession
 ) -> None:
     """With the push pipeline on (so ray.init ran and installed its own SIGTERM handler), a
     SIGTERM still runs arbcast's shutdown: exit 0, the embedded redis-server gone, and the
     events buffered since the last flush (the interval is an hour here) written to the AOF.
-    On the way, /healthz of the webhook reports Redis and Ray up."""
+    On the way, /healthz of the webhook reports Redis and Ray up, and nothing but the webhook
+    listens beyond loopback (the local Ray binds 127.0.0.1)."""
     env = _env(data_dir, ARBCAST_EVENTS__FLUSH_INTERVAL_SECONDS="3600")
     port = _port()
     proc = await _start_bot(http, emulator_url, env, "--webhook", "--port", str(port))
@@ -160,6 +176,7 @@ async def test_sigterm_with_ray_stops_the_embedded_redis_and_flushes_buffered_ev
             health = await r.json()
             assert r.status == 200, health
         assert health["redis"]["ok"] and health["ray"]["ok"]
+        assert _listening_beyond_loopback(proc.pid) == [port]  # Ray binds loopback only
         redis_pid = _redis_pid(data_dir)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=BOUND) == 0
