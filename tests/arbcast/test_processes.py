@@ -44,7 +44,9 @@ def _port() -> int:
 
 def _env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("ARBCAST_", "TELEGRAM_", "REDIS_"))
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ARBCAST_", "TELEGRAM_", "REDIS_", "RAY_"))
     }
     env.update(
         TELEGRAM_BOT_TOKEN=TOKEN,
@@ -165,8 +167,8 @@ async def test_sigterm_with_ray_stops_the_embedded_redis_and_flushes_buffered_ev
     """With the push pipeline on (so ray.init ran and installed its own SIGTERM handler), a
     SIGTERM still runs arbcast's shutdown: exit 0, the embedded redis-server gone, and the
     events buffered since the last flush (the interval is an hour here) written to the AOF.
-    On the way, /healthz of the webhook reports Redis and Ray up, and nothing but the webhook
-    listens beyond loopback (the local Ray binds 127.0.0.1)."""
+    On the way, /healthz of the webhook reports Redis and Ray up, and nothing of the process
+    tree listens beyond loopback (the webhook's default host, and Ray's servers and workers)."""
     env = _env(data_dir, ARBCAST_EVENTS__FLUSH_INTERVAL_SECONDS="3600")
     port = _port()
     proc = await _start_bot(http, emulator_url, env, "--webhook", "--port", str(port))
@@ -176,7 +178,7 @@ async def test_sigterm_with_ray_stops_the_embedded_redis_and_flushes_buffered_ev
             health = await r.json()
             assert r.status == 200, health
         assert health["redis"]["ok"] and health["ray"]["ok"]
-        assert _listening_beyond_loopback(proc.pid) == [port]  # Ray binds loopback only
+        assert _listening_beyond_loopback(proc.pid) == []  # Ray (and the webhook) bind loopback
         redis_pid = _redis_pid(data_dir)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=BOUND) == 0
