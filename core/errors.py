@@ -20,20 +20,3 @@ class StoreUnavailableError(ArbcastError):
 
 class RedisLaunchError(StoreUnavailableError):
     """The embedded redis-server could not be started."""
-
-
-class SessionError(ArbcastError):
-    """Root of session errors."""
-
-
-class NoActiveSessionError(SessionError):
-    """The user has no active session: they must send /start."""
-
-
-class QuotaExceededError(ArbcastError):
-    """A daily or hourly opportunity cap is used up."""
-
-    def __init__(self, scope: str, retry_at: float) -> None:
-        self.scope = scope
-        self.retry_at = retry_at
-        super().__init__(f"{scope} limit reached; it resets at unix time {retry_at:.0f}")

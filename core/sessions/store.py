@@ -97,7 +97,14 @@ class SessionStore:
                     keys.user(user_id),
                     keys.daily_stats(day_key(now)),
                 ],
-                args=[new_session_id(), user_id, repr(now), repr(self.ttl), keys.SESSION_CHANNEL],
+                args=[
+                    new_session_id(),
+                    user_id,
+                    repr(now),
+                    repr(self.ttl),
+                    keys.SESSION_CHANNEL,
+                    keys.STATS_TTL_S,
+                ],
             )
         outcome, previous, sid, created, last, expires, onboarding, commands, opps = r[:9]
         session = UserSession(
@@ -161,6 +168,7 @@ class SessionStore:
                             state.value,
                             int(self.retention),
                             keys.SESSION_CHANNEL,
+                            keys.STATS_TTL_S,
                         ],
                         client=pipe,
                     )
@@ -248,7 +256,9 @@ class SessionStore:
                     keys=[keys.session(user_id)], args=[F.ONBOARDING, state.value], client=pipe
                 )
                 if state is OnboardingState.COMPLETED:
-                    pipe.hincrby(keys.daily_stats(day_key(now)), "onboarding_completed", 1)
+                    stats = keys.daily_stats(day_key(now))
+                    pipe.hincrby(stats, "onboarding_completed", 1)
+                    pipe.expire(stats, keys.STATS_TTL_S)
                 pipe.publish(keys.SESSION_CHANNEL, str(user_id))
                 await pipe.execute()
 

@@ -14,8 +14,6 @@ from core.errors import StoreUnavailableError
 if TYPE_CHECKING:
     from core.settings import Settings
 
-RedisClient = Redis
-
 # The pool's limits when no settings are given (`Settings.redis_*` default to these).
 MAX_CONNECTIONS = 64
 POOL_TIMEOUT_SECONDS = 5.0

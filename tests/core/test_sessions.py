@@ -8,9 +8,11 @@ from typing import Any
 
 from core.clock import ManualClock
 from core.events import EventName, MemoryEventLog
-from core.models import SessionState
+from core.models import OnboardingState, SessionState
 from core.services import Services, build_services
+from core.sessions.store import day_key
 from core.settings import DAY, Settings
+from core.store import keys
 from core.store.client import connect
 from tests.helpers import eventually
 
@@ -211,3 +213,20 @@ async def test_sweeper_expires_a_backlog_in_bounded_batches(
     assert await svc.sessions.store.count_active(clock.now()) == 0
     stats = await svc.sessions.store.daily_stats(clock.now() - 7 * DAY)
     assert stats["started"] == 250
+
+
+async def test_the_daily_stats_hash_expires_after_its_retention(services: Services) -> None:
+    """Starting, ending and onboarding counters go to a per-day hash that Redis drops after
+    `keys.STATS_TTL_S` (40 days), so the days do not pile up for ever."""
+    now = services.clock.now()
+    await services.sessions.start(7)
+    store = services.sessions.store
+    day = keys.daily_stats(day_key(now))
+    assert 0 < await services.redis.ttl(day) <= keys.STATS_TTL_S
+    await services.redis.persist(day)
+    await store.set_onboarding(7, OnboardingState.COMPLETED, now)
+    assert 0 < await services.redis.ttl(day) <= keys.STATS_TTL_S
+    await services.redis.persist(day)
+    await store.end(7, now, SessionState.TERMINATED)
+    assert 0 < await services.redis.ttl(day) <= keys.STATS_TTL_S
+    assert (await store.daily_stats(now))["started"] == 1

@@ -1,6 +1,7 @@
 -- Start a session for a user, or resume the active one, in one atomic step.
 -- KEYS[1] session hash, KEYS[2] expiry index, KEYS[3] profile hash, KEYS[4] daily stats hash
--- ARGV[1] new session id, ARGV[2] user id, ARGV[3] now, ARGV[4] ttl seconds, ARGV[5] channel
+-- ARGV[1] new session id, ARGV[2] user id, ARGV[3] now, ARGV[4] ttl seconds, ARGV[5] channel,
+-- ARGV[6] how long the daily stats hash is kept (seconds)
 -- Returns {outcome, previous state, id, created, last, expires, onboarding, commands, opps,
 --          lapsed id, lapsed created, lapsed last}
 -- outcome is "resumed" or "started"; a session that is past its expiry but not yet swept is
@@ -25,6 +26,7 @@ if state == 'active' then
   previous = 'expired'
   lapsed_id, lapsed_created, lapsed_last = s[3], s[4], s[5]
   redis.call('HINCRBY', KEYS[4], 'expired', 1)
+  redis.call('EXPIRE', KEYS[4], ARGV[6])
 end
 
 local onboarding = redis.call('HGET', KEYS[3], 'onboarding')
@@ -36,6 +38,7 @@ redis.call('HSET', KEYS[1], 'id', ARGV[1], 'user', ARGV[2], 'state', 'active',
            'onboarding', onboarding, 'commands', '0', 'opps', '0')
 redis.call('ZADD', KEYS[2], now + ttl, ARGV[2])
 redis.call('HINCRBY', KEYS[4], 'started', 1)
+redis.call('EXPIRE', KEYS[4], ARGV[6])
 redis.call('PUBLISH', ARGV[5], ARGV[2])
 return {'started', previous, ARGV[1], ARGV[3], ARGV[3], new_expires, onboarding, '0', '0',
         lapsed_id, lapsed_created, lapsed_last}
