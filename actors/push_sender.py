@@ -27,7 +27,7 @@ from core.models import SessionState
 from core.services import build_services
 from core.settings import Settings
 from core.store import keys
-from core.store.client import connect_for
+from core.store.client import answer, connect_for
 from messaging.outbox.store import Outbox
 from messaging.outbox.worker import DeliveryWorker
 from messaging.transport.leases import LeasedTokens, LeaseSource
@@ -44,7 +44,7 @@ class PushSender:
         self.consumer = f"sender-{index}"
         settings = settings.with_token_from(os.environ)  # never given as an argument
         self._settings = settings
-        self._redis: Any = connect_for(redis_url, settings)
+        self._redis = connect_for(redis_url, settings)
         self._services = build_services(self._redis, settings)
         delivery = settings.distribution.delivery
         self.tokens = LeasedTokens(
@@ -101,7 +101,7 @@ class PushSender:
         return await self.worker.drain()
 
     async def stats(self) -> dict[str, Any]:
-        raw = await self._redis.hgetall(keys.OUTBOX_STATS)
+        raw = await answer(self._redis.hgetall(keys.OUTBOX_STATS))
         own = await self._outbox.partition_stats()
         return {
             "sender": self.consumer,

@@ -47,7 +47,7 @@ from core.quota import QuotaStore
 from core.sessions.store import SessionStore
 from core.settings import Settings
 from core.store import keys
-from core.store.client import PUBSUB_WAIT_SECONDS, blocking_wait, connect_for
+from core.store.client import PUBSUB_WAIT_SECONDS, answer, blocking_wait, connect_for
 from core.store.scripts import Scripts
 from core.why import why
 from messaging.outbox.message import OutboxMessage
@@ -84,7 +84,7 @@ class UserQueueShard:
         with their clock)."""
         self.index, self.count = index, count
         self._settings = settings
-        self._redis: Any = connect_for(redis_url, settings)
+        self._redis = connect_for(redis_url, settings)
         scripts = Scripts(self._redis)
         s = settings.session
         self._sessions = SessionStore(
@@ -317,7 +317,7 @@ class UserQueueShard:
 
     async def _closed(self, opportunity: Opportunity, now: float) -> FanoutResult:
         oid = opportunity.opportunity_id
-        members = await self._redis.smembers(keys.recipients(oid))
+        members = await answer(self._redis.smembers(keys.recipients(oid)))
         mine = [int(m) for m in members if shard_of(int(m), self.count) == self.index]
         await self._activate(mine)
         edits = [e for uid in mine for e in self.queues[uid].on_closed(oid, now)]

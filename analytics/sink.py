@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis.exceptions
+from redis.asyncio import Redis
+from redis.typing import EncodableT, FieldT
 
 from analytics.schemas import TABLES, hour_bucket, partition_path, table_of, to_arrow
 from analytics.settings import AnalyticsSettings
@@ -122,7 +124,7 @@ class ParquetSink:
 
     def __init__(
         self,
-        redis: Any,
+        redis: Redis,
         storage: Storage,
         settings: AnalyticsSettings | None = None,
         *,
@@ -140,7 +142,7 @@ class ParquetSink:
         self._buffer: list[_Entry] = []
         self._buffered_ids: set[str] = set()
         self._to_ack: list[str] = []  # dead letters, acked with the next flush
-        self._dead: list[dict[str, Any]] = []
+        self._dead: list[dict[FieldT, EncodableT]] = []
         self._rows = 0
         self._bytes = 0
         self._first_at: float | None = None
@@ -194,7 +196,9 @@ class ParquetSink:
         if block_ms:
             args += ["BLOCK", block_ms]
         args += ["STREAMS", self.stream, start]
-        reply = await self._redis.execute_command("XREADGROUP", *args, **NEVER_DECODE)
+        reply = await self._redis.execute_command(  # type: ignore[no-untyped-call]
+            "XREADGROUP", *args, **NEVER_DECODE
+        )
         if not reply:
             return []
         if isinstance(reply, Mapping):  # RESP3
@@ -203,7 +207,7 @@ class ParquetSink:
 
     async def _claim(self) -> int:
         idle_ms = int(self.settings.claim_idle_seconds * 1000)
-        reply = await self._redis.execute_command(
+        reply = await self._redis.execute_command(  # type: ignore[no-untyped-call]
             "XAUTOCLAIM",
             self.stream,
             self.group,
@@ -254,7 +258,11 @@ class ParquetSink:
         log.error(
             "stream entry %s is malformed (%s); moved to %s", entry_id, error, DEAD_LETTER_STREAM
         )
-        payload = {**{_text(k): v for k, v in fields.items()}, "_id": entry_id, "_error": error}
+        payload: dict[FieldT, EncodableT] = {
+            **{_text(k): v for k, v in fields.items()},
+            "_id": entry_id,
+            "_error": error,
+        }
         self._dead.append(payload)
         self._to_ack.append(entry_id)
         self.stats.entries_dead += 1
@@ -320,7 +328,7 @@ class ParquetSink:
             floor = candidate if floor is None else min(floor, candidate)
         if floor is None:
             return 0
-        trimmed = await self._redis.execute_command(
+        trimmed = await self._redis.execute_command(  # type: ignore[no-untyped-call]
             "XTRIM", self.stream, "MINID", f"{floor[0]}-{floor[1]}"
         )
         return int(trimmed)

@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
+from redis.asyncio import Redis
 
 from arbcast.consumers.group_reader import replay_dead_letters
 from core.errors import ArbcastError
@@ -40,7 +41,7 @@ class DeadLetter:
     summary: str
 
 
-async def _list(redis: Any, outbox: Outbox) -> list[DeadLetter]:
+async def _list(redis: Redis, outbox: Outbox) -> list[DeadLetter]:
     out: list[DeadLetter] = []
     for dead_id, f in await outbox.dead_entries(count=10_000):
         summary = f.get("m", "")[:80]

@@ -16,6 +16,8 @@ import logging
 import os
 from typing import Any
 
+from redis.asyncio import Redis
+
 from actors.distribution import DistributionClient, PushSenderClient, RateLimiterClient
 from actors.factory import (
     create_distribution,
@@ -27,6 +29,7 @@ from arbcast.consumers.ack_router import AckRouter
 from arbcast.consumers.distributor import Distributor
 from core.settings import Settings
 from core.store import keys
+from core.store.client import answer
 from messaging.outbox.reminders import SessionReminders
 from messaging.transport.leases import LeasedTokens
 
@@ -38,7 +41,7 @@ class Pushes:
         self,
         settings: Settings,
         redis_url: str,
-        redis: Any,
+        redis: Redis,
         *,
         reminders: SessionReminders | None = None,
     ) -> None:
@@ -124,7 +127,7 @@ class Pushes:
             self.shards.stats(), self.limiter.stats(), *(s.stats() for s in self.senders)
         )
         outbox: dict[str, int] = senders[0]["outbox"]  # one hash, shared by the senders
-        queue_stats = await self._redis.hgetall(keys.PUSH_STATS)
+        queue_stats = await answer(self._redis.hgetall(keys.PUSH_STATS))
         dropped = {
             k.removeprefix("dropped:"): v for k, v in outbox.items() if k.startswith("dropped:")
         }

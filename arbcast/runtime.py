@@ -19,6 +19,7 @@ from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiohttp import web
+from redis.asyncio import Redis
 
 from actors.engine import EngineClient
 from actors.factory import create_engine, kill_created
@@ -67,7 +68,7 @@ class Runtime:
         self._events = events
         self.embedded: EmbeddedRedis | None = None
         self.redis_url = ""
-        self._redis: Any = None
+        self._redis: Redis | None = None
         self.services: Services
         self.bot: Bot | None = None
         self.dp: Dispatcher
@@ -224,8 +225,8 @@ class Runtime:
                 return True, {"limit_per_second": stats.get("rate")}
 
             checks["ray"] = ray_check
-        task = self._sink_task
-        if task is not None:
+        task, redis = self._sink_task, self._redis
+        if task is not None and redis is not None:
 
             async def sink_check() -> tuple[bool, dict[str, Any]]:
                 figures: dict[str, Any] = {
@@ -236,7 +237,7 @@ class Runtime:
                 try:
                     async with asyncio.timeout(timeout):
                         # The sink trims what it has written: what is left is its lag.
-                        figures["lag_entries"] = int(await self._redis.xlen(EVENTS_STREAM))
+                        figures["lag_entries"] = int(await redis.xlen(EVENTS_STREAM))
                 except Exception as exc:
                     figures["lag_error"] = f"{type(exc).__name__}: {exc}"[:200]
                 return task.healthy, figures

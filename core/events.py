@@ -30,6 +30,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
+from redis.asyncio import Redis
+from redis.typing import EncodableT, FieldT
 
 from core.store import keys
 from core.tasks import Backoff, Supervised
@@ -114,7 +116,7 @@ class MalformedEntryError(ValueError):
     """A stream entry that is not a batch or a legacy event written by this module."""
 
 
-def encode_batch(events: Sequence[Event]) -> dict[str, bytes | str | int]:
+def encode_batch(events: Sequence[Event]) -> dict[FieldT, EncodableT]:
     """One stream entry holding ``events``, in order."""
     # Event is a frozen pydantic model without extras: its __dict__ is exactly the five
     # fields, so no per-event container is built here.
@@ -200,7 +202,7 @@ class RedisEventLog:
 
     def __init__(
         self,
-        redis: Any,
+        redis: Redis,
         *,
         flush_interval: float = 0.5,
         flush_max_events: int = 5_000,
@@ -280,7 +282,7 @@ def records_to_events(records: Iterable[Mapping[str, Any]]) -> list[Event]:
     ]
 
 
-async def read_events(redis: Any, count: int = 100_000) -> list[Event]:
+async def read_events(redis: Redis, count: int = 100_000) -> list[Event]:
     """Up to ``count`` events in the stream, oldest first (for tools, the demo and tests).
 
     Entries the sink has already written to Parquet and trimmed are no longer here.
@@ -288,7 +290,7 @@ async def read_events(redis: Any, count: int = 100_000) -> list[Event]:
     out: list[Event] = []
     start = "-"
     while len(out) < count:
-        entries = await redis.execute_command(
+        entries = await redis.execute_command(  # type: ignore[no-untyped-call]
             "XRANGE", keys.EVENTS_STREAM, start, "+", "COUNT", 100, **{_NEVER_DECODE: True}
         )
         if not entries:

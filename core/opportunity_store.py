@@ -13,15 +13,17 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
+from redis.asyncio import Redis
+
 from core.models import Opportunity
 from core.store import keys
-from core.store.client import store_errors
+from core.store.client import answer, store_errors
 
 Change = Literal["opened", "updated", "closed"]
 
 
 class OpportunityStore:
-    def __init__(self, redis: Any, *, ttl: float, closed_retention: float = 3600.0) -> None:
+    def __init__(self, redis: Redis, *, ttl: float, closed_retention: float = 3600.0) -> None:
         self._redis = redis
         self.ttl = ttl
         self.closed_retention = closed_retention
@@ -94,7 +96,7 @@ class OpportunityStore:
 
     async def validation(self, opportunity_id: str) -> list[dict[str, Any]]:
         async with store_errors("reading a validation record"):
-            raws = await self._redis.lrange(keys.validation_log(opportunity_id), 0, -1)
+            raws = await answer(self._redis.lrange(keys.validation_log(opportunity_id), 0, -1))
         return [json.loads(r) for r in raws]
 
     async def live(self, now: float) -> list[Opportunity]:

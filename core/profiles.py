@@ -8,7 +8,8 @@ channel, so that push shards apply a new preference at once.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+
+from redis.asyncio import Redis
 
 from core.models import (
     OnboardingState,
@@ -19,7 +20,7 @@ from core.models import (
     UserProfile,
 )
 from core.store import keys
-from core.store.client import store_errors
+from core.store.client import answer, store_errors
 from core.store.keys import ProfileFields as P
 from core.store.scripts import Scripts
 
@@ -69,14 +70,14 @@ def profile_from_hash(
 
 
 class ProfileStore:
-    def __init__(self, redis: Any, scripts: Scripts, superadmins: frozenset[int]) -> None:
+    def __init__(self, redis: Redis, scripts: Scripts, superadmins: frozenset[int]) -> None:
         self._redis = redis
         self._scripts = scripts
         self.superadmins = superadmins
 
     async def get(self, user_id: int) -> UserProfile:
         async with store_errors("reading a profile"):
-            raw = await self._redis.hgetall(keys.user(user_id))
+            raw = await answer(self._redis.hgetall(keys.user(user_id)))
         return profile_from_hash(user_id, raw, self.superadmins)
 
     async def get_many(self, user_ids: Iterable[int]) -> list[UserProfile]:

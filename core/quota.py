@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+
+from redis.asyncio import Redis
 
 from core.settings import TierLimits
 from core.store import keys
@@ -37,7 +38,7 @@ def next_hour_start(ts: float) -> float:
 
 
 class QuotaStore:
-    def __init__(self, redis: Any, scripts: Scripts) -> None:
+    def __init__(self, redis: Redis, scripts: Scripts) -> None:
         self._redis = redis
         self._scripts = scripts
 

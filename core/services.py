@@ -7,7 +7,8 @@ log when they want to look at events directly.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+
+from redis.asyncio import Redis
 
 from core.clock import Clock, SystemClock
 from core.errors import StoreUnavailableError
@@ -29,7 +30,7 @@ from core.tasks import backoff_of, run_all
 class Services:
     settings: Settings
     clock: Clock
-    redis: Any
+    redis: Redis
     scripts: Scripts
     events: EventLog
     sessions: SessionService
@@ -70,7 +71,7 @@ class Services:
 
 
 def build_services(
-    redis: Any,
+    redis: Redis,
     settings: Settings,
     *,
     clock: Clock | None = None,

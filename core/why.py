@@ -3,7 +3,7 @@ state as Redis holds it (the same state and the same `explain` the push shards u
 
 from __future__ import annotations
 
-from typing import Any
+from redis.asyncio import Redis
 
 from core.distribution.eligibility import (
     ChatContext,
@@ -19,10 +19,11 @@ from core.quota import QuotaStore
 from core.sessions.store import SessionStore
 from core.settings import Settings
 from core.store import keys
+from core.store.client import answer
 
 
 async def why(
-    redis: Any,
+    redis: Redis,
     sessions: SessionStore,
     quota: QuotaStore,
     settings: Settings,
@@ -32,7 +33,7 @@ async def why(
 ) -> Verdict:
     session = await sessions.get(user_id)
     profile = profile_from_hash(
-        user_id, await redis.hgetall(keys.user(user_id)), settings.superadmin_ids
+        user_id, await answer(redis.hgetall(keys.user(user_id))), settings.superadmin_ids
     )
     used_day, used_hour = await quota.used(user_id, now)
     last = await redis.get(keys.last_push(user_id))

@@ -15,6 +15,8 @@ import socket
 from collections import defaultdict
 from typing import Any
 
+from redis.asyncio import Redis
+
 from actors.distribution import DistributionClient
 from actors.user_queue_shard import shard_of
 from arbcast.consumers.group_reader import GroupReader
@@ -31,7 +33,7 @@ Ack = tuple[int, str, int]  # user id, outgoing id, Telegram message id
 class AckRouter(GroupReader[Ack]):
     def __init__(
         self,
-        redis: Any,
+        redis: Redis,
         client: DistributionClient,
         *,
         consumer: str | None = None,

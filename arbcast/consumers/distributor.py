@@ -13,6 +13,8 @@ import logging
 import socket
 from typing import Any
 
+from redis.asyncio import Redis
+
 from actors.distribution import DistributionClient
 from arbcast.consumers.group_reader import GroupReader
 from core.models import Opportunity
@@ -26,7 +28,7 @@ GROUP = "distribution"
 class Distributor(GroupReader[Opportunity]):
     def __init__(
         self,
-        redis: Any,
+        redis: Redis,
         client: DistributionClient,
         *,
         consumer: str | None = None,

@@ -24,6 +24,7 @@ import logging
 from abc import ABC, abstractmethod
 from typing import Any, Generic, TypeVar
 
+from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -31,6 +32,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from actors.errors import ActorUnavailableError
 from core.errors import StoreUnavailableError
 from core.store import keys
+from core.store.client import answer
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +50,7 @@ def _text(v: Any) -> str:
 class GroupReader(ABC, Generic[T]):
     def __init__(
         self,
-        redis: Any,
+        redis: Redis,
         stream: str,
         group: str,
         consumer: str,
@@ -142,15 +144,15 @@ class GroupReader(ABC, Generic[T]):
         if head is None:
             return
         self._may_have_failures = True
-        failures = int(await self._redis.hincrby(self._failures, head, 1))
+        failures = int(await answer(self._redis.hincrby(self._failures, head, 1)))
         if failures >= self.max_failures:
             fields = next(f for eid, f in entries if eid == head)
             await self.dead_letter(head, fields, f"failed {failures} times, last: {exc!r}")
 
     async def _forget_failures(self, entry_ids: list[str]) -> None:
         if entry_ids and self._may_have_failures:
-            await self._redis.hdel(self._failures, *entry_ids)
-            self._may_have_failures = bool(await self._redis.hlen(self._failures))
+            await answer(self._redis.hdel(self._failures, *entry_ids))
+            self._may_have_failures = bool(await answer(self._redis.hlen(self._failures)))
 
     async def dead_letter(self, entry_id: str, fields: dict[str, Any], error: str) -> None:
         """Move one entry to the dead-letter stream and acknowledge it, in one MULTI."""
@@ -184,7 +186,7 @@ class GroupReader(ABC, Generic[T]):
                 pause = min(2 * pause, self.retry_max_seconds)
 
 
-async def replay_dead_letters(redis: Any, stream: str, entry_ids: list[str] | None = None) -> int:
+async def replay_dead_letters(redis: Redis, stream: str, entry_ids: list[str] | None = None) -> int:
     """Put dead letters of `stream` back on it (all, or those whose dead-letter ids are given),
     each moved in one MULTI; returns how many."""
     dead = keys.stream_dead(stream)

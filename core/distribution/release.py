@@ -15,7 +15,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
+
+from redis.asyncio import Redis
 
 from core.store import keys
 from core.store.client import store_errors
@@ -64,7 +66,7 @@ class ReleaseTtls:
 
 
 class ReleaseStore:
-    def __init__(self, redis: Any, scripts: Scripts, ttls: ReleaseTtls) -> None:
+    def __init__(self, redis: Redis, scripts: Scripts, ttls: ReleaseTtls) -> None:
         self._redis = redis
         self._scripts = scripts
         self._ttls = ttls

@@ -21,7 +21,8 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+
+from redis.asyncio import Redis
 
 from core.models import UserSession
 from core.store import keys
@@ -94,7 +95,7 @@ class SessionCache:
 class SessionInvalidator:
     """Listens on the session channel and drops changed users from a cache."""
 
-    def __init__(self, redis: Any, cache: SessionCache) -> None:
+    def __init__(self, redis: Redis, cache: SessionCache) -> None:
         self._redis = redis
         self._cache = cache
         self._task: asyncio.Task[None] | None = None
@@ -122,7 +123,7 @@ class SessionInvalidator:
                                 self._cache.invalidate(int(message["data"]))
                 finally:
                     with contextlib.suppress(Exception):
-                        await pubsub.aclose()
+                        await pubsub.aclose()  # type: ignore[no-untyped-call]
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
+
+from redis.asyncio import Redis
 
 from core.models import OnboardingState, SessionState, UserSession
 from core.store import keys
-from core.store.client import store_errors
+from core.store.client import answer, store_errors
 from core.store.keys import SessionFields as F
 from core.store.scripts import Scripts
 
@@ -63,7 +65,7 @@ class Touch:
 
 
 class SessionStore:
-    def __init__(self, redis: Any, scripts: Scripts, *, ttl: float, retention: float) -> None:
+    def __init__(self, redis: Redis, scripts: Scripts, *, ttl: float, retention: float) -> None:
         self._redis = redis
         self._scripts = scripts
         self.ttl = ttl
@@ -71,7 +73,7 @@ class SessionStore:
 
     async def get(self, user_id: int) -> UserSession | None:
         async with store_errors("reading a session"):
-            raw = await self._redis.hgetall(keys.session(user_id))
+            raw = await answer(self._redis.hgetall(keys.session(user_id)))
         return self._from_hash(user_id, raw) if raw else None
 
     @staticmethod
@@ -205,7 +207,9 @@ class SessionStore:
         if not user_ids:
             return []
         async with store_errors("reading the expiry index"):
-            scores = await self._redis.zmscore(keys.SESSION_EXPIRY_INDEX, user_ids)
+            scores = await self._redis.zmscore(
+                keys.SESSION_EXPIRY_INDEX, [str(u) for u in user_ids]
+            )
         return [None if s is None else float(s) for s in scores]
 
     async def due_for_reminder(
@@ -223,7 +227,7 @@ class SessionStore:
                 return [], 0
             async with self._redis.pipeline(transaction=False) as pipe:
                 for uid, _ in rows:
-                    pipe.hmget(keys.session(int(uid)), F.STATE, F.EXPIRES, F.REMINDED)
+                    pipe.hmget(keys.session(int(uid)), [F.STATE, F.EXPIRES, F.REMINDED])
                 fields = await pipe.execute()
         due: list[DueReminder] = []
         for (uid, _score), (state, expires, reminded) in zip(rows, fields, strict=True):
@@ -264,5 +268,5 @@ class SessionStore:
 
     async def daily_stats(self, ts: float) -> dict[str, int]:
         async with store_errors("reading statistics"):
-            raw = await self._redis.hgetall(keys.daily_stats(day_key(ts)))
+            raw = await answer(self._redis.hgetall(keys.daily_stats(day_key(ts))))
         return {k: int(v) for k, v in raw.items()}

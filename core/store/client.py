@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import redis.exceptions
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -13,6 +13,18 @@ from core.errors import StoreUnavailableError
 
 if TYPE_CHECKING:
     from core.settings import Settings
+
+T = TypeVar("T")
+
+
+def answer(call: Awaitable[T] | T) -> Awaitable[T]:
+    """The reply of a command of the asyncio client, typed as what it is.
+
+    redis-py gives the hash and set commands one signature for both of its clients,
+    ``Awaitable[T] | T``; on `redis.asyncio.Redis` the call always returns an awaitable. This
+    says so to the type checker (`await answer(redis.hgetall(key))`) and costs nothing."""
+    return cast(Awaitable[T], call)
+
 
 # The pool's limits when no settings are given (`Settings.redis_*` default to these).
 MAX_CONNECTIONS = 64

@@ -13,7 +13,8 @@ The outbox deduplicates by `Outgoing.outgoing_id`, so a shard that re-submits af
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+
+from redis.asyncio import Redis
 
 from core.clock import Clock, SystemClock
 from core.distribution.settings import DeliverySettings
@@ -30,7 +31,7 @@ from messaging.ui import push_templates
 class PushOutbox:
     def __init__(
         self,
-        redis: Any,
+        redis: Redis,
         settings: DeliverySettings,
         events: EventLog,
         *,
