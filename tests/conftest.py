@@ -29,6 +29,9 @@ from core.store.client import connect
 from core.store.embedded import EmbeddedRedis
 
 TEST_URL_VARIABLE = "ARBCAST_TEST_REDIS_URL"
+# The bot token of every test that runs the push sender on the session's Ray: its workers read
+# TELEGRAM_BOT_TOKEN from the environment they inherit at ray.init, never from arguments.
+RAY_BOT_TOKEN = "123456:" + "A" * 35
 
 
 class UnsafeRedisError(Exception):
@@ -142,7 +145,10 @@ async def services(
 @pytest.fixture(scope="session")
 def ray_instance() -> Iterator[None]:
     """One Ray instance for every test that needs Ray (started on first use, stopped at the
-    end)."""
+    end). Its workers get RAY_BOT_TOKEN in their environment, as `arbcast run` gives its local
+    Ray the configured token (actors.factory.ensure_ray)."""
+    previous = os.environ.get("TELEGRAM_BOT_TOKEN")
+    os.environ["TELEGRAM_BOT_TOKEN"] = RAY_BOT_TOKEN
     ray.init(
         num_cpus=2,
         include_dashboard=False,
@@ -150,5 +156,11 @@ def ray_instance() -> Iterator[None]:
         logging_level="WARNING",
         log_to_driver=False,
     )
+    # Set back at once: only the workers need it, and tests that read the token from the
+    # environment set their own.
+    if previous is None:
+        del os.environ["TELEGRAM_BOT_TOKEN"]
+    else:
+        os.environ["TELEGRAM_BOT_TOKEN"] = previous
     yield
     ray.shutdown()

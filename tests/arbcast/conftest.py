@@ -19,8 +19,9 @@ from core.services import Services, build_services
 from core.settings import Settings
 from core.store import keys
 from tests.arbcast.population import BLOCKED_REGION
+from tests.conftest import RAY_BOT_TOKEN
 
-TOKEN = "123456:" + "A" * 35
+TOKEN = RAY_BOT_TOKEN  # the push sender on the session's Ray knows only this one
 WINDOW = 3.0
 
 

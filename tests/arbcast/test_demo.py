@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from arbcast.demo import run_demo
+from tests.conftest import RAY_BOT_TOKEN
 
 
 async def test_the_demo_runs_every_step_and_reads_its_reports_back(
@@ -17,6 +18,9 @@ async def test_the_demo_runs_every_step_and_reads_its_reports_back(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.chdir(tmp_path)  # the demo keeps its Redis and lake under ./var/demo
+    # The session's Ray is already up, with this token in its workers' environment; a demo run
+    # alone starts its own Ray with its token.
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", RAY_BOT_TOKEN)
     await run_demo(extra_users=5)
     out = capsys.readouterr().out
     for heading in ("7. 5 more users at once", "report: sessions", "report: distribution"):
