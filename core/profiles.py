@@ -119,16 +119,18 @@ class ProfileStore:
         how: str = "toggle",
         *,
         absent_means: Iterable[str] = (),
+        keep_one: bool = False,
     ) -> frozenset[str]:
-        """Add, remove or toggle one member of a list preference, atomically.
+        """Add, remove or toggle one member of a list preference, atomically; the list after.
 
         `absent_means` is what a field never set stands for (for opportunity types: all of them),
-        so that the first change starts from it rather than from nothing.
+        so that the first change starts from it rather than from nothing. With `keep_one`, a
+        change that would leave the list empty is not made (in the same script, so concurrent
+        presses cannot empty it either): the list comes back unchanged.
         """
+        args = [field, member, how, ",".join(sorted(absent_means)), "1" if keep_one else "0"]
         async with store_errors("saving preferences"):
-            value = await self._scripts.toggle_member(
-                keys=[keys.user(user_id)], args=[field, member, how, ",".join(sorted(absent_means))]
-            )
+            value = await self._scripts.toggle_member(keys=[keys.user(user_id)], args=args)
             await self._redis.publish(keys.SESSION_CHANNEL, str(user_id))
         return _csv(value)
 

@@ -191,10 +191,9 @@ async def save_type(
     how = "add" if add else "remove"
     every = [t.value for t in OpportunityType]
     new = await services.profiles.change_member(
-        session.user_id, P.TYPES, kind.value, how, absent_means=every
+        session.user_id, P.TYPES, kind.value, how, absent_means=every, keep_one=True
     )
-    if not new:
-        await services.profiles.change_member(session.user_id, P.TYPES, kind.value, "add")
+    if not add and kind.value in new:  # the last type: refused, nothing changed
         return False
     emit_change(services, session, "opportunity_types", ",".join(sorted(new)), source=source)
     return True

@@ -37,6 +37,25 @@ async def test_concurrent_toggles_of_one_list_lose_nothing(services: Services) -
     assert "P0/USDT" not in (await services.profiles.get(1)).preferences.muted_pairs
 
 
+async def test_concurrent_removals_of_every_type_keep_one(services: Services) -> None:
+    """"Keep at least one type" holds under concurrent presses: each removal is checked and
+    made in one script, so removing every type at once leaves exactly one, whichever."""
+    every = [t.value for t in OpportunityType]
+    results = await asyncio.gather(
+        *(
+            services.profiles.change_member(
+                1, ProfileFields.TYPES, t, "remove", absent_means=every, keep_one=True
+            )
+            for t in every
+        )
+    )
+    left = (await services.profiles.get(1)).preferences.opportunity_types
+    assert len(left) == 1
+    [kept] = left
+    refused = [t for t, after in zip(every, results, strict=True) if t in after]
+    assert refused == [kept.value], "only the last removal is refused, and it says so"
+
+
 async def test_set_tier_moves_the_user_between_tier_sets(services: Services) -> None:
     await services.profiles.ensure(1, "Ann")
     await services.profiles.set_tier(1, Tier.PREMIUM)
