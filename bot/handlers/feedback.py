@@ -15,7 +15,7 @@ from aiogram import F, Router
 from aiogram.types import CallbackQuery
 
 from bot.handlers.opportunities import entitled_opportunity
-from core.events import Event
+from core.events import Event, EventName
 from core.models import OpportunityType, UserSession
 from core.services import Services
 from core.store.keys import ProfileFields as P
@@ -27,11 +27,16 @@ ACTIONS: Final = ("mute_pair", "mute_type", "up", "down")
 
 
 def _engaged(
-    services: Services, session: UserSession, action: str, opportunity_id: str, **attrs: str
+    services: Services,
+    session: UserSession,
+    name: str,
+    action: str,
+    opportunity_id: str,
+    **attrs: str,
 ) -> None:
     services.events.emit(
         Event(
-            name=f"engagement.{action}",
+            name=name,
             ts=services.clock.now(),
             user_id=session.user_id,
             session_id=session.session_id,
@@ -50,11 +55,13 @@ async def pressed(
         return
     opp, _ = found
     if action in ("up", "down"):
-        _engaged(services, session, "feedback", oid, vote=action)
+        _engaged(services, session, EventName.FEEDBACK, "feedback", oid, vote=action)
         await query.answer(
-            "Thanks — this tunes what we send you."
+            # Votes are recorded for the analytics; nothing ranks by them yet (issue [7/8]), so
+            # the answer promises nothing more.
+            "Thanks — noted."
             if action == "up"
-            else "Thanks — we will send fewer like this."
+            else "Thanks — noted. For fewer like this, mute the pair or the type with 🔕."
         )
         return
     if opp is None:
@@ -64,7 +71,7 @@ async def pressed(
         return
     if action == "mute_pair":
         await services.profiles.change_member(session.user_id, P.MUTED_PAIRS, opp.symbol, "add")
-        _engaged(services, session, "mute_pair", oid, pair=opp.symbol)
+        _engaged(services, session, EventName.MUTE_PAIR, action, oid, pair=opp.symbol)
         await query.answer(f"Muted {escape(opp.symbol)}. Unmute it in /settings.", show_alert=True)
         return
     types = await services.profiles.change_member(
@@ -73,14 +80,14 @@ async def pressed(
         opp.type.value,
         "remove",
         absent_means=[t.value for t in OpportunityType],
+        keep_one=True,
     )
-    if not types:  # the last type: keep it, and say how to stop pushes instead
-        await services.profiles.change_member(session.user_id, P.TYPES, opp.type.value, "add")
+    if opp.type.value in types:  # the last type: kept; say how to stop pushes instead
         await query.answer(
             "That is your last opportunity type; turn pushes off in /settings.", show_alert=True
         )
         return
-    _engaged(services, session, "mute_type", oid, type=opp.type.value)
+    _engaged(services, session, EventName.MUTE_TYPE, action, oid, type=opp.type.value)
     await query.answer(
         f"No more {opp.type.label} opportunities. Undo in /settings.", show_alert=True
     )

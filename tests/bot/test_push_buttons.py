@@ -51,6 +51,10 @@ async def test_votes_are_engagement_events(botenv: BotEnv) -> None:
     votes = [(e.attrs["opportunity_id"], e.attrs["vote"])
              for e in botenv.services.events.named("engagement.feedback")]  # fmt: skip
     assert votes == [("x1", "up"), ("x2", "down")]
+    # Nothing ranks by votes yet, so the answers promise no tuning (issue [5/8]).
+    answers = [a["text"] for a in (await botenv.callback_answers(1))[-2:]]
+    assert answers[0] == "Thanks — noted."
+    assert "mute" in answers[1] and not any("tune" in a for a in answers)
 
 
 async def test_why_explains_the_first_failing_layer_to_a_superadmin_only(botenv: BotEnv) -> None:
