@@ -19,7 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from core.events import Event, RedisEventLog
+from core.events import Event, EventName, RedisEventLog
 from core.market.models import ExchangeInfo, MarketUpdate
 from core.opportunity.coordinator import (
     SNAPSHOT_VERSION,
@@ -32,8 +32,8 @@ from core.store import keys
 from core.store.client import connect_for
 
 MARKET_SUFFIX = ":market"
-VALIDATION_EVENT = "opportunity.validation"
-LIFECYCLE_EVENT = "opportunity.lifecycle"
+VALIDATION_EVENT = EventName.VALIDATION
+LIFECYCLE_EVENT = EventName.LIFECYCLE
 
 
 @dataclass(frozen=True, slots=True)

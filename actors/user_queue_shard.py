@@ -39,7 +39,7 @@ from core.distribution.eligibility import (
 )
 from core.distribution.release import ReleaseRequest, ReleaseStore, ReleaseTtls
 from core.distribution.user_queue import Outgoing, UserQueue
-from core.events import Event, RedisEventLog
+from core.events import Event, EventName, RedisEventLog
 from core.models import Opportunity, Priority, Tier, UserProfile
 from core.opportunity_store import OpportunityStore
 from core.profiles import ProfileStore, profile_from_hash
@@ -55,6 +55,17 @@ from messaging.outbox.pushes import PushOutbox
 
 TIER_OF_CODE = {code: tier for tier, code in TIER_CODE.items()}
 log = logging.getLogger(__name__)
+
+# A queue event's kind → the event it is. "sent" means released to the outbox here: delivery
+# records its own distribution.sent.
+_QUEUE_EVENTS: dict[str, str] = {
+    "queued": EventName.QUEUED,
+    "refreshed": EventName.REFRESHED,
+    "held": EventName.HELD,
+    "dropped": EventName.DROPPED,
+    "sent": EventName.RELEASED,
+    "edit": EventName.EDIT,
+}
 
 
 def shard_of(user_id: int, shards: int) -> int:
@@ -253,8 +264,7 @@ class UserQueueShard:
                 counts[name] = counts.get(name, 0) + 1
             self._events.emit(
                 Event(
-                    # "sent" here means released to the outbox; delivery records its own sent.
-                    name="distribution.released" if e.kind == "sent" else f"distribution.{e.kind}",
+                    name=_QUEUE_EVENTS[e.kind],
                     ts=e.at,
                     user_id=queue.user_id,
                     attrs={
@@ -287,7 +297,7 @@ class UserQueueShard:
             for reason, n in rejected.items():
                 self._events.emit(
                     Event(
-                        name="distribution.rejected",
+                        name=EventName.REJECTED,
                         ts=now,
                         attrs={
                             "opportunity_id": opportunity.opportunity_id,

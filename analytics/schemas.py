@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from core.event_names import names_of_table
 from core.events import Event
 
 OTHER = "other"
@@ -255,14 +256,7 @@ TABLES: dict[str, TableSpec] = {
             "session",
             1,
             SessionAttrs,
-            {
-                "session.started": "A new session (on /start, or /start after expiry or logout)",
-                "session.resumed": "/start while a session was active",
-                "session.expired": "Ended by inactivity; carries the session's activity summary",
-                "session.terminated": "Ended by /logout or a block; carries the activity summary",
-                "session.reminded": "Warned, about a day before expiry, that alerts stop with "
-                "the session (queued to the outbox with a keep-my-session button)",
-            },
+            names_of_table("session"),
             "Session lifecycle. Activity is summarised once per session (length, commands, "
             "opportunities on the ending event), not one row per expiry extension.",
         ),
@@ -270,85 +264,54 @@ TABLES: dict[str, TableSpec] = {
             "audit",
             1,
             AuditAttrs,
-            {
-                "audit.command": "A command or text, allowed or refused by the session gate",
-                "audit.callback": "A button press refused by the gate, or unknown callback data",
-                "audit.admin": "A SuperAdmin command, or an attempt at one",
-                "audit.bad_update": "A malformed webhook body that was rejected",
-            },
+            names_of_table("audit"),
             "Who did what, whether it was allowed, and errors.",
         ),
         TableSpec(
             "onboarding",
             1,
             OnboardingAttrs,
-            {"onboarding.step": "A step shown, answered, skipped, or onboarding completed"},
+            names_of_table("onboarding"),
             "The onboarding funnel.",
         ),
         TableSpec(
             "preferences",
             1,
             PreferencesAttrs,
-            {"preferences.changed": "A preference set in onboarding, /settings or /dnd"},
+            names_of_table("preferences"),
         ),
         TableSpec(
             "opportunity",
             1,
             OpportunityAttrs,
-            {
-                "opportunity.validation": "One decision of one validation level (figures in "
-                "extra as f_<name>)",
-                "opportunity.lifecycle": "An opportunity opened, updated or closed",
-            },
+            names_of_table("opportunity"),
             "Detection and the validation pipeline's audit (opportunity_validation_log).",
         ),
         TableSpec(
             "distribution",
             1,
             DistributionAttrs,
-            {
-                "distribution.shown": "Shown on demand (/opportunities)",
-                "distribution.queued": "Queued in a user's push queue (one row per opportunity)",
-                "distribution.refreshed": "An update refreshed an item still in the queue",
-                "distribution.held": "Held by Do Not Disturb or active hours (reason)",
-                "distribution.released": "Released by the queue for sending (reason: single, "
-                "digest)",
-                "distribution.edit": "A sent message is to be edited (its opportunity closed)",
-                "distribution.accepted": "A rendered message accepted by the durable outbox",
-                "distribution.rejected": "Refused by an eligibility layer",
-                "distribution.sent": "Delivered (or edited, kind=edit): opportunity_id (the "
-                "first item; all in extra.opportunity_ids), type, the recipient's tier; "
-                "latency_ms from release, extra.detection_latency_ms from detection",
-                "distribution.retried": "A send retried (429, network)",
-                "distribution.failed": "A send failed for good (blocked, ...)",
-                "distribution.dropped": "Dropped before sending (expired, cap, ...)",
-            },
+            names_of_table("distribution"),
             "Delivery of opportunities to users.",
         ),
         TableSpec(
             "engagement",
             1,
             EngagementAttrs,
-            {
-                "engagement.click": "A button pressed on a delivered opportunity",
-                "engagement.feedback": "Feedback given on an opportunity",
-            },
+            names_of_table("engagement"),
             "What users do with what they received; any engagement.* event counts as a click.",
         ),
         TableSpec(
             "experiment",
             1,
             ExperimentAttrs,
-            {
-                "experiment.assigned": "A user assigned to a variant",
-                "experiment.converted": "A user reached the experiment's goal",
-            },
+            names_of_table("experiment"),
         ),
         TableSpec(
             "market",
             1,
             MarketAttrs,
-            {"market.snapshot": "A sampled order-book top of one exchange and symbol"},
+            names_of_table("market"),
         ),
         TableSpec(OTHER, 1, OtherAttrs, {}, "Events whose name has no known table."),
     )

@@ -37,7 +37,7 @@ from analytics.settings import AnalyticsSettings
 from analytics.sink import ParquetSink
 from analytics.storage import Storage
 from benchmarks.report import emit, table
-from core.events import Event, RedisEventLog
+from core.events import Event, EventName, RedisEventLog
 from core.store import keys
 from core.store.client import connect as redis_connect
 from core.store.embedded import EmbeddedRedis
@@ -211,7 +211,8 @@ def generate_lake(
             cols["reason"] = _choice(rng, ["blocked", "timeout", "expired", "cap"], m)
             cols["latency_ms"] = pa.array(rng.lognormal(3.5, 0.6, m))
         elif t == "engagement":
-            cols["name"] = _choice(rng, ["engagement.click", "engagement.feedback"], m, [0.9, 0.1])
+            names = [EventName.DETAILS, EventName.FEEDBACK]
+            cols["name"] = _choice(rng, names, m, [0.9, 0.1])
             cols["opportunity_id"] = _strings("o", rng.integers(0, 5000, m))
         elif t == "opportunity":
             cols["name"] = pa.array(["opportunity.validation"]).take(np.zeros(m, np.int32))

@@ -30,13 +30,13 @@ from analytics.dashboard import add_dashboard
 from analytics.storage import Storage
 from bot.middlewares.dedup import IN_FLIGHT
 from core.errors import StoreUnavailableError
-from core.events import Event
+from core.events import Event, EventName
 from core.services import Services
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-BAD_UPDATE_EVENT = "audit.bad_update"
+BAD_UPDATE_EVENT = EventName.BAD_UPDATE
 WEBHOOK_HANDLER: web.AppKey[WebhookHandler] = web.AppKey("webhook_handler")
 
 # One check of /healthz: (up, figures). The runtime adds Ray's and the sink's to Redis's.

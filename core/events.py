@@ -33,28 +33,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
+from core.event_names import EventName
 from core.store import keys
 from core.tasks import Backoff, Supervised
 
 log = logging.getLogger(__name__)
 
+__all__ = ["Event", "EventLog", "EventName", "MemoryEventLog", "RedisEventLog", "Scalar"]
+
 Scalar = str | int | float | bool | None
-
-
-class EventName:
-    """Event names, grouped by the analytics table they land in (the part before the dot)."""
-
-    SESSION_STARTED = "session.started"
-    SESSION_RESUMED = "session.resumed"
-    SESSION_EXPIRED = "session.expired"
-    SESSION_TERMINATED = "session.terminated"
-    SESSION_REMINDED = "session.reminded"
-    COMMAND = "audit.command"
-    CALLBACK = "audit.callback"
-    ADMIN_ACTION = "audit.admin"
-    ONBOARDING_STEP = "onboarding.step"
-    PREFERENCE_CHANGED = "preferences.changed"
-    OPPORTUNITIES_SHOWN = "distribution.shown"
 
 
 class Event(BaseModel):

@@ -115,7 +115,7 @@ async def details(
     opp, profile = found
     services.events.emit(
         Event(
-            name="engagement.details",
+            name=EventName.DETAILS,
             ts=services.clock.now(),
             user_id=session.user_id,
             session_id=session.session_id,

@@ -42,7 +42,7 @@ from redis.commands.core import AsyncScript
 
 from core.clock import Clock, SystemClock
 from core.distribution.settings import DeliverySettings
-from core.events import Event, EventLog
+from core.events import Event, EventLog, EventName
 from core.store.keys import (
     OUTBOX_ACKS,
     OUTBOX_DEAD,
@@ -127,7 +127,7 @@ class Outbox:
         for m in messages:
             self._events.emit(
                 Event(
-                    name="distribution.accepted",
+                    name=EventName.ACCEPTED,
                     ts=now,
                     user_id=m.user_id,
                     attrs={

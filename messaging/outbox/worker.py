@@ -64,7 +64,7 @@ from aiogram.types import InlineKeyboardMarkup, Message
 
 from core.clock import Clock
 from core.distribution.settings import DeliverySettings
-from core.events import Event, EventLog, Scalar
+from core.events import Event, EventLog, EventName, Scalar
 from core.models import SessionState
 from core.opportunity_store import OpportunityStore
 from messaging.outbox.coalesce import Coalescer
@@ -80,11 +80,10 @@ log = logging.getLogger(__name__)
 
 SessionsEndCallback = Callable[[int, str], Awaitable[object]]
 
-SENT = "distribution.sent"
-RETRIED = "distribution.retried"
-FAILED = "distribution.failed"
-DROPPED = "distribution.dropped"
-ACCEPTED = "distribution.accepted"
+SENT = EventName.SENT
+RETRIED = EventName.RETRIED
+FAILED = EventName.FAILED
+DROPPED = EventName.DROPPED
 
 _MAX_BLOCKED_CHATS = 100_000
 

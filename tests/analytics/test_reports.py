@@ -137,7 +137,7 @@ def generate(seed: int = 11, users: int = 80, days: int = 12) -> list[Event]:
                 if rnd.random() < 0.3:
                     ev.append(
                         Event(
-                            name="engagement.click",
+                            name="engagement.details",
                             ts=t + 5,
                             user_id=uid,
                             attrs={"opportunity_id": opp, "button": "details"},

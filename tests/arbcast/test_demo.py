@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from arbcast.demo import run_demo
+from core.event_names import CATALOGUE, EventName
 from tests.conftest import RAY_BOT_TOKEN
 
 
@@ -27,3 +29,14 @@ async def test_the_demo_runs_every_step_and_reads_its_reports_back(
         assert heading in out, f"{heading!r} missing from the demo's output:\n{out[-3000:]}"
     lake = tmp_path / "var" / "demo" / "analytics"
     assert any(lake.rglob("*.parquet")), "the demo wrote no Parquet"
+    # Every name a real run wrote is in the catalogue, and it reached its own table (not
+    # `other`): read back from the Parquet by DuckDB, not from the emitters.
+    glob = str(lake / "**" / "*.parquet")
+    rows = duckdb.sql(
+        f"SELECT DISTINCT name, split_part(filename, '/', -4) AS tbl "
+        f"FROM read_parquet('{glob}', filename=true, union_by_name=true)"
+    ).fetchall()
+    names = {n for n, _ in rows}
+    assert names - set(CATALOGUE) == set(), names - set(CATALOGUE)
+    assert all(tbl == n.split(".", 1)[0] for n, tbl in rows), rows
+    assert {EventName.SESSION_STARTED, EventName.SENT, EventName.REJECTED} <= names

@@ -98,7 +98,7 @@ def history(seed: int = 5) -> list[Event]:
                 if kind in ("sent", "shown") and rnd.random() < 0.4:
                     ev.append(
                         Event(
-                            name="engagement.click",
+                            name="engagement.details",
                             ts=t + 1,
                             user_id=uid,
                             attrs={"opportunity_id": opp, "button": "details"},
