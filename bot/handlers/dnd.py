@@ -67,7 +67,7 @@ async def dnd(
         current = profile.preferences.dnd_until
         state = (
             f"Do Not Disturb is on until {templates.when(current, profile.preferences.timezone)}."
-            if current and current > now
+            if current is not None and profile.preferences.in_dnd(now)
             else "Do Not Disturb is off."
         )
         await message.answer(f"{state}\n{usage(longest)}")

@@ -32,8 +32,8 @@ from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import Literal
 
+from core.distribution.quiet import QuietTimes
 from core.distribution.settings import DistributionSettings
-from core.distribution.timezones import in_active_hours
 from core.models import (
     Opportunity,
     OpportunityType,
@@ -266,10 +266,10 @@ def first_failure(
     if not opp.expected_profit_pct >= prefs.min_profit_pct:
         return Reason.MIN_PROFIT, f"{opp.expected_profit_pct:g}% < {prefs.min_profit_pct:g}%"
     if not defer_quiet:
-        dnd = prefs.dnd_until is not None and now < prefs.dnd_until
-        if dnd and not (opp.priority is Priority.HIGH and prefs.high_priority_pierces_dnd):
+        quiet = QuietTimes.of(prefs).reason(now, high=opp.priority is Priority.HIGH)
+        if quiet == "dnd":
             return Reason.DND, Reason.DND.text
-        if not in_active_hours(prefs.active_hours, prefs.timezone, now):
+        if quiet == "active_hours":
             return Reason.ACTIVE_HOURS, f"active hours {prefs.active_hours} {prefs.timezone}"
     # Layer 4: rate limits (caller's counters; group: the group's counters, caps x multiplier).
     daily, hourly = policy.caps(profile.tier, context.is_group)

@@ -43,8 +43,8 @@ from collections.abc import Collection
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
+from core.distribution.quiet import QuietTimes
 from core.distribution.settings import DistributionSettings
-from core.distribution.timezones import in_active_hours, next_active_start
 from core.models import Opportunity, Preferences, Priority
 
 Kind = Literal["single", "digest", "edit_closed"]
@@ -140,14 +140,6 @@ class _Sent:
     message_ids: list[int] = field(default_factory=list)
 
 
-@dataclass(slots=True)
-class _Quiet:
-    dnd_until: float | None = None
-    pierce: bool = False
-    active_hours: tuple[int, int] = (0, 24)
-    timezone: str = "UTC"
-
-
 class UserQueue:
     def __init__(
         self,
@@ -160,7 +152,7 @@ class UserQueue:
         self.user_id = user_id
         self.born_ms = int(born * 1000)
         self.settings = settings or DistributionSettings()
-        self._quiet = _Quiet()
+        self._quiet = QuietTimes()
         self._pending: dict[str, _Item] = {}
         self._sent: dict[str, _Sent] = {}
         self._closed: dict[str, float] = {}  # id -> forget after
@@ -174,9 +166,7 @@ class UserQueue:
     # -- inputs -------------------------------------------------------------------------------
 
     def set_preferences(self, prefs: Preferences) -> None:
-        self._quiet = _Quiet(
-            prefs.dnd_until, prefs.high_priority_pierces_dnd, prefs.active_hours, prefs.timezone
-        )
+        self._quiet = QuietTimes.of(prefs)
 
     def offer(
         self,
@@ -217,7 +207,7 @@ class UserQueue:
             self._enqueue(opp, now, now + window, is_update=True)
             return self._flush(now, quota)
         if opp.priority is Priority.HIGH:
-            reason = self._quiet_reason(now, high=True)
+            reason = self._quiet.reason(now, high=True)
             if reason is None:
                 self._pending.pop(oid, None)
                 return self._send_single(opp, now, quota)
@@ -269,7 +259,7 @@ class UserQueue:
         # An item not yet marked held wakes the queue when it is due, so that holding it is
         # recorded then; once held it waits for its window to open.
         times = [
-            self._opens_at(i.due_at, self._pierces(i)) if i.held else i.due_at
+            self._quiet.opens_at(i.due_at, pierce=self._pierces(i)) if i.held else i.due_at
             for i in self._pending.values()
         ]
         return min(times) if times else None
@@ -327,23 +317,6 @@ class UserQueue:
 
     def _pierces(self, item: _Item) -> bool:
         return item.priority is Priority.HIGH and not item.is_update and self._quiet.pierce
-
-    def _in_dnd(self, now: float) -> bool:
-        q = self._quiet
-        return q.dnd_until is not None and now < q.dnd_until
-
-    def _quiet_reason(self, now: float, *, high: bool) -> str | None:
-        if self._in_dnd(now) and not (high and self._quiet.pierce):
-            return "dnd"
-        if not in_active_hours(self._quiet.active_hours, self._quiet.timezone, now):
-            return "active_hours"
-        return None
-
-    def _opens_at(self, t: float, pierce: bool) -> float:
-        q = self._quiet
-        if not pierce and q.dnd_until is not None and t < q.dnd_until:
-            t = q.dnd_until
-        return next_active_start(q.active_hours, q.timezone, t)
 
     def _next_id(self) -> str:
         self._seq += 1
@@ -432,12 +405,12 @@ class UserQueue:
                 self._drop(oid, now, "expired_while_held" if item.held else "expired")
         if not any(i.due_at <= now and i.not_before <= now for i in self._pending.values()):
             return []
-        reason = self._quiet_reason(now, high=False)
+        reason = self._quiet.reason(now, high=False)
         if reason is not None:
             if (
                 reason == "dnd"
                 and self._quiet.pierce
-                and self._quiet_reason(now, high=True) is None
+                and self._quiet.reason(now, high=True) is None
             ):
                 chosen = [
                     i
@@ -549,7 +522,7 @@ class UserQueue:
         queue._seq = int(data["seq"])
         qd = data["quiet"]
         start, end = qd["active_hours"]
-        queue._quiet = _Quiet(
+        queue._quiet = QuietTimes(
             qd["dnd_until"], bool(qd["pierce"]), (int(start), int(end)), qd["timezone"]
         )
         for raw in data["pending"]:

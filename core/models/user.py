@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.distribution.quiet import in_dnd
 from core.models.opportunity import OpportunityType
 from core.models.session import OnboardingState
 
@@ -44,7 +45,7 @@ class Preferences(BaseModel):
     risk_tolerance: RiskTolerance = RiskTolerance.MEDIUM
 
     def in_dnd(self, now: float) -> bool:
-        return self.dnd_until is not None and now < self.dnd_until
+        return in_dnd(self.dnd_until, now)  # the rule lives with the other quiet times
 
 
 class UserProfile(BaseModel):
