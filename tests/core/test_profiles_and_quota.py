@@ -38,7 +38,7 @@ async def test_concurrent_toggles_of_one_list_lose_nothing(services: Services) -
 
 
 async def test_concurrent_removals_of_every_type_keep_one(services: Services) -> None:
-    """"Keep at least one type" holds under concurrent presses: each removal is checked and
+    """Keep at least one type, under concurrent presses: each removal is checked and
     made in one script, so removing every type at once leaves exactly one, whichever."""
     every = [t.value for t in OpportunityType]
     results = await asyncio.gather(
