@@ -28,21 +28,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.distribution.caps import Counters
 from core.distribution.columns import ShardColumns, eligible_chat_ids
-from core.distribution.eligibility import (
-    TIER_CODE,
-    ChatContext,
-    Counters,
-    Policy,
-    RecipientState,
-    Verdict,
-)
+from core.distribution.eligibility import TIER_CODE, ChatContext, Policy, RecipientState, Verdict
 from core.distribution.release import ReleaseRequest, ReleaseStore, ReleaseTtls
 from core.distribution.user_queue import Outgoing, UserQueue
 from core.events import Event, EventName, RedisEventLog
 from core.models import Opportunity, Priority, Tier, UserProfile
 from core.opportunity_store import OpportunityStore
-from core.profiles import ProfileStore, profile_from_hash
+from core.profiles import ProfileStore
 from core.quota import QuotaStore
 from core.sessions.store import SessionStore
 from core.settings import Settings
@@ -174,29 +168,20 @@ class UserQueueShard:
     async def _load_rows(self, user_ids: list[int], now: float) -> None:
         if not user_ids:
             return
-        day, hour = (
-            time.strftime("%Y%m%d", time.gmtime(now)),
-            time.strftime("%Y%m%d%H", time.gmtime(now)),
+        sessions, profiles, counters_of = await asyncio.gather(
+            self._sessions.get_many(user_ids),
+            self._profile_store.get_many(user_ids),
+            self._quota.counters_many(user_ids, now),
         )
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for uid in user_ids:
-                pipe.hgetall(keys.session(uid))
-                pipe.hgetall(keys.user(uid))
-                pipe.mget(keys.quota_day(uid, day), keys.quota_hour(uid, hour), keys.last_push(uid))
-            raw = await pipe.execute()
-        for i, uid in enumerate(user_ids):
-            session_raw, profile_raw, (used_day, used_hour, last) = raw[3 * i : 3 * i + 3]
-            session = SessionStore._from_hash(uid, session_raw) if session_raw else None
+        for uid, session, profile, counters in zip(
+            user_ids, sessions, profiles, counters_of, strict=True
+        ):
             if session is None or not session.is_active(now):
                 self.columns.remove(uid)
                 self._profiles.pop(uid, None)
                 await self._passivate(uid)
                 continue
-            profile = profile_from_hash(uid, profile_raw, self._settings.superadmin_ids)
             self._profiles[uid] = profile
-            counters = Counters.of(
-                now, int(used_day or 0), int(used_hour or 0), float(last) if last else None
-            )
             self.columns.upsert(
                 RecipientState(profile, session, counters), ChatContext.private(uid)
             )
@@ -335,7 +320,7 @@ class UserQueueShard:
         for uid, q in self.queues.items():
             if uid not in mine and oid in q.pending_ids:
                 edits += q.on_closed(oid, now)
-        await self._outbox.submit(edits, {oid: opportunity})
+        await self._outbox.submit(edits, {oid: opportunity}, self._profiles)
         await self._save([self.queues[u] for u in mine])
         return FanoutResult(self.index, len(self.columns), 0, len(edits))
 
@@ -383,14 +368,7 @@ class UserQueueShard:
         """Opportunities the user may still receive now (None: no cap), from the row's counters."""
         if uid not in self.columns:
             return 0
-        c = self.columns.counters(uid)
-        day_cap, hour_cap = self.policy.caps(self._tier(uid), False)
-        left = [
-            cap - used
-            for cap, used in ((day_cap, c.today(now)), (hour_cap, c.this_hour(now)))
-            if cap
-        ]
-        return max(0, min(left)) if left else None
+        return self.policy.caps(self._tier(uid), False).remaining(self.columns.counters(uid), now)
 
     async def _release_all(
         self,
@@ -405,7 +383,7 @@ class UserQueueShard:
         `written`."""
         edits = [o for o in out if o.kind == "edit_closed"]
         if edits:
-            await self._outbox.submit(edits, opportunities)
+            await self._outbox.submit(edits, opportunities, self._profiles)
         sends = [o for o in out if o.kind != "edit_closed"]
         released = 0
         # A partial grant (a cap fits fewer items than the digest holds) is rendered again
@@ -463,7 +441,6 @@ class UserQueueShard:
         self, o: Outgoing, msg: OutboxMessage, profile: UserProfile, queue: UserQueue
     ) -> ReleaseRequest:
         limits = self._settings.tier_limits(profile.tier)
-        day_cap, hour_cap = self.policy.caps(profile.tier, False)
         return ReleaseRequest(
             user_id=o.user_id,
             outgoing_id=o.outgoing_id,
@@ -471,8 +448,7 @@ class UserQueueShard:
             message_json=msg.to_json(),
             stream=self._outbox.outbox.stream_of(msg),
             queue_json=json.dumps(queue.to_dict(assume_confirmed=[o.outgoing_id])),
-            daily_cap=day_cap,
-            hourly_cap=hour_cap,
+            caps=self.policy.caps(profile.tier, False),
             cooldown_seconds=limits.push_cooldown_seconds,
             pierces_dnd=(
                 o.kind == "single"
@@ -500,7 +476,7 @@ class UserQueueShard:
             if edits:
                 ids = {oid for e in edits for oid in e.opportunity_ids}
                 opps = {o.opportunity_id: o for o in await self._load_opportunities(ids)}
-                await self._outbox.submit(edits, opps)
+                await self._outbox.submit(edits, opps, self._profiles)
             touched = [self.queues[uid] for uid in sorted({uid for uid, _, _ in acks})]
             await self._save(touched)
             # A queue with nothing left to do is passivated now, its state just saved: the tick
@@ -516,7 +492,13 @@ class UserQueueShard:
         """Why a user would, or would not, get an opportunity now (SuperAdmin's /why)."""
         now = time.time() if now is None else now
         return await why(
-            self._redis, self._sessions, self._quota, self._settings, user_id, opportunity, now
+            self._sessions,
+            self._profile_store,
+            self._quota,
+            self._settings,
+            user_id,
+            opportunity,
+            now,
         )
 
     async def start(self) -> int:

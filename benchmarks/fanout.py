@@ -28,8 +28,9 @@ from typing import Any
 from benchmarks.population import _tiers as bench_tiers
 from benchmarks.population import bench_opportunity, random_recipients
 from benchmarks.report import emit, table
+from core.distribution.caps import Counters
 from core.distribution.columns import ShardColumns, eligible_chat_ids, evaluate
-from core.distribution.eligibility import ChatContext, Counters, Policy, RecipientState, explain
+from core.distribution.eligibility import ChatContext, Policy, RecipientState, explain
 from core.distribution.settings import DistributionSettings
 from core.models import (
     Opportunity,
@@ -38,7 +39,7 @@ from core.models import (
     UserSession,
 )
 from core.profiles import profile_from_hash
-from core.sessions.store import SessionStore
+from core.sessions.store import session_from_hash
 from core.store import keys
 from core.store.client import connect
 from core.store.embedded import EmbeddedRedis
@@ -119,7 +120,7 @@ async def per_user_loop(
         for i, uid in enumerate(chunk):
             profile = profile_from_hash(uid, raws[2 * i], frozenset())
             raw_s = raws[2 * i + 1]
-            session = SessionStore._from_hash(uid, raw_s) if raw_s else None
+            session = session_from_hash(uid, raw_s) if raw_s else None
             state = RecipientState(profile, session, counters[uid])
             if explain(state, opp, NOW, ChatContext.private(uid), policy=pol).eligible:
                 eligible.add(uid)

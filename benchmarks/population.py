@@ -10,8 +10,9 @@ import random
 import time
 from typing import Any
 
+from core.distribution.caps import Counters
 from core.distribution.columns import ShardColumns, evaluate
-from core.distribution.eligibility import ChatContext, Counters, Policy, RecipientState
+from core.distribution.eligibility import ChatContext, Policy, RecipientState
 from core.distribution.settings import DistributionSettings
 from core.models import (
     Opportunity,

@@ -1,6 +1,7 @@
-"""Daily and hourly opportunity caps per user, shared by on-demand /opportunities and pushes.
+"""Daily and hourly opportunity counters per user, shared by on-demand /opportunities and pushes.
 
-Counters are per UTC day and hour; one script checks both caps and takes what both allow.
+This store owns the counter keys (per UTC day and hour) and the last push time, and their TTLs.
+One script checks both caps and takes what both allow; the arithmetic is `Caps`'s.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
 
-from core.settings import TierLimits
+from core.distribution.caps import Caps, Counters
 from core.store import keys
 from core.store.client import store_errors
 from core.store.scripts import Scripts
@@ -18,13 +19,33 @@ from core.store.scripts import Scripts
 
 @dataclass(frozen=True, slots=True)
 class Grant:
+    """What a take granted, and the counts and caps after it (at `at`)."""
+
     granted: int
     used_today: int
     used_this_hour: int
+    caps: Caps
+    at: float
 
     @property
     def exhausted(self) -> bool:
         return self.granted == 0
+
+    @property
+    def counters(self) -> Counters:
+        return Counters.of(self.at, self.used_today, self.used_this_hour)
+
+    @property
+    def left(self) -> tuple[int | None, int | None]:
+        """What the daily and the hourly cap still allow (None: unlimited)."""
+        return self.caps.left(self.counters, self.at)
+
+    @property
+    def resets_at(self) -> float:
+        """When more is allowed again: tomorrow if the daily cap is reached, else next hour."""
+        if self.caps.reached(self.counters, self.at) == "daily":
+            return next_day_start(self.at)
+        return next_hour_start(self.at)
 
 
 def next_day_start(ts: float) -> float:
@@ -42,7 +63,7 @@ class QuotaStore:
         self._redis = redis
         self._scripts = scripts
 
-    async def take(self, user_id: int, wanted: int, limits: TierLimits, now: float) -> Grant:
+    async def take(self, user_id: int, wanted: int, caps: Caps, now: float) -> Grant:
         d = datetime.fromtimestamp(now, tz=UTC)
         async with store_errors("counting opportunities"):
             granted, day, hour = await self._scripts.quota_take(
@@ -53,19 +74,29 @@ class QuotaStore:
                 ],
                 args=[
                     wanted,
-                    limits.daily_cap,
-                    limits.hourly_cap,
+                    caps.daily,
+                    caps.hourly,
                     keys.QUOTA_DAY_TTL_S,
                     keys.QUOTA_HOUR_TTL_S,
                 ],
             )
-        return Grant(int(granted), int(day), int(hour))
+        return Grant(int(granted), int(day), int(hour), caps, now)
 
     async def used(self, user_id: int, now: float) -> tuple[int, int]:
+        (c,) = await self.counters_many([user_id], now)
+        return c.today(now), c.this_hour(now)
+
+    async def counters_many(self, user_ids: list[int], now: float) -> list[Counters]:
+        """Each user's counts this UTC day and hour, and their last push, in one round trip."""
         d = datetime.fromtimestamp(now, tz=UTC)
+        day, hour = d.strftime("%Y%m%d"), d.strftime("%Y%m%d%H")
         async with store_errors("reading counters"):
-            day, hour = await self._redis.mget(
-                keys.quota_day(user_id, d.strftime("%Y%m%d")),
-                keys.quota_hour(user_id, d.strftime("%Y%m%d%H")),
-            )
-        return int(day or 0), int(hour or 0)
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for uid in user_ids:
+                    pipe.mget(keys.quota_day(uid, day), keys.quota_hour(uid, hour))
+                    pipe.get(keys.last_push(uid))
+                raw = await pipe.execute()
+        return [
+            Counters.of(now, int(used_day or 0), int(used_hour or 0), float(last) if last else None)
+            for (used_day, used_hour), last in zip(raw[::2], raw[1::2], strict=True)
+        ]

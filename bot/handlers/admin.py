@@ -160,9 +160,14 @@ async def why_command(
     if opp is None:
         await message.answer(f"No opportunity {escape(oid)} is known (closed over an hour ago?).")
         return
-    s = services.sessions.store
     verdict = await why(
-        services.redis, s, services.quota, services.settings, target, opp, services.clock.now()
+        services.sessions.store,
+        services.profiles,
+        services.quota,
+        services.settings,
+        target,
+        opp,
+        services.clock.now(),
     )
     _audit(services, session, "why", True, target=target, opportunity_id=oid)
     if verdict.eligible:

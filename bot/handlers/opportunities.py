@@ -19,9 +19,9 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.handlers.refusals import NOT_ENTITLED, refuse
+from core.distribution.caps import Caps
 from core.events import Event, EventName
 from core.models import Opportunity, UserProfile, UserSession
-from core.quota import next_day_start, next_hour_start
 from core.services import Services
 from core.visibility import entitled_to, visible_to
 from messaging.ui import templates
@@ -38,19 +38,18 @@ async def opportunities(message: Message, services: Services, session: UserSessi
     live = await services.opportunities.live(now)
     wanted = [o for o in live if visible_to(o, profile, limits, now)]
     wanted = wanted[: services.settings.opportunities.max_shown]
-    remaining: int | None = None
+    left: tuple[int | None, int | None] = (None, None)
     if wanted:
-        grant = await services.quota.take(session.user_id, len(wanted), limits, now)
+        grant = await services.quota.take(session.user_id, len(wanted), Caps.of(limits), now)
         if grant.exhausted:
-            day_full = limits.daily_cap and grant.used_today >= limits.daily_cap
-            resets = next_day_start(now) if day_full else next_hour_start(now)
             await message.answer(
-                templates.quota_exhausted(profile.tier, resets, profile.preferences.timezone)
+                templates.quota_exhausted(
+                    profile.tier, grant.resets_at, profile.preferences.timezone
+                )
             )
             return
         wanted = wanted[: grant.granted]
-        if limits.daily_cap:
-            remaining = max(0, limits.daily_cap - grant.used_today)
+        left = grant.left
         for opp in wanted:
             services.events.emit(
                 Event(
@@ -83,7 +82,7 @@ async def opportunities(message: Message, services: Services, session: UserSessi
             ]
         )
     await message.answer(
-        templates.opportunities(wanted, profile, now, remaining_today=remaining),
+        templates.opportunities(wanted, profile, now, left=left),
         reply_markup=keyboard,
     )
 

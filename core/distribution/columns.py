@@ -15,19 +15,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from core.distribution.caps import Counters, commit, utc_day, utc_hour
 from core.distribution.eligibility import (
     REASON_CODES,
     TIER_CODE,
     TYPE_BIT,
     ChatContext,
-    Counters,
     Policy,
     Reason,
     RecipientState,
-    commit,
     type_mask,
-    utc_day,
-    utc_hour,
 )
 from core.distribution.timezones import HOUR_S, TzTable, normalise_hours
 from core.models import Opportunity, Priority, SessionState

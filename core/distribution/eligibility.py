@@ -26,12 +26,12 @@ SuperAdmin's /restrict and /region, the blocked regions by settings. (Beta flags
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import Literal
 
+from core.distribution.caps import Caps, Counters
 from core.distribution.quiet import QuietTimes
 from core.distribution.settings import DistributionSettings
 from core.models import (
@@ -45,9 +45,6 @@ from core.models import (
 )
 from core.settings import TierLimits
 
-DAY_S = 86_400
-HOUR_S = 3_600
-
 TYPE_BIT: dict[OpportunityType, int] = {t: 1 << i for i, t in enumerate(OpportunityType)}
 TIER_CODE: dict[Tier, int] = {t: i for i, t in enumerate(Tier)}
 
@@ -57,14 +54,6 @@ def type_mask(types: frozenset[OpportunityType] | set[OpportunityType]) -> int:
     for t in types:
         mask |= TYPE_BIT[t]
     return mask
-
-
-def utc_day(now: float) -> int:
-    return math.floor(now / DAY_S)
-
-
-def utc_hour(now: float) -> int:
-    return math.floor(now / HOUR_S)
 
 
 class Reason(IntEnum):
@@ -131,49 +120,6 @@ REASON_CODES: tuple[str, ...] = tuple(_CODE[r] for r in Reason)
 
 
 @dataclass(frozen=True, slots=True)
-class Counters:
-    """Quota use of one chat: per UTC day and UTC hour (the `core.quota` keys) and last push.
-
-    ``used_today`` counts only while ``day`` is today's UTC day number (``floor(now/86400)``),
-    likewise ``used_this_hour``; stale counts read as 0, so counters roll over by themselves.
-    """
-
-    day: int = -1
-    used_today: int = 0
-    hour: int = -1
-    used_this_hour: int = 0
-    last_push_at: float | None = None
-
-    @classmethod
-    def of(
-        cls,
-        now: float,
-        used_today: int = 0,
-        used_this_hour: int = 0,
-        last_push_at: float | None = None,
-    ) -> Counters:
-        return cls(utc_day(now), used_today, utc_hour(now), used_this_hour, last_push_at)
-
-    def today(self, now: float) -> int:
-        return self.used_today if self.day == utc_day(now) else 0
-
-    def this_hour(self, now: float) -> int:
-        return self.used_this_hour if self.hour == utc_hour(now) else 0
-
-
-def commit(counters: Counters, now: float, n: int = 1, *, push: bool = True) -> Counters:
-    """Counters after `n` opportunities were delivered at `now` (a push, or with push=False an
-    on-demand /opportunities reply, which shares the caps but not the push cooldown)."""
-    return Counters(
-        day=utc_day(now),
-        used_today=counters.today(now) + n,
-        hour=utc_hour(now),
-        used_this_hour=counters.this_hour(now) + n,
-        last_push_at=now if push else counters.last_push_at,
-    )
-
-
-@dataclass(frozen=True, slots=True)
 class ChatContext:
     kind: Literal["private", "group"]
     chat_id: int
@@ -210,10 +156,9 @@ class Policy:
     tiers: Mapping[Tier, TierLimits]
     settings: DistributionSettings = field(default_factory=DistributionSettings)
 
-    def caps(self, tier: Tier, is_group: bool) -> tuple[int, int]:
-        limits = self.tiers[tier]
+    def caps(self, tier: Tier, is_group: bool) -> Caps:
         mult = self.settings.group_cap_multiplier if is_group else 1
-        return limits.daily_cap * mult, limits.hourly_cap * mult
+        return Caps.of(self.tiers[tier], mult)
 
     def region_blocked(self, region: str) -> bool:
         r = region.strip().upper()
@@ -272,12 +217,12 @@ def first_failure(
         if quiet == "active_hours":
             return Reason.ACTIVE_HOURS, f"active hours {prefs.active_hours} {prefs.timezone}"
     # Layer 4: rate limits (caller's counters; group: the group's counters, caps x multiplier).
-    daily, hourly = policy.caps(profile.tier, context.is_group)
-    today, this_hour = state.counters.today(now), state.counters.this_hour(now)
-    if daily > 0 and today >= daily:
-        return Reason.DAILY_CAP, f"{today}/{daily} today"
-    if hourly > 0 and this_hour >= hourly:
-        return Reason.HOURLY_CAP, f"{this_hour}/{hourly} this hour"
+    caps = policy.caps(profile.tier, context.is_group)
+    reached = caps.reached(state.counters, now)
+    if reached == "daily":
+        return Reason.DAILY_CAP, f"{state.counters.today(now)}/{caps.daily} today"
+    if reached == "hourly":
+        return Reason.HOURLY_CAP, f"{state.counters.this_hour(now)}/{caps.hourly} this hour"
     last = state.counters.last_push_at
     if last is not None and now - last < limits.push_cooldown_seconds:
         return Reason.COOLDOWN, f"last push {now - last:g}s ago"

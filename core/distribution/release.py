@@ -19,6 +19,7 @@ from typing import Literal
 
 from redis.asyncio import Redis
 
+from core.distribution.caps import Caps
 from core.store import keys
 from core.store.client import store_errors
 from core.store.scripts import Scripts
@@ -36,8 +37,7 @@ class ReleaseRequest:
     message_json: str  # the rendered outbox message
     stream: str  # the outbox partition of the user's chat
     queue_json: str  # the queue's state once this message is out
-    daily_cap: int
-    hourly_cap: int
+    caps: Caps
     cooldown_seconds: float
     pierces_dnd: bool
 
@@ -97,8 +97,8 @@ class ReleaseStore:
                         args=[
                             repr(now),
                             len(r.opportunity_ids),
-                            r.daily_cap,
-                            r.hourly_cap,
+                            r.caps.daily,
+                            r.caps.hourly,
                             repr(r.cooldown_seconds),
                             keys.QUOTA_DAY_TTL_S,
                             keys.QUOTA_HOUR_TTL_S,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -64,6 +65,21 @@ class Touch:
     commands: int
 
 
+def session_from_hash(user_id: int, raw: dict[str, str]) -> UserSession:
+    """A session as its hash stores it (the hash's fields are `keys.SessionFields`)."""
+    return UserSession(
+        session_id=raw.get(F.ID, ""),
+        user_id=user_id,
+        state=SessionState(raw.get(F.STATE, "expired")),
+        created_at=_f(raw.get(F.CREATED)),
+        last_activity=_f(raw.get(F.LAST_ACTIVITY)),
+        expires_at=_f(raw.get(F.EXPIRES)),
+        onboarding=OnboardingState(raw.get(F.ONBOARDING) or "pending"),
+        commands_used=_i(raw.get(F.COMMANDS)),
+        opportunities_received=_i(raw.get(F.OPPORTUNITIES)),
+    )
+
+
 class SessionStore:
     def __init__(self, redis: Redis, scripts: Scripts, *, ttl: float, retention: float) -> None:
         self._redis = redis
@@ -74,21 +90,19 @@ class SessionStore:
     async def get(self, user_id: int) -> UserSession | None:
         async with store_errors("reading a session"):
             raw = await answer(self._redis.hgetall(keys.session(user_id)))
-        return self._from_hash(user_id, raw) if raw else None
+        return session_from_hash(user_id, raw) if raw else None
 
-    @staticmethod
-    def _from_hash(user_id: int, raw: dict[str, str]) -> UserSession:
-        return UserSession(
-            session_id=raw.get(F.ID, ""),
-            user_id=user_id,
-            state=SessionState(raw.get(F.STATE, "expired")),
-            created_at=_f(raw.get(F.CREATED)),
-            last_activity=_f(raw.get(F.LAST_ACTIVITY)),
-            expires_at=_f(raw.get(F.EXPIRES)),
-            onboarding=OnboardingState(raw.get(F.ONBOARDING) or "pending"),
-            commands_used=_i(raw.get(F.COMMANDS)),
-            opportunities_received=_i(raw.get(F.OPPORTUNITIES)),
-        )
+    async def get_many(self, user_ids: Iterable[int]) -> list[UserSession | None]:
+        """Each user's session (None for none), in one round trip."""
+        ids = list(user_ids)
+        async with store_errors("reading sessions"):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for uid in ids:
+                    pipe.hgetall(keys.session(uid))
+                raws = await pipe.execute()
+        return [
+            session_from_hash(uid, raw) if raw else None for uid, raw in zip(ids, raws, strict=True)
+        ]
 
     async def start(self, user_id: int, now: float) -> StartOutcome:
         async with store_errors("starting a session"):

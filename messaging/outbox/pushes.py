@@ -21,8 +21,6 @@ from core.distribution.settings import DeliverySettings
 from core.distribution.user_queue import Outgoing
 from core.events import EventLog
 from core.models import Opportunity, UserProfile
-from core.profiles import profile_from_hash
-from core.store import keys
 from messaging.outbox.message import OutboxMessage
 from messaging.outbox.store import Outbox
 from messaging.ui import push_templates
@@ -72,24 +70,20 @@ class PushOutbox:
         )
 
     async def submit(
-        self, outgoing: list[Outgoing], opportunities: Mapping[str, Opportunity]
+        self,
+        outgoing: list[Outgoing],
+        opportunities: Mapping[str, Opportunity],
+        profiles: Mapping[int, UserProfile],
     ) -> None:
-        """Render and enqueue messages that take no quota (edits of closed opportunities)."""
+        """Render and enqueue messages that take no quota (edits of closed opportunities), for
+        users whose profiles the caller holds (a shard holds every user with a queue)."""
         if not outgoing:
             return
-        users = sorted({o.user_id for o in outgoing})
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for uid in users:
-                pipe.hgetall(keys.user(uid))
-            raws = await pipe.execute()
-        profiles = {
-            uid: profile_from_hash(uid, raw, self._superadmins)
-            for uid, raw in zip(users, raws, strict=True)
-        }
         now = self._clock.now()
         messages = [
             m
             for o in outgoing
-            if (m := self.render(o, opportunities, profiles[o.user_id], now)) is not None
+            if (profile := profiles.get(o.user_id)) is not None
+            and (m := self.render(o, opportunities, profile, now)) is not None
         ]
         await self.outbox.enqueue(messages)

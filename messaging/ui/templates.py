@@ -189,8 +189,13 @@ def opportunity_card(opp: Opportunity, profile: UserProfile, now: float, *, deta
 
 
 def opportunities(
-    items: list[Opportunity], profile: UserProfile, now: float, *, remaining_today: int | None
+    items: list[Opportunity],
+    profile: UserProfile,
+    now: float,
+    *,
+    left: tuple[int | None, int | None] = (None, None),
 ) -> str:
+    """The /opportunities reply; `left` is what the daily and hourly caps still allow."""
     if not items:
         return (
             "🔎 No live opportunities match your tier and preferences right now. "
@@ -199,8 +204,12 @@ def opportunities(
     detailed = profile.tier in (Tier.PREMIUM, Tier.ENTERPRISE, Tier.SUPERADMIN)
     parts = [f"<b>Live opportunities</b> ({len(items)})"]
     parts += [opportunity_card(o, profile, now, detailed=detailed) for o in items]
-    if remaining_today is not None:
-        parts.append(f"<i>{remaining_today} left today on your plan.</i>")
+    day, hour = left
+    if day is not None and (hour is None or day <= hour):
+        parts.append(f"<i>{day} left today on your plan.</i>")
+    elif hour is not None:
+        more = f", {day} today" if day is not None else ""
+        parts.append(f"<i>{hour} left this hour{more} on your plan.</i>")
     return "\n\n".join(parts)
 
 

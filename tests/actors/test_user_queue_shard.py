@@ -10,6 +10,7 @@ import pytest
 
 from actors.user_queue_shard import UserQueueShard, shard_of
 from core.clock import ManualClock
+from core.distribution.caps import Caps
 from core.distribution.release import ReleaseStore
 from core.errors import StoreUnavailableError
 from core.models import Opportunity, OpportunityType, Priority, Tier
@@ -242,7 +243,7 @@ async def test_on_demand_use_shrinks_a_digest_to_what_the_cap_leaves_and_counts_
         await shard.fanout(o, now)
     # /opportunities used all but one of the hourly cap meanwhile (the shard was not told).
     limits = settings.tiers[Tier.PREMIUM]
-    grant = await services.quota.take(uid, limits.hourly_cap - 1, limits, now)
+    grant = await services.quota.take(uid, limits.hourly_cap - 1, Caps.of(limits), now)
     assert grant.granted == limits.hourly_cap - 1
     clock.advance(seconds=settings.distribution.medium_window_seconds)
     assert await shard.tick(clock.now()) == 1

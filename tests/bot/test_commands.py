@@ -78,6 +78,8 @@ async def test_opportunities_shows_what_the_tier_allows_and_counts_against_caps(
     )
     buttons = [row[0]["callback_data"] for row in shown["reply_markup"]["inline_keyboard"]]
     assert buttons == ["op:details:opp2", "op:details:opp1"]
+    # The footer counts both caps: 2 of the hour's 2 are used, 3 of the day's 5 remain.
+    assert "0 left this hour, 3 today on your plan." in shown["text"]
     await botenv.send(1, "/opportunities")
     assert "used your Free allowance" in (await botenv.last(1))["text"]
     shown_events = botenv.services.events.named(EventName.OPPORTUNITIES_SHOWN)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import random
 
 from core.clock import ManualClock
+from core.distribution.caps import Caps, Counters
 from core.models import OpportunityType, Tier
+from core.quota import next_day_start, next_hour_start
 from core.services import Services
-from core.settings import TierLimits
 from core.store.keys import ProfileFields
 
 
@@ -67,9 +69,7 @@ async def test_set_tier_moves_the_user_between_tier_sets(services: Services) -> 
 async def test_quota_grants_what_daily_and_hourly_caps_allow(
     services: Services, clock: ManualClock
 ) -> None:
-    limits = TierLimits(
-        daily_cap=5, hourly_cap=2, push_cooldown_seconds=0, opportunity_types=frozenset()
-    )
+    limits = Caps(daily=5, hourly=2)
     now = clock.now()
     assert (await services.quota.take(1, 3, limits, now)).granted == 2
     assert (await services.quota.take(1, 1, limits, now)).exhausted
@@ -86,10 +86,45 @@ async def test_quota_grants_what_daily_and_hourly_caps_allow(
 async def test_concurrent_takes_never_exceed_the_cap(
     services: Services, clock: ManualClock
 ) -> None:
-    limits = TierLimits(
-        daily_cap=10, hourly_cap=0, push_cooldown_seconds=0, opportunity_types=frozenset()
-    )
+    limits = Caps(daily=10, hourly=0)
     grants = await asyncio.gather(
         *(services.quota.take(1, 1, limits, clock.now()) for _ in range(50))
     )
     assert sum(g.granted for g in grants) == 10
+
+
+async def test_the_take_script_grants_exactly_what_caps_say_remains(
+    services: Services, clock: ManualClock
+) -> None:
+    """quota_take.lua does the cap sum atomically; it must be the sum `Caps.remaining` does, for
+    every mix of caps (0 = unlimited), prior use and wish, across an hour and a day rolling."""
+    rng = random.Random(7)
+    for case in range(200):
+        uid = 10_000 + case
+        caps = Caps(daily=rng.choice([0, 1, 3, 5, 20]), hourly=rng.choice([0, 1, 2, 4]))
+        used = rng.randint(0, 6)
+        for _ in range(used):
+            await services.quota.take(uid, 1, Caps(0, 0), clock.now())
+        before = Counters.of(clock.now(), *await services.quota.used(uid, clock.now()))
+        wanted = rng.randint(1, 8)
+        grant = await services.quota.take(uid, wanted, caps, clock.now())
+        left = caps.remaining(before, clock.now())
+        assert grant.granted == (wanted if left is None else min(wanted, left)), (caps, used)
+        assert grant.left == caps.left(grant.counters, clock.now())
+        if case % 50 == 49:
+            clock.advance(hours=rng.choice([1, 24]))
+
+
+async def test_an_exhausted_grant_says_when_it_resets(
+    services: Services, clock: ManualClock
+) -> None:
+    """The hourly cap reopens at the next hour; the daily one at the next UTC midnight."""
+    clock.set(1_800_000_000.0 + 600)  # 10 minutes past an hour
+    caps = Caps(daily=3, hourly=2)
+    await services.quota.take(1, 2, caps, clock.now())
+    hour_full = await services.quota.take(1, 1, caps, clock.now())
+    assert hour_full.exhausted and hour_full.resets_at == next_hour_start(clock.now())
+    clock.advance(hours=1)
+    await services.quota.take(1, 1, caps, clock.now())
+    day_full = await services.quota.take(1, 1, caps, clock.now())
+    assert day_full.exhausted and day_full.resets_at == next_day_start(clock.now())

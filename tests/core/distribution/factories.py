@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.distribution.eligibility import ChatContext, Counters, Policy, RecipientState
+from core.distribution.caps import Counters
+from core.distribution.eligibility import ChatContext, Policy, RecipientState
 from core.distribution.settings import DistributionSettings
 from core.models import (
     Opportunity,

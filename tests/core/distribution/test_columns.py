@@ -9,6 +9,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.distribution.caps import Counters
 from core.distribution.columns import (
     ShardColumns,
     count_by_layer,
@@ -16,14 +17,7 @@ from core.distribution.columns import (
     evaluate,
     evaluate_reasons,
 )
-from core.distribution.eligibility import (
-    ChatContext,
-    Counters,
-    Policy,
-    Reason,
-    RecipientState,
-    first_failure,
-)
+from core.distribution.eligibility import ChatContext, Policy, Reason, RecipientState, first_failure
 from core.distribution.timezones import (
     TzTable,
     in_active_hours,

@@ -7,14 +7,13 @@ from typing import Any
 
 import pytest
 
+from core.distribution.caps import Counters, commit
 from core.distribution.eligibility import (
     REASON_CODES,
     ChatContext,
-    Counters,
     Policy,
     RecipientState,
     Verdict,
-    commit,
     explain,
 )
 from core.models import OnboardingState, OpportunityType, Priority, SessionState, Tier
