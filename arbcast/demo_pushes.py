@@ -14,7 +14,6 @@ from arbcast.runtime import Runtime
 from core.models import Opportunity, OpportunityType, Priority, Tier
 from core.settings import Settings
 from core.store import keys
-from core.store.keys import ProfileFields as P
 
 console = Console()
 TIERS = (Tier.FREE, Tier.BASIC, Tier.PREMIUM, Tier.ENTERPRISE)
@@ -81,9 +80,7 @@ async def run_pushes(
     for i, uid in enumerate(user_ids[:-1]):
         await rt.services.profiles.set_tier(uid, TIERS[i % len(TIERS)])
     if len(user_ids) > 3:
-        await rt.services.profiles.set_fields(
-            user_ids[1], **{P.DND_UNTIL: repr(time.time() + 7200)}
-        )
+        await rt.services.profiles.update(user_ids[1], dnd_until=time.time() + 7200)
         async with http.post(
             f"{base}/emulator/users/{user_ids[2]}/block", json={}
         ) as resp:  # Telegram tells the bot (my_chat_member): the session ends, no push goes

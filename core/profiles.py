@@ -8,6 +8,7 @@ channel, so that push shards apply a new preference at once.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal, TypedDict, Unpack
 
 from redis.asyncio import Redis
 
@@ -69,6 +70,63 @@ def profile_from_hash(
     )
 
 
+class PreferenceUpdate(TypedDict, total=False):
+    """The scalar preferences one change sets; those left out are kept. ``dnd_until=None``
+    ends Do Not Disturb."""
+
+    push_enabled: bool
+    high_priority_pierces_dnd: bool
+    min_profit_pct: float
+    timezone: str
+    active_hours: tuple[int, int]
+    dnd_until: float | None
+    risk_tolerance: RiskTolerance
+
+
+ListPreference = Literal["opportunity_types", "muted_pairs", "exchanges", "api_key_exchanges"]
+
+_LIST_FIELD: dict[ListPreference, str] = {
+    "opportunity_types": P.TYPES,
+    "muted_pairs": P.MUTED_PAIRS,
+    "exchanges": P.EXCHANGES,
+    "api_key_exchanges": P.API_KEYS,
+}
+# What a list never set stands for: every opportunity type (a new user wants them all).
+_ABSENT_MEANS: dict[ListPreference, frozenset[str]] = {
+    "opportunity_types": frozenset(t.value for t in OpportunityType)
+}
+
+
+def _flag(on: bool) -> str:
+    return "1" if on else "0"
+
+
+def encode_update(update: PreferenceUpdate) -> dict[str, tuple[str, str]]:
+    """Each preference of `update` as (hash field, stored value), by preference name; the
+    inverse of `profile_from_hash` for these fields."""
+    out: dict[str, tuple[str, str]] = {}
+    if "push_enabled" in update:
+        out["push_enabled"] = (P.PUSH, _flag(update["push_enabled"]))
+    if "high_priority_pierces_dnd" in update:
+        out["high_priority_pierces_dnd"] = (
+            P.PIERCE_DND,
+            _flag(update["high_priority_pierces_dnd"]),
+        )
+    if "min_profit_pct" in update:
+        out["min_profit_pct"] = (P.MIN_PROFIT, f"{update['min_profit_pct']:g}")
+    if "timezone" in update:
+        out["timezone"] = (P.TIMEZONE, update["timezone"])
+    if "active_hours" in update:
+        start, end = update["active_hours"]
+        out["active_hours"] = (P.ACTIVE_HOURS, f"{start}-{end}")
+    if "dnd_until" in update:
+        until = update["dnd_until"]
+        out["dnd_until"] = (P.DND_UNTIL, "" if until is None else repr(until))
+    if "risk_tolerance" in update:
+        out["risk_tolerance"] = (P.RISK, update["risk_tolerance"].value)
+    return out
+
+
 class ProfileStore:
     def __init__(self, redis: Redis, scripts: Scripts, superadmins: frozenset[int]) -> None:
         self._redis = redis
@@ -101,34 +159,41 @@ class ProfileStore:
             )
         return bool(created)
 
-    async def set_fields(self, user_id: int, **fields: str) -> None:
+    async def update(self, user_id: int, **update: Unpack[PreferenceUpdate]) -> dict[str, str]:
+        """Set the given preferences in one write; returns each one's stored value by name
+        (what a preference-changed event records)."""
+        encoded = encode_update(update)
+        if encoded:
+            await self._set_fields(user_id, **dict(encoded.values()))
+        return {name: value for name, (_, value) in encoded.items()}
+
+    async def _set_fields(self, user_id: int, **fields: str) -> None:
         async with store_errors("saving preferences"):
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.hset(keys.user(user_id), mapping=fields)
                 pipe.publish(keys.SESSION_CHANNEL, str(user_id))
                 await pipe.execute()
 
-    async def set_list(self, user_id: int, field: str, members: Iterable[str]) -> None:
-        await self.set_fields(user_id, **{field: ",".join(sorted(set(members)))})
+    async def set_list(self, user_id: int, name: ListPreference, members: Iterable[str]) -> None:
+        await self._set_fields(user_id, **{_LIST_FIELD[name]: ",".join(sorted(set(members)))})
 
     async def change_member(
         self,
         user_id: int,
-        field: str,
+        name: ListPreference,
         member: str,
-        how: str = "toggle",
+        how: Literal["add", "remove", "toggle"] = "toggle",
         *,
-        absent_means: Iterable[str] = (),
         keep_one: bool = False,
     ) -> frozenset[str]:
         """Add, remove or toggle one member of a list preference, atomically; the list after.
 
-        `absent_means` is what a field never set stands for (for opportunity types: all of them),
-        so that the first change starts from it rather than from nothing. With `keep_one`, a
-        change that would leave the list empty is not made (in the same script, so concurrent
-        presses cannot empty it either): the list comes back unchanged.
+        A list never set starts from what it stands for (opportunity types: all of them). With
+        `keep_one`, a change that would leave the list empty is not made (in the same script,
+        so concurrent presses cannot empty it either): the list comes back unchanged.
         """
-        args = [field, member, how, ",".join(sorted(absent_means)), "1" if keep_one else "0"]
+        absent = ",".join(sorted(_ABSENT_MEANS.get(name, frozenset())))
+        args = [_LIST_FIELD[name], member, how, absent, "1" if keep_one else "0"]
         async with store_errors("saving preferences"):
             value = await self._scripts.toggle_member(keys=[keys.user(user_id)], args=args)
             await self._redis.publish(keys.SESSION_CHANNEL, str(user_id))
@@ -156,7 +221,7 @@ class ProfileStore:
         if region is not None:
             fields[P.REGION] = region.strip().upper()
         if fields:
-            await self.set_fields(user_id, **fields)
+            await self._set_fields(user_id, **fields)
 
     async def count_by_tier(self) -> dict[Tier, int]:
         async with store_errors("counting users"):

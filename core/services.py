@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from core.clock import Clock, SystemClock
+from core.distribution.eligibility import Policy
 from core.errors import StoreUnavailableError
 from core.events import EventLog, RedisEventLog
 from core.opportunity_store import OpportunityStore
@@ -39,6 +40,11 @@ class Services:
     opportunities: OpportunityStore
     invalidator: SessionInvalidator
     sweeper: SessionSweeper
+
+    @property
+    def policy(self) -> Policy:
+        """The tier table and distribution settings that eligibility answers by."""
+        return Policy(self.settings.tiers, self.settings.distribution)
 
     async def start(self, *, sweep: bool = True) -> None:
         """Start the background work: cache invalidation, activity and event flushing, expiry."""

@@ -9,10 +9,9 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from core.events import Event, EventName
+from bot.handlers.preferences import save_preferences
 from core.models import UserSession
 from core.services import Services
-from core.store.keys import ProfileFields
 from messaging.ui import templates
 
 router: Final = Router(name=__name__)
@@ -58,8 +57,7 @@ async def dnd(
     now = services.clock.now()
     profile = await services.profiles.get(session.user_id)
     if arg in ("off", "0", "stop"):
-        await services.profiles.set_fields(session.user_id, **{ProfileFields.DND_UNTIL: ""})
-        _changed(services, session, "dnd_until", "")
+        await save_preferences(services, session, {"dnd_until": None})
         await message.answer("🔔 Do Not Disturb is off: alerts resume.")
         return
     seconds = parse_duration(arg) if arg else None
@@ -78,21 +76,8 @@ async def dnd(
         )
         return
     until = now + seconds
-    await services.profiles.set_fields(session.user_id, **{ProfileFields.DND_UNTIL: repr(until)})
-    _changed(services, session, "dnd_until", repr(until))
+    await save_preferences(services, session, {"dnd_until": until})
     await message.answer(
         f"🔕 Do Not Disturb until {templates.when(until, profile.preferences.timezone)} "
         f"({templates.duration(seconds)}). /dnd off ends it sooner."
-    )
-
-
-def _changed(services: Services, session: UserSession, field: str, value: str) -> None:
-    services.events.emit(
-        Event(
-            name=EventName.PREFERENCE_CHANGED,
-            ts=services.clock.now(),
-            user_id=session.user_id,
-            session_id=session.session_id,
-            attrs={"field": field, "value": value},
-        )
     )

@@ -16,9 +16,8 @@ from aiogram.types import CallbackQuery
 
 from bot.handlers.opportunities import entitled_opportunity
 from core.events import Event, EventName
-from core.models import OpportunityType, UserSession
+from core.models import UserSession
 from core.services import Services
-from core.store.keys import ProfileFields as P
 from messaging.ui.callbacks import OpportunityCB
 
 router: Final = Router(name=__name__)
@@ -70,17 +69,12 @@ async def pressed(
         )
         return
     if action == "mute_pair":
-        await services.profiles.change_member(session.user_id, P.MUTED_PAIRS, opp.symbol, "add")
+        await services.profiles.change_member(session.user_id, "muted_pairs", opp.symbol, "add")
         _engaged(services, session, EventName.MUTE_PAIR, action, oid, pair=opp.symbol)
         await query.answer(f"Muted {escape(opp.symbol)}. Unmute it in /settings.", show_alert=True)
         return
     types = await services.profiles.change_member(
-        session.user_id,
-        P.TYPES,
-        opp.type.value,
-        "remove",
-        absent_means=[t.value for t in OpportunityType],
-        keep_one=True,
+        session.user_id, "opportunity_types", opp.type.value, "remove", keep_one=True
     )
     if opp.type.value in types:  # the last type: kept; say how to stop pushes instead
         await query.answer(

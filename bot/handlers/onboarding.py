@@ -26,8 +26,8 @@ from bot.handlers.preferences import (
     edit_or_send,
     emit_change,
     parse_toggle,
-    save_field,
     save_member,
+    save_preferences,
     save_type,
     summary,
 )
@@ -43,7 +43,6 @@ from core.models import (
     UserSession,
 )
 from core.services import Services
-from core.store.keys import ProfileFields as P
 from messaging.ui import keyboards as kb
 from messaging.ui import templates
 from messaging.ui.callbacks import OnboardingCB, SettingsCB
@@ -319,18 +318,19 @@ async def _answer(
     if step == Step.SCHEDULE:
         kind, _, choice = value.partition("=")
         if kind == "h" and choice in {kb.hours_value(h) for h in kb.HOURS}:
-            await save_field(
-                services, session, "active_hours", P.ACTIVE_HOURS, choice, source=source
-            )
+            start, _, end = choice.partition("-")
+            hours = (int(start), int(end))
+            await save_preferences(services, session, {"active_hours": hours}, source=source)
             return "Active hours saved", True
         if kind == "tz" and choice in kb.TIMEZONES:
-            await save_field(services, session, "timezone", P.TIMEZONE, choice, source=source)
+            await save_preferences(services, session, {"timezone": choice}, source=source)
             return f"Timezone {choice}", True
         return None
     if step == Step.RISK:
         if value not in {r.value for r in RiskTolerance}:
             return None
-        await save_field(services, session, "risk_tolerance", P.RISK, value, source=source)
+        risk = RiskTolerance(value)
+        await save_preferences(services, session, {"risk_tolerance": risk}, source=source)
         return f"Risk tolerance {value}", True
     if step == Step.EXCHANGES:
         if value in ("keys=1", "keys=0"):
@@ -338,7 +338,7 @@ async def _answer(
             if value == "keys=1" and not profile.exchanges:
                 return KEYS_NEED_EXCHANGES, False
             members = profile.exchanges if value == "keys=1" else frozenset()
-            await services.profiles.set_list(uid, P.API_KEYS, members)
+            await services.profiles.set_list(uid, "api_key_exchanges", members)
             emit_change(
                 services, session, "api_key_exchanges", ",".join(sorted(members)), source=source
             )
@@ -347,11 +347,9 @@ async def _answer(
             add, member = parse_toggle(value, set(kb.EXCHANGES))
         except ValueError:
             return None
-        await save_member(services, session, "exchanges", P.EXCHANGES, member, add, source=source)
+        await save_member(services, session, "exchanges", member, add, source=source)
         profile = await services.profiles.get(uid)
         if profile.api_key_exchanges:  # "I have API keys" is ticked: keep it on the selection
-            await save_member(
-                services, session, "api_key_exchanges", P.API_KEYS, member, add, source=source
-            )
+            await save_member(services, session, "api_key_exchanges", member, add, source=source)
         return "Saved", True
     return None  # welcome and tier have only Next and Skip

@@ -2,12 +2,14 @@
 
 What is shown counts against the user's daily and hourly caps, shared with pushes.
 
-The buttons on an opportunity (Details here, mutes and votes in `feedback`) check the plan
-again with `entitled_opportunity`, the rule /opportunities lists by (`core.visibility`), so a
-forged or outdated button shows nothing the plan does not include; such a press is refused and
-audited (``not_entitled``). The user's own filters are not re-applied: they choose what is
-listed, and a card already shown may still be opened. Details costs no quota: the card was
-counted when it was listed or pushed (issue 15: "Details never costs anything").
+Both ask the push's eligibility (`core.distribution.eligibility`), which decides which layers
+answer each question: /opportunities lists what ``Use.ON_DEMAND`` allows, and the buttons on an
+opportunity (Details here, mutes and votes in `feedback`) act only on what ``Use.ACCESS``
+allows, so a forged or outdated button shows nothing the plan does not include; such a press is
+refused and audited (``not_entitled``). The user's own filters are not re-applied to a button:
+they choose what is listed, and a card already shown may still be opened. Details costs no
+quota: the card was counted when it was listed or pushed (issue 15: "Details never costs
+anything").
 """
 
 from __future__ import annotations
@@ -20,14 +22,16 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from bot.handlers.refusals import NOT_ENTITLED, refuse
 from core.distribution.caps import Caps
+from core.distribution.eligibility import ChatContext, RecipientState, Use, is_eligible
 from core.events import Event, EventName
 from core.models import Opportunity, UserProfile, UserSession
 from core.services import Services
-from core.visibility import entitled_to, visible_to
 from messaging.ui import templates
 from messaging.ui.callbacks import OpportunityCB
 
 router: Final = Router(name=__name__)
+
+ON_DEMAND, ACCESS = Use.ON_DEMAND, Use.ACCESS
 
 
 @router.message(Command("opportunities", ignore_case=True))
@@ -36,7 +40,10 @@ async def opportunities(message: Message, services: Services, session: UserSessi
     profile = await services.profiles.get(session.user_id)
     limits = services.settings.tier_limits(profile.tier)
     live = await services.opportunities.live(now)
-    wanted = [o for o in live if visible_to(o, profile, limits, now)]
+    state = RecipientState(profile, session)
+    context = ChatContext.private(session.user_id)
+    policy = services.policy
+    wanted = [o for o in live if is_eligible(state, o, now, context, policy=policy, use=ON_DEMAND)]
     wanted = wanted[: services.settings.opportunities.max_shown]
     left: tuple[int | None, int | None] = (None, None)
     if wanted:
@@ -96,8 +103,10 @@ async def entitled_opportunity(
     profile = await services.profiles.get(session.user_id)
     if opp is None:
         return None, profile
-    limits = services.settings.tier_limits(profile.tier)
-    if not entitled_to(opp, profile, limits, services.clock.now()):
+    state, context = RecipientState(profile, session), ChatContext.private(session.user_id)
+    if not is_eligible(
+        state, opp, services.clock.now(), context, policy=services.policy, use=ACCESS
+    ):
         text = templates.not_in_plan(profile.tier)
         await refuse(query, services, session.session_id, NOT_ENTITLED, text)
         return None

@@ -28,9 +28,9 @@ from bot.filters import HAS_TEXT, IS_COMMAND, NOT_COMMAND
 from bot.handlers.refusals import FORGED, refuse
 from core.events import Event, EventName
 from core.models import OnboardingState, OpportunityType, RiskTolerance, UserProfile, UserSession
+from core.profiles import ListPreference, PreferenceUpdate
 from core.services import Services
 from core.settings import Settings
-from core.store.keys import ProfileFields as P
 from messaging.ui import keyboards as kb
 from messaging.ui import templates
 from messaging.ui.callbacks import SettingsCB
@@ -147,33 +147,31 @@ def emit_change(
     )
 
 
-async def save_field(
+async def save_preferences(
     services: Services,
     session: UserSession,
-    name: str,
-    field: str,
-    value: str,
+    update: PreferenceUpdate,
     *,
     source: str | None = None,
 ) -> None:
-    """Write one profile field and record the change under the preference's name."""
-    await services.profiles.set_fields(session.user_id, **{field: value})
-    emit_change(services, session, name, value, source=source)
+    """Write the changed preferences in one write and record each change under its name."""
+    saved = await services.profiles.update(session.user_id, **update)
+    for name, value in saved.items():
+        emit_change(services, session, name, value, source=source)
 
 
 async def save_member(
     services: Services,
     session: UserSession,
-    name: str,
-    field: str,
+    name: ListPreference,
     member: str,
     add: bool,
     *,
     source: str | None = None,
 ) -> frozenset[str]:
-    """Add or remove one member of a list field atomically; returns the new list."""
+    """Add or remove one member of a list preference atomically; returns the new list."""
     new = await services.profiles.change_member(
-        session.user_id, field, member, "add" if add else "remove"
+        session.user_id, name, member, "add" if add else "remove"
     )
     emit_change(services, session, name, ",".join(sorted(new)), source=source)
     return new
@@ -188,10 +186,8 @@ async def save_type(
     source: str | None = None,
 ) -> bool:
     """Turn one opportunity type on or off; False (and nothing changed) if it was the last one."""
-    how = "add" if add else "remove"
-    every = [t.value for t in OpportunityType]
     new = await services.profiles.change_member(
-        session.user_id, P.TYPES, kind.value, how, absent_means=every, keep_one=True
+        session.user_id, "opportunity_types", kind.value, "add" if add else "remove", keep_one=True
     )
     if not add and kind.value in new:  # the last type: refused, nothing changed
         return False
@@ -448,12 +444,12 @@ async def _apply(
     if action == Act.PUSH:
         if value not in ("0", "1"):
             raise ValueError(value)
-        await save_field(services, session, "push_enabled", P.PUSH, value)
+        await save_preferences(services, session, {"push_enabled": value == "1"})
         return Page.MAIN, "Push alerts on" if value == "1" else "Push alerts off"
     if action == Act.PIERCE:
         if value not in ("0", "1"):
             raise ValueError(value)
-        await save_field(services, session, "high_priority_pierces_dnd", P.PIERCE_DND, value)
+        await save_preferences(services, session, {"high_priority_pierces_dnd": value == "1"})
         return Page.DND, "Saved"
     if action == Act.TYPE:
         add, member = parse_toggle(value, {t.value for t in OpportunityType})
@@ -464,7 +460,7 @@ async def _apply(
         pair = parse_pair(value)
         if pair is None:
             raise ValueError(value)
-        await save_member(services, session, "muted_pairs", P.MUTED_PAIRS, pair, False)
+        await save_member(services, session, "muted_pairs", pair, False)
         return Page.MUTED, f"Unmuted {pair}"
     if action == Act.MUTE:
         if value:
@@ -475,7 +471,7 @@ async def _apply(
     if action == Act.PROFIT:
         if value not in {kb.profit_value(p) for p in kb.PROFITS}:
             raise ValueError(value)
-        await save_field(services, session, "min_profit_pct", P.MIN_PROFIT, value)
+        await save_preferences(services, session, {"min_profit_pct": float(value)})
         return Page.PROFIT, f"Minimum profit {value}%"
     if action == Act.TZ:
         if not value:
@@ -488,7 +484,7 @@ async def _apply(
         tz = parse_timezone(value)
         if tz is None:
             raise ValueError(value)
-        await save_field(services, session, "timezone", P.TIMEZONE, tz)
+        await save_preferences(services, session, {"timezone": tz})
         return Page.TZ, f"Timezone {tz}"
     if action == Act.HOURS:
         if not value:
@@ -500,26 +496,26 @@ async def _apply(
         hours = parse_hours(value)
         if hours is None:
             raise ValueError(value)
-        await save_field(services, session, "active_hours", P.ACTIVE_HOURS, kb.hours_value(hours))
+        await save_preferences(services, session, {"active_hours": hours})
         return Page.HOURS, f"Active hours {kb.hours_label(hours)}"
     if action == Act.DND:
         if not value.isdigit() or int(value) not in kb.DND_HOURS:
             raise ValueError(value)
         hours_on = int(value)
-        until = repr(now + hours_on * 3_600) if hours_on else ""
-        await save_field(services, session, "dnd_until", P.DND_UNTIL, until)
+        until = now + hours_on * 3_600 if hours_on else None
+        await save_preferences(services, session, {"dnd_until": until})
         return Page.DND, f"Do Not Disturb for {hours_on}h" if hours_on else "Do Not Disturb off"
     if action == Act.RISK:
         risk = RiskTolerance(value)  # ValueError if forged
-        await save_field(services, session, "risk_tolerance", P.RISK, risk.value)
+        await save_preferences(services, session, {"risk_tolerance": risk})
         return Page.RISK, f"Risk tolerance {risk.value}"
     if action == Act.EXCHANGE:
         add, member = parse_toggle(value, kb.EXCHANGES)
-        await save_member(services, session, "exchanges", P.EXCHANGES, member, add)
+        await save_member(services, session, "exchanges", member, add)
         return Page.EXCHANGES, "Saved"
     if action == Act.API_KEY:
         add, member = parse_toggle(value, kb.EXCHANGES)
-        await save_member(services, session, "api_key_exchanges", P.API_KEYS, member, add)
+        await save_member(services, session, "api_key_exchanges", member, add)
         return Page.API_KEYS, "Saved"
     raise ValueError(action)
 
@@ -551,7 +547,7 @@ async def typed_pair(
     if pair is None:
         await message.answer(PAIR_EXPECTED)
         return
-    await save_member(services, session, "muted_pairs", P.MUTED_PAIRS, pair, True)
+    await save_member(services, session, "muted_pairs", pair, True)
     await _typed_done(message, services, session, state, f"Muted {escape(pair)}.")
 
 
@@ -563,7 +559,7 @@ async def typed_timezone(
     if tz is None:
         await message.answer(TZ_EXPECTED)
         return
-    await save_field(services, session, "timezone", P.TIMEZONE, tz)
+    await save_preferences(services, session, {"timezone": tz})
     await _typed_done(message, services, session, state, f"Timezone set to {tz}.")
 
 
@@ -575,7 +571,7 @@ async def typed_hours(
     if hours is None:
         await message.answer(HOURS_EXPECTED)
         return
-    await save_field(services, session, "active_hours", P.ACTIVE_HOURS, kb.hours_value(hours))
+    await save_preferences(services, session, {"active_hours": hours})
     await _typed_done(
         message, services, session, state, f"Active hours set to {_hours_text(hours)}."
     )

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from enum import IntEnum
+from enum import Enum, IntEnum
 from typing import Literal
 
 from core.distribution.caps import Caps, Counters
@@ -119,6 +119,44 @@ _TEXT = {r: m[2] for r, m in _META.items()}
 REASON_CODES: tuple[str, ...] = tuple(_CODE[r] for r in Reason)
 
 
+class Use(Enum):
+    """The question a caller asks; which rules answer it is decided here, not by the caller.
+
+    - ``PUSH``: may this be pushed now? Every layer.
+    - ``ON_DEMAND``: may /opportunities list it? The user asked, so what only protects them from
+      unasked messages does not apply: the push switch, Do Not Disturb, active hours and the
+      push cooldown. The caps do apply, but to how many are listed: the caller takes them for
+      the whole reply (`core.quota.QuotaStore.take`), so layer 4 is not asked per item.
+    - ``ACCESS``: may a button on a card already shown act on it (Details, mutes, votes)? What
+      the plan includes, and compliance; not the user's own filters (a card shown before its
+      pair was muted still opens) and no quota (it was counted when shown).
+    """
+
+    PUSH = "push"
+    ON_DEMAND = "on_demand"
+    ACCESS = "access"
+
+
+_PUSH_ONLY = frozenset(
+    {
+        Reason.PUSH_OFF,
+        Reason.DND,
+        Reason.ACTIVE_HOURS,
+        Reason.DAILY_CAP,
+        Reason.HOURLY_CAP,
+        Reason.COOLDOWN,
+    }
+)
+_USER_FILTERS = frozenset(
+    {Reason.TYPE_UNWANTED, Reason.PAIR_MUTED, Reason.MIN_PROFIT, Reason.EXCHANGE, Reason.API_KEYS}
+)
+APPLIES: dict[Use, frozenset[Reason]] = {
+    Use.PUSH: frozenset(Reason) - {Reason.OK},
+    Use.ON_DEMAND: frozenset(Reason) - {Reason.OK} - _PUSH_ONLY,
+    Use.ACCESS: frozenset(Reason) - {Reason.OK} - _PUSH_ONLY - _USER_FILTERS,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class ChatContext:
     kind: Literal["private", "group"]
@@ -185,9 +223,11 @@ def first_failure(
     policy: Policy,
     *,
     defer_quiet: bool = False,
+    use: Use = Use.PUSH,
 ) -> tuple[Reason, str]:
-    """The first failing rule (Reason.OK if none) and a detail text."""
+    """The first failing rule of those `use` asks (Reason.OK if none) and a detail text."""
     profile, session, prefs = state.profile, state.session, state.profile.preferences
+    asks = APPLIES[use]
     # Layer 1: session.
     if session is None:
         return Reason.NO_SESSION, "no session"
@@ -202,35 +242,39 @@ def first_failure(
     if not opp.detected_at + limits.delay_seconds <= now:
         return Reason.TIER_DELAY, f"{profile.tier.label} gets it {limits.delay_seconds:g}s late"
     # Layer 3: preferences.
-    if not prefs.push_enabled:
+    if Reason.PUSH_OFF in asks and not prefs.push_enabled:
         return Reason.PUSH_OFF, Reason.PUSH_OFF.text
-    if opp.type not in prefs.opportunity_types:
-        return Reason.TYPE_UNWANTED, f"{opp.type.value} not wanted"
-    if opp.symbol in prefs.muted_pairs:
-        return Reason.PAIR_MUTED, f"{opp.symbol} muted"
-    if not opp.expected_profit_pct >= prefs.min_profit_pct:
-        return Reason.MIN_PROFIT, f"{opp.expected_profit_pct:g}% < {prefs.min_profit_pct:g}%"
-    if not defer_quiet:
+    if Reason.TYPE_UNWANTED in asks:
+        if opp.type not in prefs.opportunity_types:
+            return Reason.TYPE_UNWANTED, f"{opp.type.value} not wanted"
+        if opp.symbol in prefs.muted_pairs:
+            return Reason.PAIR_MUTED, f"{opp.symbol} muted"
+        if not opp.expected_profit_pct >= prefs.min_profit_pct:
+            return Reason.MIN_PROFIT, f"{opp.expected_profit_pct:g}% < {prefs.min_profit_pct:g}%"
+    if Reason.DND in asks and not defer_quiet:
         quiet = QuietTimes.of(prefs).reason(now, high=opp.priority is Priority.HIGH)
         if quiet == "dnd":
             return Reason.DND, Reason.DND.text
         if quiet == "active_hours":
             return Reason.ACTIVE_HOURS, f"active hours {prefs.active_hours} {prefs.timezone}"
     # Layer 4: rate limits (caller's counters; group: the group's counters, caps x multiplier).
-    caps = policy.caps(profile.tier, context.is_group)
-    reached = caps.reached(state.counters, now)
-    if reached == "daily":
-        return Reason.DAILY_CAP, f"{state.counters.today(now)}/{caps.daily} today"
-    if reached == "hourly":
-        return Reason.HOURLY_CAP, f"{state.counters.this_hour(now)}/{caps.hourly} this hour"
-    last = state.counters.last_push_at
-    if last is not None and now - last < limits.push_cooldown_seconds:
-        return Reason.COOLDOWN, f"last push {now - last:g}s ago"
+    if Reason.DAILY_CAP in asks:
+        caps = policy.caps(profile.tier, context.is_group)
+        reached = caps.reached(state.counters, now)
+        if reached == "daily":
+            return Reason.DAILY_CAP, f"{state.counters.today(now)}/{caps.daily} today"
+        if reached == "hourly":
+            return Reason.HOURLY_CAP, f"{state.counters.this_hour(now)}/{caps.hourly} this hour"
+        last = state.counters.last_push_at
+        if last is not None and now - last < limits.push_cooldown_seconds:
+            return Reason.COOLDOWN, f"last push {now - last:g}s ago"
     # Layer 5: technical requirements. Empty exchanges means all of them.
-    if profile.exchanges and not opp.exchanges <= profile.exchanges:
-        return Reason.EXCHANGE, f"needs {sorted(opp.exchanges - profile.exchanges)}"
-    if opp.requires_api_keys and not opp.exchanges <= profile.api_key_exchanges:
-        return Reason.API_KEYS, f"needs keys on {sorted(opp.exchanges - profile.api_key_exchanges)}"
+    if Reason.EXCHANGE in asks:
+        if profile.exchanges and not opp.exchanges <= profile.exchanges:
+            return Reason.EXCHANGE, f"needs {sorted(opp.exchanges - profile.exchanges)}"
+        if opp.requires_api_keys and not opp.exchanges <= profile.api_key_exchanges:
+            missing = sorted(opp.exchanges - profile.api_key_exchanges)
+            return Reason.API_KEYS, f"needs keys on {missing}"
     # Layer 6: context and compliance.
     if profile.trading_restricted:
         return Reason.RESTRICTED, Reason.RESTRICTED.text
@@ -247,12 +291,14 @@ def explain(
     *,
     policy: Policy,
     defer_quiet: bool = False,
+    use: Use = Use.PUSH,
 ) -> Verdict:
-    """Whether `opportunity` may be pushed to this recipient at `now`; else the first failing
-    layer and reason. With ``defer_quiet`` DND and active hours are not checked (for hosts that
-    let the `UserQueue` hold items during quiet times instead of refusing them)."""
+    """Whether `opportunity` may be pushed to this recipient at `now` (or, with `use`, listed
+    or acted on); else the first failing layer and reason. With ``defer_quiet`` DND and active
+    hours are not checked (for hosts that let the `UserQueue` hold items during quiet times
+    instead of refusing them)."""
     reason, detail = first_failure(
-        state, opportunity, now, context, policy, defer_quiet=defer_quiet
+        state, opportunity, now, context, policy, defer_quiet=defer_quiet, use=use
     )
     return Verdict.of(reason, detail)
 
@@ -265,6 +311,9 @@ def is_eligible(
     *,
     policy: Policy,
     defer_quiet: bool = False,
+    use: Use = Use.PUSH,
 ) -> bool:
-    reason, _ = first_failure(state, opportunity, now, context, policy, defer_quiet=defer_quiet)
+    reason, _ = first_failure(
+        state, opportunity, now, context, policy, defer_quiet=defer_quiet, use=use
+    )
     return reason is Reason.OK

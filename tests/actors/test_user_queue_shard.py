@@ -71,7 +71,7 @@ async def test_a_high_opportunity_goes_out_at_once_and_takes_quota(
 ) -> None:
     [uid, muted] = _mine(2)
     await _users(services, [uid, muted])
-    await services.profiles.set_fields(muted, **{P.PUSH: "0"})
+    await services.profiles.update(muted, push_enabled=False)
     shard = UserQueueShard(0, 2, settings, redis_url)
     await shard.load(clock.now())
     result = await shard.fanout(opp(clock.now()), clock.now())

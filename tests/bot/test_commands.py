@@ -112,3 +112,17 @@ async def test_opportunity_details_button_shows_the_full_record(botenv: BotEnv) 
     assert "✅ L1 Market: ok (net_spread_pct 0.31)" in details
     await botenv.press(1, shown["message_id"], "op:details:gone")
     assert "closed or expired" in (await botenv.callback_answers(1))[-1]["text"]
+
+
+async def test_opportunities_asks_the_push_rules_that_concern_a_listing(botenv: BotEnv) -> None:
+    """With pushes off and in Do Not Disturb the user still gets what they ask for; a user whose
+    trading compliance restricted gets nothing listed (layer 6 applies on demand too)."""
+    now = botenv.clock.now()
+    await botenv.services.opportunities.put(sample(1, now, type=OpportunityType.FUNDING))
+    await botenv.send(1, "/start")
+    await botenv.services.profiles.update(1, push_enabled=False, dnd_until=now + 3_600)
+    await botenv.send(1, "/opportunities")
+    assert "Live opportunities" in (await botenv.last(1))["text"]
+    await botenv.services.profiles.set_compliance(1, restricted=True)
+    await botenv.send(1, "/opportunities")
+    assert "No live opportunities" in (await botenv.last(1))["text"]

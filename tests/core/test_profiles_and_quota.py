@@ -7,10 +7,9 @@ import random
 
 from core.clock import ManualClock
 from core.distribution.caps import Caps, Counters
-from core.models import OpportunityType, Tier
+from core.models import OpportunityType, RiskTolerance, Tier
 from core.quota import next_day_start, next_hour_start
 from core.services import Services
-from core.store.keys import ProfileFields
 
 
 async def test_a_new_profile_is_free_with_default_preferences(services: Services) -> None:
@@ -32,10 +31,10 @@ async def test_superadmin_ids_from_settings_are_superadmins(services: Services) 
 async def test_concurrent_toggles_of_one_list_lose_nothing(services: Services) -> None:
     pairs = [f"P{i}/USDT" for i in range(50)]
     await asyncio.gather(
-        *(services.profiles.change_member(1, ProfileFields.MUTED_PAIRS, p, "add") for p in pairs)
+        *(services.profiles.change_member(1, "muted_pairs", p, "add") for p in pairs)
     )
     assert (await services.profiles.get(1)).preferences.muted_pairs == frozenset(pairs)
-    await services.profiles.change_member(1, ProfileFields.MUTED_PAIRS, "P0/USDT", "toggle")
+    await services.profiles.change_member(1, "muted_pairs", "P0/USDT", "toggle")
     assert "P0/USDT" not in (await services.profiles.get(1)).preferences.muted_pairs
 
 
@@ -45,9 +44,7 @@ async def test_concurrent_removals_of_every_type_keep_one(services: Services) ->
     every = [t.value for t in OpportunityType]
     results = await asyncio.gather(
         *(
-            services.profiles.change_member(
-                1, ProfileFields.TYPES, t, "remove", absent_means=every, keep_one=True
-            )
+            services.profiles.change_member(1, "opportunity_types", t, "remove", keep_one=True)
             for t in every
         )
     )
@@ -128,3 +125,27 @@ async def test_an_exhausted_grant_says_when_it_resets(
     await services.quota.take(1, 1, caps, clock.now())
     day_full = await services.quota.take(1, 1, caps, clock.now())
     assert day_full.exhausted and day_full.resets_at == next_day_start(clock.now())
+
+
+async def test_a_typed_update_reads_back_as_it_was_given(services: Services) -> None:
+    """Each preference a handler sets is stored so the profile reads it back unchanged, and
+    the update answers what a preference-changed event records; None ends Do Not Disturb."""
+    saved = await services.profiles.update(
+        1,
+        push_enabled=False,
+        high_priority_pierces_dnd=True,
+        min_profit_pct=0.25,
+        timezone="Asia/Tokyo",
+        active_hours=(22, 6),
+        dnd_until=1_800_000_000.5,
+        risk_tolerance=RiskTolerance.HIGH,
+    )
+    prefs = (await services.profiles.get(1)).preferences
+    assert (prefs.push_enabled, prefs.high_priority_pierces_dnd) == (False, True)
+    assert (prefs.min_profit_pct, prefs.timezone) == (0.25, "Asia/Tokyo")
+    assert (prefs.active_hours, prefs.dnd_until) == ((22, 6), 1_800_000_000.5)
+    assert prefs.risk_tolerance is RiskTolerance.HIGH
+    assert saved["push_enabled"] == "0" and saved["active_hours"] == "22-6"
+    assert await services.profiles.update(1, dnd_until=None) == {"dnd_until": ""}
+    after = (await services.profiles.get(1)).preferences
+    assert after.dnd_until is None and after.timezone == "Asia/Tokyo", "only DND changed"

@@ -13,6 +13,7 @@ from core.distribution.eligibility import (
     ChatContext,
     Policy,
     RecipientState,
+    Use,
     Verdict,
     explain,
 )
@@ -278,3 +279,49 @@ def test_defer_quiet_skips_dnd_and_active_hours_only() -> None:
     muted = recipient(prefs={"dnd_until": T0 + 60, "muted_pairs": frozenset({"BTC/USDT"})})
     v = explain(muted, opp, T0, PRIVATE, policy=policy(), defer_quiet=True)
     assert v.reason == "L3:pair_muted"
+
+
+# Uses: which rules answer /opportunities and a card's buttons ---------------------------------
+
+# Each case: a recipient (and opportunity fields) failing exactly one rule, and whether that rule
+# answers a push, an /opportunities listing, and a button on a card already shown. Written out
+# by hand from the product's rules, not derived from `APPLIES`.
+_FULL_DAY = Counters.of(T0, used_today=100, used_this_hour=0)
+_USES_TABLE: list[tuple[str, RecipientState, dict[str, Any], tuple[bool, bool, bool]]] = [
+    ("L1:no_session", recipient(no_session=True), {}, (True, True, True)),
+    ("L2:tier_type", recipient(tier=Tier.BASIC), {"type": OpportunityType.TECHNICAL},
+     (True, True, True)),
+    ("L2:tier_delay", recipient(tier=Tier.BASIC), {"detected_at": T0 - 1}, (True, True, True)),
+    ("L3:push_off", recipient(prefs={"push_enabled": False}), {}, (True, False, False)),
+    ("L3:type_unwanted", recipient(prefs={"opportunity_types": frozenset()}), {},
+     (True, True, False)),
+    ("L3:pair_muted", recipient(prefs={"muted_pairs": frozenset({"BTC/USDT"})}), {},
+     (True, True, False)),
+    ("L3:min_profit", recipient(prefs={"min_profit_pct": 5.0}), {}, (True, True, False)),
+    ("L3:dnd", recipient(prefs={"dnd_until": T0 + 60}), {}, (True, False, False)),
+    ("L3:active_hours", recipient(prefs={"active_hours": (9, 17)}), {}, (True, False, False)),
+    ("L4:daily_cap", recipient(counters=_FULL_DAY), {}, (True, False, False)),
+    ("L4:cooldown", recipient(counters=Counters.of(T0, 1, 1, last_push_at=T0 - 1)), {},
+     (True, False, False)),
+    ("L5:exchange", recipient(exchanges=frozenset({"kraken"})), {}, (True, True, False)),
+    ("L6:restricted", recipient(trading_restricted=True), {}, (True, True, True)),
+    ("L6:region", recipient(region="us"), {}, (True, True, True)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("code", "state", "opp", "answers"), _USES_TABLE, ids=[c[0] for c in _USES_TABLE]
+)
+def test_each_rule_answers_the_questions_it_belongs_to(
+    code: str, state: RecipientState, opp: dict[str, Any], answers: tuple[bool, bool, bool]
+) -> None:
+    """A push asks every rule; /opportunities, asked for by the user, not the push switch,
+    quiet times or the caps (the reply takes quota for the whole list); a button on a shown card
+    only the session, the plan and compliance, not the user's filters."""
+    pol = policy(blocked_regions=frozenset({"US"}))
+    for use, refused in zip(Use, answers, strict=True):
+        verdict = explain(state, opportunity(**opp), T0, PRIVATE, policy=pol, use=use)
+        if refused:
+            rejects(code, verdict)
+        else:
+            passes(verdict)
