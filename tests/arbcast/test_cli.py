@@ -6,6 +6,8 @@ import os
 import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -56,7 +58,20 @@ def emulator_process() -> Iterator[str]:
         _arbcast("emulator", "--port", str(port), "--limits", "off", "--allow-insecure-webhooks"),
         env=_env(),
     )
-    yield f"http://127.0.0.1:{port}"
+    base = f"http://127.0.0.1:{port}"
+    # Every test here may start the bot at once, and the bot exits if Telegram (the emulator)
+    # does not answer at startup: so the fixture hands over only a listening emulator.
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/emulator/stats", timeout=2):
+                break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"the emulator did not start listening on {base}") from None
+            time.sleep(0.05)  # poll interval while the port is not yet open
+    yield base
     proc.terminate()
     proc.wait(timeout=10)
 
