@@ -78,7 +78,6 @@ def _profile_hash(p: UserProfile) -> dict[str, str]:
         P.DND_UNTIL: "" if prefs.dnd_until is None else repr(prefs.dnd_until),
         P.PIERCE_DND: "1" if prefs.high_priority_pierces_dnd else "0",
         P.EXCHANGES: ",".join(sorted(p.exchanges)),
-        P.API_KEYS: ",".join(sorted(p.api_key_exchanges)),
         P.REGION: p.region,
     }
 

@@ -91,7 +91,6 @@ def random_recipients(
             tier=rng.choice(tiers),
             preferences=prefs,
             exchanges=frozenset(rng.sample(_EXCHANGES, rng.choice([0, 0, 3, 5]))),
-            api_key_exchanges=frozenset(rng.sample(_EXCHANGES, rng.choice([0, 2]))),
             region=rng.choice(["", "DE", "US", "KP"]),
         )
         counters = Counters.of(now, rng.randint(0, 6), rng.randint(0, 3), now - rng.uniform(0, 1e5))

@@ -63,7 +63,6 @@ def profile_from_hash(
         tier=tier,
         preferences=prefs,
         exchanges=_csv(raw.get(P.EXCHANGES)),
-        api_key_exchanges=_csv(raw.get(P.API_KEYS)),
         onboarding=OnboardingState(raw.get(P.ONBOARDING) or "pending"),
         trading_restricted=raw.get(P.RESTRICTED) == "1",
         region=raw.get(P.REGION, ""),
@@ -83,13 +82,12 @@ class PreferenceUpdate(TypedDict, total=False):
     risk_tolerance: RiskTolerance
 
 
-ListPreference = Literal["opportunity_types", "muted_pairs", "exchanges", "api_key_exchanges"]
+ListPreference = Literal["opportunity_types", "muted_pairs", "exchanges"]
 
 _LIST_FIELD: dict[ListPreference, str] = {
     "opportunity_types": P.TYPES,
     "muted_pairs": P.MUTED_PAIRS,
     "exchanges": P.EXCHANGES,
-    "api_key_exchanges": P.API_KEYS,
 }
 # What a list never set stands for: every opportunity type (a new user wants them all).
 _ABSENT_MEANS: dict[ListPreference, frozenset[str]] = {

@@ -24,7 +24,6 @@ from bot.handlers.preferences import (
     LAST_TYPE,
     RISK_HELP,
     edit_or_send,
-    emit_change,
     parse_toggle,
     save_member,
     save_preferences,
@@ -53,7 +52,6 @@ router: Final = Router(name=__name__)
 STALE: Final = (
     "This onboarding step is no longer current. Send /settings to change your preferences."
 )
-KEYS_NEED_EXCHANGES: Final = "First select the exchanges you have API keys on."
 SKIPPED_TEXT: Final = (
     "👌 Onboarding skipped. Your answers so far are saved; finish any time with /settings. "
     "Send /opportunities for what's live now."
@@ -177,9 +175,8 @@ def render_step(
         return (
             f"{_heading(step, 'Exchanges')}\n"
             "Select the exchanges you trade on; with none selected you get all of them.\n\n"
-            f"{API_KEY_GUIDANCE}\n\n"
-            "Tick “I have API keys” if you have keys on the selected exchanges.",
-            kb.onboarding_exchanges(profile.exchanges, bool(profile.api_key_exchanges)),
+            f"{API_KEY_GUIDANCE}",
+            kb.onboarding_exchanges(profile.exchanges),
         )
     raise ValueError(step)
 
@@ -306,7 +303,6 @@ async def _answer(
 ) -> tuple[str, bool] | None:
     """Save one answer: a note to show and whether anything was saved; None if the value is
     not one this step offers (a forged or outdated button)."""
-    uid = session.user_id
     source = "onboarding"
     if step == Step.TYPES:
         try:
@@ -333,23 +329,10 @@ async def _answer(
         await save_preferences(services, session, {"risk_tolerance": risk}, source=source)
         return f"Risk tolerance {value}", True
     if step == Step.EXCHANGES:
-        if value in ("keys=1", "keys=0"):
-            profile = await services.profiles.get(uid)
-            if value == "keys=1" and not profile.exchanges:
-                return KEYS_NEED_EXCHANGES, False
-            members = profile.exchanges if value == "keys=1" else frozenset()
-            await services.profiles.set_list(uid, "api_key_exchanges", members)
-            emit_change(
-                services, session, "api_key_exchanges", ",".join(sorted(members)), source=source
-            )
-            return "Saved", True
         try:
             add, member = parse_toggle(value, set(kb.EXCHANGES))
         except ValueError:
             return None
         await save_member(services, session, "exchanges", member, add, source=source)
-        profile = await services.profiles.get(uid)
-        if profile.api_key_exchanges:  # "I have API keys" is ticked: keep it on the selection
-            await save_member(services, session, "api_key_exchanges", member, add, source=source)
         return "Saved", True
     return None  # welcome and tier have only Next and Skip

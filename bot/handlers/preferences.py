@@ -59,11 +59,11 @@ RISK_HELP: Final = {
     RiskTolerance.MEDIUM: "a balance of frequency and confidence",
     RiskTolerance.HIGH: "more alerts, including thinner or riskier spreads",
 }
+# Alerts are read from public market data, so the bot never needs a trader's exchange keys;
+# saying so is the guard against someone posing as the bot to collect them.
 API_KEY_GUIDANCE: Final = (
-    "🔑 <b>API keys</b>: alerts need none. If you connect keys for balances or trading, "
-    "create <b>read-only</b> keys for monitoring, and trade-enabled keys only if you want "
-    "auto-trading. <b>Never enable withdrawal rights</b>, restrict keys to trusted IPs where "
-    "the exchange allows it, and never paste keys into this chat."
+    "🔑 Alerts need no exchange API keys, and this bot never asks for them: "
+    "<b>never paste keys into this chat</b>, or give them to anyone who says they are the bot."
 )
 
 _PAIR = re.compile(r"^([A-Z0-9]{1,15})\s*[/\-_ ]\s*([A-Z0-9]{1,15})$")
@@ -232,7 +232,6 @@ def summary(profile: UserProfile, settings: Settings, now: float) -> str:
             f"High-priority alerts through DND: {'on' if p.high_priority_pierces_dnd else 'off'}",
             f"Risk tolerance: {p.risk_tolerance.value}",
             f"Exchanges: {_names(profile.exchanges, kb.EXCHANGES) or 'all'}",
-            f"API keys on: {_names(profile.api_key_exchanges, kb.EXCHANGES) or 'none'}",
         ]
     )
 
@@ -295,15 +294,9 @@ def render(
     if page == Page.EXCHANGES:
         return (
             f"<b>🏦 Exchanges you trade on</b>: {_names(profile.exchanges, kb.EXCHANGES) or 'all'}"
-            "\nYou get opportunities on these exchanges only; none selected means all.",
+            "\nYou get opportunities on these exchanges only; none selected means all."
+            f"\n\n{API_KEY_GUIDANCE}",
             kb.settings_exchanges(profile.exchanges),
-        )
-    if page == Page.API_KEYS:
-        names = _names(profile.api_key_exchanges, kb.EXCHANGES) or "none"
-        return (
-            f"<b>🔑 Exchanges you have API keys on</b>: {names}\n"
-            f"Only the names are kept, never the keys.\n\n{API_KEY_GUIDANCE}",
-            kb.settings_api_keys(profile.api_key_exchanges),
         )
     onboarding = (
         ""
@@ -513,10 +506,6 @@ async def _apply(
         add, member = parse_toggle(value, kb.EXCHANGES)
         await save_member(services, session, "exchanges", member, add)
         return Page.EXCHANGES, "Saved"
-    if action == Act.API_KEY:
-        add, member = parse_toggle(value, kb.EXCHANGES)
-        await save_member(services, session, "api_key_exchanges", member, add)
-        return Page.API_KEYS, "Saved"
     raise ValueError(action)
 
 

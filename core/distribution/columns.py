@@ -55,7 +55,6 @@ _COLUMNS: dict[str, Any] = {
     "last_push": np.float64,  # -inf: never
     "all_exchanges": np.bool_,
     "exchanges": np.uint64,
-    "api_keys": np.uint64,
     "restricted": np.bool_,
     "region_blocked": np.bool_,
 }
@@ -163,7 +162,6 @@ class ShardColumns:
         self._set_counters(row, state.counters)
         c["all_exchanges"][row] = not profile.exchanges
         c["exchanges"][row] = self.exchanges.mask(profile.exchanges)
-        c["api_keys"][row] = self.exchanges.mask(profile.api_key_exchanges)
         c["restricted"][row] = profile.trading_restricted
         c["region_blocked"][row] = self.policy.region_blocked(profile.region)
         self._set_muted(row, prefs.muted_pairs)
@@ -308,8 +306,6 @@ def evaluate_reasons(
     checks.append((Reason.COOLDOWN, (now - c["last_push"]) < columns._tier_cooldown[tier]))
     omask = np.uint64(columns.exchanges.mask(opp.exchanges))
     checks.append((Reason.EXCHANGE, ~c["all_exchanges"] & ((c["exchanges"] & omask) != omask)))
-    if opp.requires_api_keys:
-        checks.append((Reason.API_KEYS, (c["api_keys"] & omask) != omask))
     checks.append((Reason.RESTRICTED, c["restricted"]))
     checks.append((Reason.REGION, c["region_blocked"]))
 

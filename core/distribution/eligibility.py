@@ -20,8 +20,9 @@ a cap of 0, unlimited, stays unlimited); the push cooldown is the tier's, unchan
 
 Every field a layer reads is set by a real path: the session by /start and activity, the tier by
 /settier, preferences and exchanges by /settings, `trading_restricted` and `region` by the
-SuperAdmin's /restrict and /region, the blocked regions by settings. (Beta flags, AI keys and
-"private only" had no such path and were removed.)
+SuperAdmin's /restrict and /region, the blocked regions by settings. Beta flags, AI keys,
+"private only" and "needs API keys" had no such path and were removed: every alert is read from
+public market data, so layer 5 asks only whether the user trades on both exchanges.
 """
 
 from __future__ import annotations
@@ -75,9 +76,8 @@ class Reason(IntEnum):
     HOURLY_CAP = 13
     COOLDOWN = 14
     EXCHANGE = 15
-    API_KEYS = 16
-    RESTRICTED = 17
-    REGION = 18
+    RESTRICTED = 16
+    REGION = 17
 
     @property
     def layer(self) -> int | None:
@@ -109,7 +109,6 @@ _META: dict[Reason, tuple[int | None, str, str]] = {
     Reason.HOURLY_CAP: (4, "L4:hourly_cap", "hourly cap reached"),
     Reason.COOLDOWN: (4, "L4:cooldown", "push cooldown not over"),
     Reason.EXCHANGE: (5, "L5:exchange", "an exchange the user does not trade on"),
-    Reason.API_KEYS: (5, "L5:api_keys", "no API keys on the opportunity's exchanges"),
     Reason.RESTRICTED: (6, "L6:restricted", "trading restricted"),
     Reason.REGION: (6, "L6:region", "region blocked"),
 }
@@ -148,7 +147,7 @@ _PUSH_ONLY = frozenset(
     }
 )
 _USER_FILTERS = frozenset(
-    {Reason.TYPE_UNWANTED, Reason.PAIR_MUTED, Reason.MIN_PROFIT, Reason.EXCHANGE, Reason.API_KEYS}
+    {Reason.TYPE_UNWANTED, Reason.PAIR_MUTED, Reason.MIN_PROFIT, Reason.EXCHANGE}
 )
 APPLIES: dict[Use, frozenset[Reason]] = {
     Use.PUSH: frozenset(Reason) - {Reason.OK},
@@ -268,13 +267,10 @@ def first_failure(
         last = state.counters.last_push_at
         if last is not None and now - last < limits.push_cooldown_seconds:
             return Reason.COOLDOWN, f"last push {now - last:g}s ago"
-    # Layer 5: technical requirements. Empty exchanges means all of them.
-    if Reason.EXCHANGE in asks:
-        if profile.exchanges and not opp.exchanges <= profile.exchanges:
-            return Reason.EXCHANGE, f"needs {sorted(opp.exchanges - profile.exchanges)}"
-        if opp.requires_api_keys and not opp.exchanges <= profile.api_key_exchanges:
-            missing = sorted(opp.exchanges - profile.api_key_exchanges)
-            return Reason.API_KEYS, f"needs keys on {missing}"
+    # Layer 5: technical requirements: the user trades on both exchanges (none chosen: all).
+    outside = opp.exchanges - profile.exchanges if profile.exchanges else frozenset()
+    if Reason.EXCHANGE in asks and outside:
+        return Reason.EXCHANGE, f"needs {sorted(outside)}"
     # Layer 6: context and compliance.
     if profile.trading_restricted:
         return Reason.RESTRICTED, Reason.RESTRICTED.text

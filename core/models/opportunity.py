@@ -44,7 +44,6 @@ class Opportunity(BaseModel):
     expires_at: float
     min_position_usd: float = 0.0
     recommended_position_usd: float = 0.0
-    requires_api_keys: bool = False
     closed: bool = False
     # Filled by the opportunity engine (core.opportunity); defaults keep older payloads valid.
     gross_spread_pct: float = 0.0

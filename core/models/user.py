@@ -57,8 +57,6 @@ class UserProfile(BaseModel):
     preferences: Preferences = Field(default_factory=Preferences)
     # Exchanges the user trades on; empty means all of them until the user narrows the list.
     exchanges: frozenset[str] = frozenset()
-    # Exchanges the user has API keys on (names only; keys themselves are never stored here).
-    api_key_exchanges: frozenset[str] = frozenset()
     onboarding: OnboardingState = OnboardingState.PENDING
     trading_restricted: bool = False
     region: str = ""

@@ -1,6 +1,6 @@
 """Levels 1, 2 and 4 of the validation pipeline, as pure functions returning records.
 
-Level 3 (user-specific: session, API keys, risk tolerance, hours, tier) runs per user in the
+Level 3 (user-specific: session, tier, preferences, exchanges, caps) runs per user in the
 distribution layer, not in the coordinator.
 
 Each level checks in a fixed order and reports the first failure as `reason`; `figures` holds

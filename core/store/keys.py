@@ -155,7 +155,6 @@ class ProfileFields:
     PIERCE_DND: Final = "pierce_dnd"
     RISK: Final = "risk"
     EXCHANGES: Final = "exchanges"
-    API_KEYS: Final = "api_keys"
     ONBOARDING: Final = "onboarding"
     RESTRICTED: Final = "restricted"
     REGION: Final = "region"

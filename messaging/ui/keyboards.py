@@ -81,7 +81,6 @@ class Act:
     PIERCE: Final = "pierce"  # value: "1" | "0"
     RISK: Final = "risk"  # value: low | medium | high
     EXCHANGE: Final = "exch"  # value: "+binance" | "-binance"
-    API_KEY: Final = "key"  # value: "+binance" | "-binance"
     FINISH: Final = "finish"  # value: "" (resumes onboarding)
     CANCEL: Final = "cancel"  # value: "" (stops waiting for typed input)
 
@@ -96,7 +95,6 @@ class Page:
     DND: Final = "dnd"
     RISK: Final = "risk"
     EXCHANGES: Final = "exch"
-    API_KEYS: Final = "keys"
 
 
 PAGES: Final[frozenset[str]] = frozenset(
@@ -110,7 +108,6 @@ PAGES: Final[frozenset[str]] = frozenset(
         Page.DND,
         Page.RISK,
         Page.EXCHANGES,
-        Page.API_KEYS,
     }
 )
 
@@ -222,18 +219,12 @@ def onboarding_risk(risk: RiskTolerance) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[row, *_ob_nav(Step.RISK)])
 
 
-def onboarding_exchanges(selected: frozenset[str], has_keys: bool) -> InlineKeyboardMarkup:
+def onboarding_exchanges(selected: frozenset[str]) -> InlineKeyboardMarkup:
     buttons = [
         _btn(f"{_mark(ex in selected)} {label}", _ob(Step.EXCHANGES, toggle_value(ex, selected)))
         for ex, label in EXCHANGES.items()
     ]
-    keys_row = [
-        _btn(
-            f"{_mark(has_keys)} I have API keys on the selected exchanges",
-            _ob(Step.EXCHANGES, "keys=0" if has_keys else "keys=1"),
-        )
-    ]
-    rows = [*_chunks(buttons, 3), keys_row]
+    rows = _chunks(buttons, 3)
     return InlineKeyboardMarkup(inline_keyboard=rows + _ob_nav(Step.EXCHANGES))
 
 
@@ -288,10 +279,6 @@ def settings_main(profile: UserProfile, now: float) -> InlineKeyboardMarkup:
             _btn(
                 f"🏦 Exchanges: {_count(profile.exchanges, len(EXCHANGES))} ›",
                 _set(Act.OPEN, Page.EXCHANGES),
-            ),
-            _btn(
-                f"🔑 API keys ({len(profile.api_key_exchanges)}) ›",
-                _set(Act.OPEN, Page.API_KEYS),
             ),
         ],
     ]
@@ -378,12 +365,6 @@ def _exchange_toggles(action: str, selected: frozenset[str]) -> Rows:
 def settings_exchanges(selected: frozenset[str]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[*_exchange_toggles(Act.EXCHANGE, selected), _back()]
-    )
-
-
-def settings_api_keys(selected: frozenset[str]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[*_exchange_toggles(Act.API_KEY, selected), _back()]
     )
 
 

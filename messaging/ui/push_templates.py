@@ -99,11 +99,6 @@ def _details(opp: Opportunity) -> list[str]:
         f"slippage {opp.slippage_pct:.3f}% = net {opp.net_spread_pct:.3f}%",
         f"Depth ${opp.available_depth_usd:,.0f} · min position ${opp.min_position_usd:,.0f}",
     ]
-    needs = []
-    if opp.requires_api_keys:
-        needs.append(f"API keys on {_e(opp.buy_exchange)} and {_e(opp.sell_exchange)}")
-    if needs:
-        lines.append(" · ".join(needs))
     lines.append(f"<code>{_e(opp.opportunity_id)}</code>")
     return lines
 

@@ -34,7 +34,6 @@ class Person:
     dnd: bool = False
     off_hours: bool = False
     exchanges: frozenset[str] = frozenset()
-    api_keys: frozenset[str] = frozenset()
     restricted: bool = False
     region: str = ""
     fields: dict[str, str] = field(default_factory=dict)
@@ -56,8 +55,6 @@ class Person:
             f[P.ACTIVE_HOURS] = f"{start}-{start + 1}"
         if self.exchanges:
             f[P.EXCHANGES] = ",".join(sorted(self.exchanges))
-        if self.api_keys:
-            f[P.API_KEYS] = ",".join(sorted(self.api_keys))
         f[P.RESTRICTED] = "1" if self.restricted else "0"
         f[P.REGION] = self.region
         return f
@@ -83,8 +80,6 @@ def population(n: int, seed: int = 7, first_id: int = 10_000) -> list[Person]:
         p.off_hours = rng.random() < 0.05
         if rng.random() < 0.3:
             p.exchanges = frozenset(rng.sample(EXCHANGES, rng.randint(1, 3)))
-        if rng.random() < 0.5:
-            p.api_keys = frozenset(rng.sample(EXCHANGES, rng.randint(1, 4)))
         p.restricted = rng.random() < 0.03
         p.region = BLOCKED_REGION if rng.random() < 0.03 else rng.choice(["", "DE", "US"])
         people.append(p)
@@ -116,7 +111,6 @@ def burst(now: float, n: int = 8, seed: int = 11) -> list[Opportunity]:
                 detected_at=now - 600,
                 updated_at=now,
                 expires_at=now + 1800,
-                requires_api_keys=rng.random() < 0.25,
             )
         )
     return out
@@ -137,8 +131,6 @@ def eligible(p: Person, o: Opportunity, settings: Settings) -> bool:
         return False
     pair = {o.buy_exchange, o.sell_exchange}
     if p.exchanges and not pair <= p.exchanges:
-        return False
-    if o.requires_api_keys and not pair <= p.api_keys:
         return False
     return not p.restricted and p.region != BLOCKED_REGION
 

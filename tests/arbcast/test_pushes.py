@@ -187,12 +187,7 @@ async def test_high_goes_at_once_a_blocked_user_loses_the_session_and_a_close_ed
     await world.block(blocked)  # nobody reads the bot's updates here: it learns by the 403
     await seed(live_services, people, now)
     (opp,) = burst(now, n=1)
-    opp = opp.model_copy(
-        update={
-            "priority": Priority.HIGH,
-            "requires_api_keys": False,
-        }
-    )
+    opp = opp.model_copy(update={"priority": Priority.HIGH})
     pubsub = redis.pubsub(ignore_subscribe_messages=True)
     await pubsub.subscribe(keys.SESSION_CHANNEL)
     pushes = Pushes(settings, redis_url, redis)

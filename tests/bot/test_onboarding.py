@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.handlers.onboarding import KEYS_NEED_EXCHANGES, STALE
+from bot.handlers.onboarding import STALE
 from bot.handlers.preferences import LAST_TYPE
 from core.events import EventName
 from core.models import OnboardingState, OpportunityType, RiskTolerance
@@ -75,11 +75,9 @@ async def test_completing_onboarding_step_by_step_saves_every_answer_and_complet
     await click(env, 1, mid, "ob:risk:high")
 
     msg = await click(env, 1, mid, "ob:risk:next")
-    assert "read-only" in msg["text"] and "withdrawal" in msg["text"]
+    assert "need no exchange API keys" in msg["text"] and "never paste keys" in msg["text"]
     await click(env, 1, mid, "ob:exchanges:+binance")
     await click(env, 1, mid, "ob:exchanges:+okx")
-    msg = await click(env, 1, mid, "ob:exchanges:keys=1")
-    assert "ob:exchanges:keys=0" in buttons(msg)
 
     msg = await click(env, 1, mid, "ob:exchanges:next")
     assert "You're all set" in msg["text"]
@@ -93,7 +91,6 @@ async def test_completing_onboarding_step_by_step_saves_every_answer_and_complet
     assert prefs.timezone == "Europe/Berlin"
     assert prefs.risk_tolerance is RiskTolerance.HIGH
     assert profile.exchanges == {"binance", "okx"}
-    assert profile.api_key_exchanges == {"binance", "okx"}
     assert profile.onboarding is OnboardingState.COMPLETED
     session = await env.services.sessions.store.get(1)
     assert session is not None and session.onboarding is OnboardingState.COMPLETED
@@ -113,7 +110,6 @@ async def test_completing_onboarding_step_by_step_saves_every_answer_and_complet
         ("exchanges", "shown"),
         ("exchanges", "answered", "+binance"),
         ("exchanges", "answered", "+okx"),
-        ("exchanges", "answered", "keys=1"),
         ("done", "completed"),
     ]
     changed = env.services.events.named(EventName.PREFERENCE_CHANGED)
@@ -123,7 +119,6 @@ async def test_completing_onboarding_step_by_step_saves_every_answer_and_complet
         "timezone",
         "risk_tolerance",
         "exchanges",
-        "api_key_exchanges",
     }
     assert all(e.attrs["source"] == "onboarding" for e in changed)
 
@@ -255,26 +250,22 @@ async def test_the_last_opportunity_type_cannot_be_turned_off(botenv: BotEnv) ->
     assert types == {OpportunityType.TECHNICAL}
 
 
-async def test_api_keys_need_selected_exchanges_and_follow_the_selection(botenv: BotEnv) -> None:
+async def test_the_exchanges_step_asks_for_no_api_keys_and_an_old_keys_button_saves_nothing(
+    botenv: BotEnv,
+) -> None:
+    """Alerts come from public market data: no step collects keys, and the "I have API keys"
+    button of an older build (still on someone's screen) is refused as unknown."""
     env = botenv
     await env.send(1, "/start")
     mid = (await onboarding_message(env, 1))["message_id"]
     for step in ("welcome", "tier", "types", "schedule", "risk"):
-        await click(env, 1, mid, f"ob:{step}:next")
-    await click(env, 1, mid, "ob:exchanges:keys=1")
-    answer = (await env.callback_answers(1))[-1]
-    assert answer["text"] == KEYS_NEED_EXCHANGES and answer["show_alert"]
-    assert (await env.services.profiles.get(1)).api_key_exchanges == frozenset()
-
+        msg = await click(env, 1, mid, f"ob:{step}:next")
+    assert not any("keys" in b for b in buttons(msg))
     await click(env, 1, mid, "ob:exchanges:+kraken")
-    await click(env, 1, mid, "ob:exchanges:keys=1")
-    await click(env, 1, mid, "ob:exchanges:+bybit")
-    assert (await env.services.profiles.get(1)).api_key_exchanges == {"kraken", "bybit"}
-    await click(env, 1, mid, "ob:exchanges:-kraken")
-    profile = await env.services.profiles.get(1)
-    assert profile.exchanges == {"bybit"} and profile.api_key_exchanges == {"bybit"}
-    await click(env, 1, mid, "ob:exchanges:keys=0")
-    assert (await env.services.profiles.get(1)).api_key_exchanges == frozenset()
+    before = await env.services.profiles.get(1)
+    await env.press(1, mid, "ob:exchanges:keys=1")  # as if the old keyboard were still shown
+    assert (await env.callback_answers(1))[-1]["text"] == templates.UNKNOWN_BUTTON
+    assert await env.services.profiles.get(1) == before
 
 
 async def test_onboarding_buttons_without_a_session_ask_for_start(botenv: BotEnv) -> None:

@@ -67,11 +67,11 @@ async def test_settings_and_its_alias_show_every_current_preference(
         "High-priority alerts through DND: off",
         "Risk tolerance: medium",
         "Exchanges: all",
-        "API keys on: none",
     ):
         assert line in menu["plain_text"]
-    for page in ("types", "muted", "profit", "tz", "hours", "dnd", "risk", "exch", "keys"):
+    for page in ("types", "muted", "profit", "tz", "hours", "dnd", "risk", "exch"):
         assert f"set:open:{page}" in buttons(menu)
+    assert not any("key" in b for b in buttons(menu))  # alerts need no API keys
     assert "set:push:0" in buttons(menu)
 
 
@@ -123,12 +123,8 @@ async def test_every_settings_button_saves_at_once_emits_an_event_and_rerenders(
     await click(env, 1, mid, "set:exch:+kraken")
     msg = await click(env, 1, mid, "set:exch:+coinbase")
     assert "Kraken, Coinbase" in msg["plain_text"] or "Coinbase, Kraken" in msg["plain_text"]
-    await click(env, 1, mid, "set:exch:-kraken")
-
-    await click(env, 1, mid, "set:open:")
-    await click(env, 1, mid, "set:open:keys")
-    msg = await click(env, 1, mid, "set:key:+bybit")
-    assert "read-only" in msg["plain_text"] and "withdrawal" in msg["plain_text"]
+    msg = await click(env, 1, mid, "set:exch:-kraken")
+    assert "never paste keys" in msg["plain_text"]
 
     profile = await env.services.profiles.get(1)
     prefs = profile.preferences
@@ -141,7 +137,6 @@ async def test_every_settings_button_saves_at_once_emits_an_event_and_rerenders(
     assert prefs.high_priority_pierces_dnd is True
     assert prefs.risk_tolerance is RiskTolerance.LOW
     assert profile.exchanges == {"coinbase"}
-    assert profile.api_key_exchanges == {"bybit"}
     assert changes(env) == [
         ("push_enabled", "0"),
         ("opportunity_types", "arbitrage,technical"),
@@ -155,7 +150,6 @@ async def test_every_settings_button_saves_at_once_emits_an_event_and_rerenders(
         ("exchanges", "kraken"),
         ("exchanges", "coinbase,kraken"),
         ("exchanges", "coinbase"),
-        ("api_key_exchanges", "bybit"),
     ]
     # Everything happened in the one menu message.
     assert (await env.last(1))["message_id"] == mid

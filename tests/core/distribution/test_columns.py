@@ -122,7 +122,6 @@ def recipients(draw: st.DrawFn, now: float) -> tuple[RecipientState, ChatContext
         tier=usually(draw, Tier.ENTERPRISE, st.sampled_from(Tier)),
         preferences=prefs,
         exchanges=usually(draw, frozenset(), subsets),
-        api_key_exchanges=draw(subsets),
         trading_restricted=usually(draw, False, st.booleans()),
         region=draw(st.sampled_from(REGIONS)),
     )
@@ -141,7 +140,6 @@ def opportunities(draw: st.DrawFn, now: float) -> Opportunity:
         expected_profit_pct=draw(st.sampled_from([0.0, 0.5, 0.8, 1.5])),
         priority=draw(st.sampled_from(Priority)),
         detected_at=now - draw(st.sampled_from([0.0, 30.0, 59.5, 60.0, 299.0, 300.0, 3600.0])),
-        requires_api_keys=usually(draw, False, st.booleans()),
     )
 
 

@@ -228,14 +228,6 @@ def test_l5_empty_exchange_list_means_all_exchanges() -> None:
     passes(check(recipient(exchanges=frozenset()), buy_exchange="gate", sell_exchange="mexc"))
 
 
-def test_l5_api_keys_needed_on_both_exchanges_when_required() -> None:
-    half = recipient(api_key_exchanges=frozenset({"binance"}))
-    rejects("L5:api_keys", check(half, requires_api_keys=True))
-    passes(check(half))
-    both = recipient(api_key_exchanges=frozenset({"binance", "okx"}))
-    passes(check(both, requires_api_keys=True))
-
-
 def test_l5_user_who_skipped_onboarding_gets_what_the_tier_allows() -> None:
     skipped = recipient(tier=Tier.FREE, onboarding=OnboardingState.SKIPPED)
     passes(check(skipped))

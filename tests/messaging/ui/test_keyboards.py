@@ -47,7 +47,7 @@ def every_keyboard() -> list[InlineKeyboardMarkup]:
         kb.onboarding_types(EVERY, ARB),
         kb.onboarding_schedule((8, 22), "America/New_York"),
         kb.onboarding_risk(RiskTolerance.HIGH),
-        kb.onboarding_exchanges(frozenset(kb.EXCHANGES), True),
+        kb.onboarding_exchanges(frozenset(kb.EXCHANGES)),
         kb.onboarding_done(),
         kb.settings_main(profile(), 0.0),
         kb.settings_main(profile(prefs=Preferences(dnd_until=10.0, muted_pairs=muted)), 5.0),
@@ -59,7 +59,6 @@ def every_keyboard() -> list[InlineKeyboardMarkup]:
         kb.settings_dnd(True, True),
         kb.settings_risk(RiskTolerance.LOW),
         kb.settings_exchanges(frozenset({"okx"})),
-        kb.settings_api_keys(frozenset()),
         kb.settings_input(Page.MUTED),
     ]
 
@@ -83,7 +82,7 @@ def test_every_button_carries_typed_callback_data_of_at_most_64_bytes(
         (Step.TYPES, kb.onboarding_types(EVERY, EVERY)),
         (Step.SCHEDULE, kb.onboarding_schedule((0, 24), "UTC")),
         (Step.RISK, kb.onboarding_risk(RiskTolerance.MEDIUM)),
-        (Step.EXCHANGES, kb.onboarding_exchanges(frozenset(), False)),
+        (Step.EXCHANGES, kb.onboarding_exchanges(frozenset())),
     ],
 )
 def test_every_onboarding_step_offers_next_and_skip_for_its_own_step(
@@ -126,16 +125,12 @@ def test_schedule_offers_hour_and_timezone_presets_with_the_current_ones_ticked(
     assert ticked == ["✅ 08–22", "✅ Berlin"]
 
 
-def test_exchanges_step_has_every_exchange_and_the_api_key_toggle() -> None:
-    off = kb.onboarding_exchanges(frozenset({"binance"}), False)
+def test_exchanges_step_toggles_every_exchange() -> None:
+    markup = kb.onboarding_exchanges(frozenset({"binance"}))
     assert {f"ob:exchanges:{'-' if ex == 'binance' else '+'}{ex}" for ex in kb.EXCHANGES} <= set(
-        data(off)
+        data(markup)
     )
-    assert "ob:exchanges:keys=1" in data(off)
-    assert "⬜ I have API keys on the selected exchanges" in labels(off)
-    on = kb.onboarding_exchanges(frozenset({"binance"}), True)
-    assert "ob:exchanges:keys=0" in data(on)
-    assert "✅ I have API keys on the selected exchanges" in labels(on)
+    assert "✅ Binance" in labels(markup)
 
 
 def test_settings_menu_reaches_every_preference_and_offers_finishing_onboarding() -> None:
