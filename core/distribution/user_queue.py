@@ -18,7 +18,11 @@ Rules
 - Quiet times: during DND or outside active hours (the user's timezone) due items are held
   (``held``, once per item) and go out in one digest when the window opens; HIGH pierces DND
   (not active hours) for users with ``high_priority_pierces_dnd``. Items whose ``expires_at``
-  passes while queued are dropped (``expired`` / ``expired_while_held``).
+  passes while queued are dropped (``expired`` / ``expired_while_held``). Held alerts that
+  expire or close before the window opens are counted (``missed``), and the first message after
+  it opens says so: a digest carries the count, or, with nothing left to send, an ``away``
+  message does ("while you were away: N opportunities came and went"). The user is told once;
+  the count is cleared only when the release step confirms the message that carries it.
 - `quota` (optional, on `offer`/`tick`): how many opportunities the user may still receive now
   (from layer 4's counters); a message carries at most that many, the rest are dropped
   (``quota``). The host commits the counters for what it actually sent.
@@ -47,7 +51,7 @@ from core.distribution.quiet import QuietTimes
 from core.distribution.settings import DistributionSettings
 from core.models import Opportunity, Preferences, Priority
 
-Kind = Literal["single", "digest", "edit_closed"]
+Kind = Literal["single", "digest", "edit_closed", "away"]
 _RANK = {Priority.HIGH: 0, Priority.MEDIUM: 1, Priority.LOW: 2}
 _STATE_VERSION = 1
 # Release outcomes after which the items wait rather than go (the rest drop them).
@@ -67,6 +71,8 @@ class Outgoing:
     dedup_key: str
     updated_ids: tuple[str, ...] = ()  # items of a digest that are updates of sent ones
     message_id: int | None = None  # for edit_closed: the Telegram message to edit
+    # Held alerts that expired or closed before the window opened (a digest or ``away``).
+    missed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +166,10 @@ class UserQueue:
         self._seq = 0
         self._proposed: dict[str, tuple[Outgoing, list[_Item]]] = {}
         self._events: list[QueueEvent] = []
+        # Held alerts lost to expiry or closing, not yet told; and from when the queue should
+        # look for the window to open to tell them (a refused summary waits past `retry_at`).
+        self._missed = 0
+        self._missed_at = 0.0
         if preferences is not None:
             self.set_preferences(preferences)
 
@@ -245,6 +255,8 @@ class UserQueue:
         item = self._pending.pop(oid, None)
         if item is not None:
             self._event("dropped", oid, now, "closed")
+            if item.held:
+                self._miss(now)
         rec = self._sent.pop(oid, None)
         forget = rec.expires_at if rec else item.expires_at if item else now
         self._closed[oid] = max(forget, now) + self.settings.sent_retention_seconds
@@ -262,11 +274,18 @@ class UserQueue:
             self._quiet.opens_at(i.due_at, pierce=self._pierces(i)) if i.held else i.due_at
             for i in self._pending.values()
         ]
+        if self._missed:
+            times.append(self._quiet.opens_at(self._missed_at, pierce=False))
         return min(times) if times else None
 
     def drain_events(self) -> list[QueueEvent]:
         events, self._events = self._events, []
         return events
+
+    @property
+    def missed(self) -> int:
+        """Held alerts that expired or closed before the window opened, not yet told."""
+        return self._missed
 
     @property
     def held_count(self) -> int:
@@ -297,6 +316,11 @@ class UserQueue:
     def _drop(self, oid: str, now: float, reason: str) -> list[Outgoing]:
         self._event("dropped", oid, now, reason)
         return []
+
+    def _miss(self, now: float) -> None:
+        if not self._missed:
+            self._missed_at = now
+        self._missed += 1
 
     def _enqueue(self, opp: Opportunity, now: float, due: float, *, is_update: bool) -> _Item:
         oid = opp.opportunity_id
@@ -339,6 +363,9 @@ class UserQueue:
     def confirm(self, outgoing_id: str) -> None:
         """The proposal went to the outbox: its items are sent (dedup, close edits)."""
         out, items = self._proposed.pop(outgoing_id)
+        self._missed = max(0, self._missed - out.missed)
+        if out.kind == "away":
+            return
         sent, inflight = self._sent_records(out, items)
         self._sent.update(sent)
         self._inflight[outgoing_id] = inflight
@@ -367,7 +394,12 @@ class UserQueue:
         """The release step refused the proposal: for the cooldown or DND its items wait until
         `retry_at` (and are dropped then if expired); otherwise they are dropped with the
         reason (``release:<reason>``)."""
-        _out, items = self._proposed.pop(outgoing_id)
+        out, items = self._proposed.pop(outgoing_id)
+        if out.missed and reason in _WAIT and retry_at is not None:
+            self._missed_at = max(self._missed_at, retry_at)  # told when it may go
+        elif out.missed and out.kind == "away":
+            # Push switched off, the session ended: nobody is waiting for the summary.
+            self._missed = max(0, self._missed - out.missed)
         if reason in _WAIT and retry_at is not None:
             for item in items:
                 item.due_at = item.not_before = max(item.not_before, retry_at)
@@ -403,9 +435,11 @@ class UserQueue:
             if item.expires_at <= now:
                 del self._pending[oid]
                 self._drop(oid, now, "expired_while_held" if item.held else "expired")
-        if not any(i.due_at <= now and i.not_before <= now for i in self._pending.values()):
-            return []
+                if item.held:
+                    self._miss(now)
         reason = self._quiet.reason(now, high=False)
+        if not any(i.due_at <= now and i.not_before <= now for i in self._pending.values()):
+            return self._away(now) if reason is None else []
         if reason is not None:
             if (
                 reason == "dnd"
@@ -437,7 +471,7 @@ class UserQueue:
             self._drop(item.opportunity_id, now, over)
         chosen = chosen[:cap]
         if not chosen:
-            return []
+            return self._away(now) if reason is None else []
         for item in chosen:
             del self._pending[item.opportunity_id]
         ids = tuple(i.opportunity_id for i in chosen)
@@ -451,8 +485,36 @@ class UserQueue:
             f"{self.user_id}:digest:"
             + ",".join(f"{i.opportunity_id}@{i.updated_at!r}" for i in chosen),
             tuple(i.opportunity_id for i in chosen if i.is_update),
+            missed=self._told_now(now, reason),
         )
         self._proposed[out.outgoing_id] = (out, chosen)
+        return [out]
+
+    def _told_now(self, now: float, quiet: str | None) -> int:
+        """How many missed alerts a message proposed now tells: all of them once the window is
+        open and no other proposal carries them, else none (a pierced DND is not "back")."""
+        if quiet is not None or now < self._missed_at:
+            return 0
+        if any(o.missed for o, _ in self._proposed.values()):
+            return 0
+        return self._missed
+
+    def _away(self, now: float) -> list[Outgoing]:
+        """The summary of missed alerts, when the window is open and nothing else tells it."""
+        missed = self._told_now(now, None)
+        if not missed:
+            return []
+        out = Outgoing(
+            self._next_id(),
+            self.user_id,
+            "away",
+            (),
+            Priority.LOW,
+            now,
+            f"{self.user_id}:away:{self._missed_at!r}",
+            missed=missed,
+        )
+        self._proposed[out.outgoing_id] = (out, [])
         return [out]
 
     def _edit(self, oid: str, message_id: int, now: float) -> Outgoing:
@@ -487,8 +549,10 @@ class UserQueue:
         sent = dict(self._sent)
         inflight = dict(self._inflight)
         pending = list(self._pending.values())
+        told = 0
         for out_id, (out, items) in self._proposed.items():
             if out_id in assume_confirmed:
+                told += out.missed
                 records, entry = self._sent_records(out, items)
                 sent.update(records)
                 inflight[out_id] = entry
@@ -509,6 +573,8 @@ class UserQueue:
             "sent": {k: asdict(r) for k, r in sent.items()},
             "closed": dict(self._closed),
             "inflight": {k: [at, list(ids)] for k, (at, ids) in inflight.items()},
+            "missed": max(0, self._missed - told),
+            "missed_at": self._missed_at,
         }
 
     @classmethod
@@ -531,4 +597,6 @@ class UserQueue:
         queue._sent = {k: _Sent(**v) for k, v in data["sent"].items()}
         queue._closed = {k: float(v) for k, v in data["closed"].items()}
         queue._inflight = {k: (float(at), list(ids)) for k, (at, ids) in data["inflight"].items()}
+        queue._missed = int(data.get("missed", 0))  # absent in states saved before the summary
+        queue._missed_at = float(data.get("missed_at", 0.0))
         return queue

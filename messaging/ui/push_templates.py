@@ -10,8 +10,10 @@ Pure functions of domain objects. Every value is escaped. What a user sees depen
 A ``single`` is one card; a ``digest`` lists its items best first (priority, expected profit,
 confidence, id, as the queue ranks them), at most ``max_items``, updates of opportunities sent
 before marked ``🔁 updated``; an ``edit_closed`` is the card struck through, marked closed and
-without buttons. Buttons are `OpportunityCB` (Details / Mute pair / Mute type / 👍 / 👎), packed
-to at most 64 bytes; an id too long for that gets no buttons rather than a broken keyboard.
+without buttons. Held alerts that expired or closed during the user's quiet time are told once
+the window opens: a line in the digest, or an ``away`` message of its own. Buttons are
+`OpportunityCB` (Details / Mute pair / Mute type / 👍 / 👎), packed to at most 64 bytes; an id
+too long for that gets no buttons rather than a broken keyboard.
 """
 
 from __future__ import annotations
@@ -153,6 +155,20 @@ def _digest_item(
     return "\n".join(lines)
 
 
+def missed_line(missed: int) -> str:
+    noun = "opportunity" if missed == 1 else "opportunities"
+    return f"🌙 While you were away, {missed} {noun} came and went before your quiet time ended."
+
+
+def away(missed: int, profile: UserProfile) -> Rendered:
+    """The summary of held alerts that expired or closed before the quiet time ended."""
+    return Rendered(
+        f"{missed_line(missed)}\n{_hello(profile)}, send /opportunities for what is live now; "
+        "/settings changes your Do Not Disturb and active hours.",
+        None,
+    )
+
+
 def digest(
     opps: Iterable[Opportunity],
     profile: UserProfile,
@@ -160,6 +176,7 @@ def digest(
     *,
     updated: Iterable[str] = (),
     max_items: int = 5,
+    missed: int = 0,
 ) -> Rendered:
     ranked = sorted(opps, key=rank)
     shown = ranked[:max_items]
@@ -171,6 +188,8 @@ def digest(
         ]
         more = len(ranked) - len(shown)
         head = f"📬 {_hello(profile)}, {len(shown)} opportunities, best first"
+        if missed:
+            head += f"\n<i>{missed_line(missed)}</i>"
         tail = [f"<i>…and {more} more: see /opportunities</i>"] if more else []
         text = "\n\n".join([head, *items, *tail])
         if len(text) <= MAX_TEXT or len(shown) <= 1:
@@ -204,11 +223,20 @@ def render(
     found = [opportunities[i] for i in outgoing.opportunity_ids if i in opportunities]
     if outgoing.kind == "edit_closed":
         return closed(found[0], profile, now) if found else closed_unknown(profile, now)
+    if outgoing.kind == "away":
+        return away(outgoing.missed, profile)
     if not found:
         return None
     if outgoing.kind == "single" and len(found) == 1:
         return single(found[0], profile, now)
-    return digest(found, profile, now, updated=outgoing.updated_ids, max_items=max_items)
+    return digest(
+        found,
+        profile,
+        now,
+        updated=outgoing.updated_ids,
+        max_items=max_items,
+        missed=outgoing.missed,
+    )
 
 
 # -- buttons ------------------------------------------------------------------------------------

@@ -286,3 +286,42 @@ async def test_a_release_whose_reply_was_lost_is_retried_without_a_duplicate(
     await shard.tick(clock.now())
     assert [m.opportunity_ids for m in await released(redis)] == [("m1",)]
     assert await services.quota.used(uid, clock.now()) == (1, 1)
+
+
+async def test_alerts_lost_during_dnd_are_told_once_when_it_ends_at_no_quota(
+    services: Services, settings: Settings, redis_url: str, clock: ManualClock, redis: Any
+) -> None:
+    """Two digest items held by Do Not Disturb expire before it ends: when it ends the user gets
+    one "while you were away" message (even when the first release's reply is lost), which takes
+    no quota and starts no cooldown, so a HIGH alert right after still goes at once."""
+    uid, shard = await _basic_shard(services, settings, redis_url, clock, Tier.BASIC)
+    real = shard._release
+    shard._release = LostReply(real._redis, real._scripts, real._ttls)
+    shard._release.failures = 0
+    now = clock.now()
+    await services.profiles.update(uid, dnd_until=now + 600)
+    await shard.refresh([uid], now)
+    for oid in ("m1", "m2"):
+        o = opp(now, oid, priority=Priority.MEDIUM, expires_at=now + 300)
+        await services.opportunities.put(o)
+        await shard.fanout(o, now)
+    clock.advance(seconds=settings.distribution.medium_window_seconds)
+    await shard.tick(clock.now())  # held
+    clock.advance(seconds=300)
+    await shard.tick(clock.now())  # expired while held; still in DND
+    assert await released(redis) == []
+    clock.advance(seconds=now + 600 - clock.now())  # Do Not Disturb ends
+    shard._release.failures = 1
+    with pytest.raises(StoreUnavailableError):
+        await shard.tick(clock.now())
+    await shard.tick(clock.now())
+    [away] = await released(redis)
+    assert away.opportunity_ids == ()
+    assert "While you were away, 2 opportunities came and went" in away.text
+    assert await services.quota.used(uid, clock.now()) == (0, 0)
+    [counters] = await services.quota.counters_many([uid], clock.now())
+    assert counters.last_push_at is None
+    high = opp(clock.now(), "h1")
+    await services.opportunities.put(high)
+    await shard.fanout(high, clock.now())
+    assert [m.opportunity_ids for m in await released(redis)] == [(), ("h1",)]

@@ -4,6 +4,8 @@
 -- entry and the user's queue state as it is once this message is out.
 -- A repeat of a release already done (same outgoing id) changes nothing and says 'dup', so a
 -- caller that lost the reply may simply try again.
+-- A message with no opportunities (the "while you were away" summary) is not an alert: it takes
+-- no quota, is not held by the cooldown or the caps, and does not count as the last push.
 --
 -- KEYS[1] session hash, [2] profile hash, [3] quota day counter, [4] quota hour counter,
 --   [5] last push, [6] outbox seen mark of the outgoing id, [7] outbox stream,
@@ -44,29 +46,31 @@ local dnd = tonumber(p[2] or '')
 if dnd ~= nil and now < dnd and ARGV[14] ~= '1' then
   return answer('dnd', p[2])
 end
-if last ~= '' and cooldown > 0 and now - tonumber(last) < cooldown then
-  return answer('cooldown', tostring(tonumber(last) + cooldown))
-end
-local fits = wanted
-if day_cap > 0 then fits = math.min(fits, day_cap - day_used) end
-if hour_cap > 0 then fits = math.min(fits, hour_cap - hour_used) end
-if fits <= 0 then
-  if day_cap > 0 and day_used >= day_cap then
-    return answer('daily_cap')
+if wanted > 0 then
+  if last ~= '' and cooldown > 0 and now - tonumber(last) < cooldown then
+    return answer('cooldown', tostring(tonumber(last) + cooldown))
   end
-  return answer('hourly_cap')
-end
-if fits < wanted then
-  return answer('partial', tostring(fits))
-end
+  local fits = wanted
+  if day_cap > 0 then fits = math.min(fits, day_cap - day_used) end
+  if hour_cap > 0 then fits = math.min(fits, hour_cap - hour_used) end
+  if fits <= 0 then
+    if day_cap > 0 and day_used >= day_cap then
+      return answer('daily_cap')
+    end
+    return answer('hourly_cap')
+  end
+  if fits < wanted then
+    return answer('partial', tostring(fits))
+  end
 
-day_used = redis.call('INCRBY', KEYS[3], wanted)
-hour_used = redis.call('INCRBY', KEYS[4], wanted)
-redis.call('EXPIRE', KEYS[3], ARGV[6])
-redis.call('EXPIRE', KEYS[4], ARGV[7])
-redis.call('HINCRBY', KEYS[1], 'opps', wanted)
-last = ARGV[1]
-redis.call('SET', KEYS[5], last, 'EX', ARGV[8])
+  day_used = redis.call('INCRBY', KEYS[3], wanted)
+  hour_used = redis.call('INCRBY', KEYS[4], wanted)
+  redis.call('EXPIRE', KEYS[3], ARGV[6])
+  redis.call('EXPIRE', KEYS[4], ARGV[7])
+  redis.call('HINCRBY', KEYS[1], 'opps', wanted)
+  last = ARGV[1]
+  redis.call('SET', KEYS[5], last, 'EX', ARGV[8])
+end
 for i = 9, #KEYS do
   redis.call('SADD', KEYS[i], ARGV[15])
   redis.call('EXPIRE', KEYS[i], ARGV[10])

@@ -197,6 +197,62 @@ def test_held_items_that_expire_are_dropped_with_the_reason() -> None:
     assert reasons(q, "dropped") == [("m", "expired_while_held")]
     (out,) = q.tick(T0 + 600)
     assert out.opportunity_ids == ("l",)
+    assert out.missed == 1  # the digest says one more came and went meanwhile
+    assert q.missed == 0
+
+
+def test_held_alerts_all_lost_are_summarised_once_when_the_window_opens() -> None:
+    """Nothing left to send when Do Not Disturb ends: one ``away`` message tells how many came
+    and went (expired, or closed, while held), and then the queue is idle."""
+    q = queue(dnd_until=T0 + 600)
+    q.offer(opp("a", expires_at=T0 + 100), T0)
+    q.offer(opp("b", LOW, expires_at=T0 + 400), T0)
+    q.offer(opp("c"), T0)
+    # Expires before its own batching window: never held, so never missed either.
+    q.offer(opp("never_due", LOW, expires_at=T0 + 250), T0)
+    q.tick(T0 + 30)  # a and c held
+    assert q.on_closed("c", T0 + 50) == []
+    assert q.tick(T0 + 300) == []  # b held; a expired
+    assert q.tick(T0 + 450) == []  # b expired; still in DND: nothing to say yet
+    assert q.missed == 3
+    assert q.next_wakeup() == T0 + 600  # wakes when the window opens, with nothing pending
+    (out,) = q.tick(T0 + 600)
+    assert (out.kind, out.opportunity_ids, out.missed) == ("away", (), 3)
+    assert q.missed == 0 and q.next_wakeup() is None
+    assert q.tick(T0 + 700) == []  # told once
+
+
+def test_an_unconfirmed_summary_is_kept_and_a_refused_one_waits() -> None:
+    """The count is cleared only when the release step confirms the message that carries it;
+    DND set again meanwhile makes it wait; push switched off drops it."""
+    q = UserQueue(7, DistributionSettings(), Preferences(dnd_until=T0 + 600))
+    q.offer(opp("a", expires_at=T0 + 100), T0)
+    q.tick(T0 + 30)
+    q.tick(T0 + 300)
+    (out,) = q.tick(T0 + 600)
+    assert out.kind == "away"
+    state = q.to_dict()  # saved before the release: the summary is still owed
+    assert UserQueue.from_dict(state).missed == 1
+    assert UserQueue.from_dict(q.to_dict(assume_confirmed=[out.outgoing_id])).missed == 0
+    q.refuse(out.outgoing_id, "dnd", T0 + 600, retry_at=T0 + 3600)
+    assert q.missed == 1 and q.next_wakeup() == T0 + 3600
+    assert q.tick(T0 + 1800) == []
+    (again,) = q.tick(T0 + 3600)
+    assert again.kind == "away" and again.outgoing_id != out.outgoing_id
+    q.refuse(again.outgoing_id, "push_off", T0 + 3600)
+    assert q.missed == 0 and q.next_wakeup() is None
+
+
+def test_a_pierced_dnd_is_not_the_window_opening() -> None:
+    """A HIGH alert that pierces DND goes alone; the summary waits for DND's end."""
+    q = queue(dnd_until=T0 + 600, high_priority_pierces_dnd=True)
+    q.offer(opp("m", expires_at=T0 + 100), T0)
+    q.tick(T0 + 30)
+    q.tick(T0 + 100)
+    (single,) = q.offer(opp("h", HIGH), T0 + 200)
+    assert single.kind == "single" and single.missed == 0
+    (out,) = q.tick(T0 + 600)
+    assert (out.kind, out.missed) == ("away", 1)
 
 
 def test_expired_or_closed_offers_are_dropped() -> None:

@@ -210,6 +210,20 @@ def test_render_dispatches_on_kind_and_skips_unknown_opportunities() -> None:
     assert pt.render(out("single", ("gone",)), known, user(), NOW) is None
 
 
+def test_alerts_missed_in_quiet_time_are_told_in_the_digest_or_on_their_own() -> None:
+    known = {"a": opp("a")}
+    dig = pt.render(out("digest", ("a",), missed=1), known, user(), NOW)
+    assert dig is not None
+    assert "While you were away, 1 opportunity came and went" in plain(dig.text)
+    away = pt.render(out("away", (), missed=4), {}, user(), NOW)
+    assert away is not None and away.markup is None
+    text = plain(away.text)
+    assert "While you were away, 4 opportunities came and went" in text
+    assert "Ann, send /opportunities" in text and "/settings" in text
+    plain_digest = pt.render(out("digest", ("a",)), known, user(), NOW)
+    assert plain_digest is not None and "away" not in plain_digest.text
+
+
 def test_closed_edit_strikes_the_card_and_drops_the_buttons() -> None:
     known = {"a": opp("a")}
     r = pt.render(out("edit_closed", ("a",), message_id=5), known, user(Tier.FREE), NOW + 120)

@@ -1,0 +1,99 @@
+"""A default (Free) trader turns on Do Not Disturb with /dnd; the alerts that come meanwhile
+expire before it ends. When it ends the trader is told, once, how many came and went, through
+the bot and the emulator, and the next alert still goes out at once: the summary took no quota
+and started no cooldown.
+
+The oracle is the product's promise (issue #11: held alerts that expire are summarised once the
+window opens, not lost without a word), counted from what the emulator's chat shows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram.types import InlineKeyboardMarkup
+
+from actors.user_queue_shard import UserQueueShard
+from core.models import Opportunity, OpportunityType, Priority, Tier
+from core.settings import Settings
+from core.store import keys
+from messaging.outbox.store import Outbox
+
+from .conftest import BotEnv
+
+TRADER = 21
+
+
+def funding(oid: str, now: float, lifetime: float) -> Opportunity:
+    return Opportunity(
+        opportunity_id=oid, type=OpportunityType.FUNDING, symbol="ETH/USDT",
+        buy_exchange="binance", sell_exchange="okx", buy_price=100.0, sell_price=100.0,
+        net_spread_pct=0.4, expected_profit_pct=0.4, confidence=0.8, priority=Priority.MEDIUM,
+        detected_at=now, updated_at=now, expires_at=now + lifetime,
+    )  # fmt: skip
+
+
+async def _deliver(botenv: BotEnv, outbox: Outbox) -> list[str]:
+    """Send what the outbox holds, as the push sender does; returns the texts sent."""
+    texts = []
+    for entry in await outbox.claim("test-sender", count=100):
+        m = entry.message
+        markup = (
+            InlineKeyboardMarkup.model_validate_json(m.reply_markup) if m.reply_markup else None
+        )
+        msg = await botenv.bot.send_message(m.chat_id, m.text, reply_markup=markup)
+        await outbox.ack(entry, msg.message_id)
+        texts.append(msg.text or "")
+    return texts
+
+
+async def test_alerts_that_expire_during_dnd_are_told_once_when_it_ends(
+    botenv: BotEnv, settings: Settings, redis_url: str, redis: Any
+) -> None:
+    clock, services = botenv.clock, botenv.services
+    await botenv.send(TRADER, "/start")
+    await services.sessions.activity.flush()
+    shard = UserQueueShard(0, 1, settings, redis_url)
+    outbox = Outbox(redis, settings.distribution.delivery, clock=clock)
+    await outbox.ensure_group()
+    await shard.load(clock.now())
+
+    # /dnd announces the change on the users channel; a live shard refreshes the user from it.
+    pubsub = redis.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe(keys.SESSION_CHANNEL)
+    await botenv.send(TRADER, "/dnd 2h")
+    message = None
+    for _ in range(3):  # the first read may only consume the subscription's confirmation
+        if (message := await pubsub.get_message(timeout=10)) is not None:
+            break
+    assert message is not None and int(message["data"]) == TRADER
+    await pubsub.aclose()
+    await shard.refresh([TRADER], clock.now())
+    dnd_ends = clock.now() + 2 * 3_600
+
+    for oid in ("f1", "f2"):
+        o = funding(oid, clock.now(), lifetime=1_800)
+        await services.opportunities.put(o)
+        await shard.fanout(o, clock.now())
+    # Every 5 minutes for the two hours, as the shard's tick loop would: nothing arrives.
+    sent: list[str] = []
+    while clock.now() < dnd_ends:
+        clock.advance(seconds=300)
+        await shard.tick(clock.now())
+        sent += await _deliver(botenv, outbox)
+    assert clock.now() == dnd_ends
+    [summary] = sent
+    assert "While you were away, 2 opportunities came and went" in summary
+    assert await services.quota.used(TRADER, clock.now()) == (0, 0)
+
+    # Told once; the next alert goes out after the Free delay, not held by a cooldown.
+    delay = settings.tiers[Tier.FREE].delay_seconds
+    later = funding("f3", clock.now(), lifetime=3_600)
+    await services.opportunities.put(later)
+    await shard.fanout(later, clock.now())
+    clock.advance(seconds=delay)
+    await shard.tick(clock.now())
+    [alert] = await _deliver(botenv, outbox)
+    assert "ETH/USDT" in alert and "While you were away" not in alert
+    chat = [m["text"] for m in await botenv.messages(TRADER)]
+    assert sum("While you were away" in t for t in chat) == 1
