@@ -110,11 +110,14 @@ def pair_name(pair: tuple[str, str]) -> str:
     return f"{pair[0]}-{pair[1]}"
 
 
-def create_rate_limiter(settings: Settings) -> RateLimiterClient:
-    """The one GlobalRateLimiter of the namespace (found, not duplicated, by later callers)."""
+def create_rate_limiter(settings: Settings, redis_url: str) -> RateLimiterClient:
+    """The one GlobalRateLimiter of the namespace (found, not duplicated, by later callers); it
+    keeps the slots it granted in `redis_url`, so a restart never grants one twice."""
     ensure_ray(settings)
     cls = ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=0)(GlobalRateLimiter)
-    handle = _named(cls, "global-rate-limiter", settings.ray.namespace, settings.without_secrets())
+    handle = _named(
+        cls, "global-rate-limiter", settings.ray.namespace, settings.without_secrets(), redis_url
+    )
     return RateLimiterClient(
         handle, "global-rate-limiter", timeout=settings.ray.call_timeout_seconds
     )

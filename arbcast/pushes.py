@@ -50,7 +50,7 @@ class Pushes:
         self._redis = redis
         self.reminders = reminders
         # Created here, on the caller's (main) thread: Ray installs signal handlers there.
-        self.limiter: RateLimiterClient = create_rate_limiter(settings)
+        self.limiter: RateLimiterClient = create_rate_limiter(settings, redis_url)
         self.shards: DistributionClient = create_distribution(settings, redis_url)
         self.senders: list[PushSenderClient] = [
             create_sender(settings, redis_url, self.limiter, index=i)

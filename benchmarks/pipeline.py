@@ -133,7 +133,7 @@ async def phase(
                     for c in chats[lo : lo + 1000]
                 ]
             )
-        limiter = create_rate_limiter(settings)
+        limiter = create_rate_limiter(settings, redis_url)
         group = [create_sender(settings, redis_url, limiter, i) for i in range(senders)]
         try:
             await asyncio.gather(*(sender.start() for sender in group))

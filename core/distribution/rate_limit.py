@@ -81,6 +81,16 @@ class GlobalRateLimiterLogic:
     def spacing(self) -> float:
         return self._spacing_us / _US
 
+    @property
+    def next_slot_us(self) -> int:
+        """The first slot not yet handed out: with `paused_until`, what a restart must keep."""
+        return self._next_us
+
+    def restore(self, next_slot_us: int, paused_until: float) -> None:
+        """Take back what a previous life granted (never moving either backwards)."""
+        self._next_us = max(self._next_us, next_slot_us)
+        self.paused_until = max(self.paused_until, paused_until)
+
     def _first_free(self, t_us: int) -> int:
         return max(t_us, self._next_us, to_us(self.paused_until) if self.paused_until > 0 else 0)
 

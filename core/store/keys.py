@@ -35,6 +35,7 @@ for the same reason.
 | ``arbcast:{outbox}:seen:<outgoing id>`` | string | marks an outgoing id enqueued (a repeated enqueue is ignored) | `delivery.dedup_retention_seconds` |
 | ``arbcast:{outbox}:sending:<outgoing id>`` | string | set right before a send: found again means a crash-window resend | `delivery.sending_mark_ttl_seconds`; deleted on outcome |
 | ``arbcast:{outbox}:sent:<outgoing id>`` | string | the Telegram message id it was sent as | `delivery.sent_record_ttl_seconds` |
+| ``arbcast:limiter`` | string | the GlobalRateLimiter's state (JSON): the first slot not yet handed out and a global 429's end, so a restarted limiter never grants a slot twice | until both have passed, plus a minute |
 | ``arbcast:push:stats`` | hash | push counters of the queue shards: ``held:<reason>``, ``dropped:<reason>``, ``rejected:<layer reason>`` | permanent |
 | ``arbcast:events`` | stream | the append-only event log, oldest first, one entry per flushed batch | trimmed by the Parquet sink once written (`events.stream_max_len` as a guard) |
 | ``arbcast:events:dead`` | stream | event entries the sink could not decode, kept for inspection | permanent |
@@ -71,6 +72,8 @@ OUTBOX_ACKS: Final = f"{OUTBOX_STREAM}:acks"
 OUTBOX_STATS: Final = f"{OUTBOX_STREAM}:stats"
 OUTBOX_GROUP: Final = "senders"
 PUSH_STATS: Final = f"{PREFIX}:push:stats"
+RATE_LIMITER: Final = f"{PREFIX}:limiter"
+RATE_LIMITER_GRACE_S: Final = 60
 
 
 def session(user_id: int) -> str:

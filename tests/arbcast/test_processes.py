@@ -255,17 +255,19 @@ def test_an_orphaned_server_on_our_socket_is_replaced(tmp_path: Path) -> None:
         shutil.rmtree(data, ignore_errors=True)
 
 
-async def test_only_the_process_that_created_an_actor_kills_it(ray_instance: None) -> None:
+async def test_only_the_process_that_created_an_actor_kills_it(
+    ray_instance: None, redis_url: str
+) -> None:
     """An actor found running (created by another process) is not killed by this one's
     shutdown; one this process created is."""
     settings = Settings(ray={"namespace": "arbcast-tests"})  # type: ignore[arg-type]
     theirs = (
         ray.remote(num_cpus=0)(GlobalRateLimiter)
         .options(name="global-rate-limiter", namespace="arbcast-tests", get_if_exists=True)
-        .remote(settings)
+        .remote(settings, redis_url)
     )
     try:
-        create_rate_limiter(settings)
+        create_rate_limiter(settings, redis_url)
         assert not created_here("global-rate-limiter", "arbcast-tests")
         assert kill_created(settings) == []
         assert ray.get_actor("global-rate-limiter", namespace="arbcast-tests") is not None
@@ -280,6 +282,6 @@ async def test_only_the_process_that_created_an_actor_kills_it(ray_instance: Non
         return False
 
     await eventually(released, timeout=BOUND, what="the name is free again")
-    create_rate_limiter(settings)
+    create_rate_limiter(settings, redis_url)
     assert created_here("global-rate-limiter", "arbcast-tests")
     assert kill_created(settings) == ["global-rate-limiter"]

@@ -226,3 +226,20 @@ def test_pacer_forgets_idle_chats() -> None:
     pacer.try_send(-1, T0)
     assert pacer.prune(T0 + 0.5) == 0
     assert pacer.prune(T0 + 60) == 2
+
+
+def test_a_limiter_restored_from_its_saved_state_grants_no_slot_twice() -> None:
+    """What `GlobalRateLimiter` saves to Redis (the next free slot, the global pause) is enough
+    for a new instance to carry on where the old one stopped; restoring never moves back."""
+    settings = RateLimitSettings(lease_horizon_seconds=5.0, max_lease_tokens=200)
+    old = GlobalRateLimiterLogic(settings)
+    held = old.lease("a", 200, T0)
+    old.report_429(2.0, "global", None, T0)
+    new = GlobalRateLimiterLogic(settings)
+    new.restore(old.next_slot_us, old.paused_until)
+    new.restore(0, float("-inf"))  # an older save read late changes nothing
+    lease = new.lease("b", 200, T0 + 0.5)
+    while not lease.tokens:
+        lease = new.lease("b", 200, lease.valid_until)
+    assert lease.granted_at >= held.slot(held.tokens - 1) + held.interval - 1e-6
+    assert lease.granted_at >= T0 + 2.0
