@@ -54,8 +54,8 @@ class Distributor(GroupReader[Opportunity]):
             await self._client.fanout(opportunity)
             await self.ack(entry_id)
             self.fanned_out += 1
-        async with self._progress:
-            self._progress.notify_all()
+            async with self._progress:  # per change: a watcher sees a batch half done
+                self._progress.notify_all()
 
     async def wait_fanned_out(self, n: int, timeout: float) -> None:
         """Until `n` changes in all were fanned out (for tools and tests); TimeoutError else."""
