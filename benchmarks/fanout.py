@@ -25,13 +25,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.population import _tiers as bench_tiers
-from benchmarks.population import bench_opportunity, random_recipients
+from benchmarks.population import bench_opportunity, bench_policy, random_recipients
 from benchmarks.report import emit, table
 from core.distribution.caps import Counters
 from core.distribution.columns import ShardColumns, eligible_chat_ids, evaluate
 from core.distribution.eligibility import ChatContext, Policy, RecipientState, explain
-from core.distribution.settings import DistributionSettings
 from core.models import (
     Opportunity,
     Tier,
@@ -49,10 +47,6 @@ from core.store.keys import SessionFields as S
 TARGET_S = 0.5
 NOW = 1_767_225_600.0 + 12 * 3600
 _TIERS = (Tier.FREE, Tier.BASIC, Tier.PREMIUM, Tier.ENTERPRISE)
-
-
-def policy() -> Policy:
-    return Policy(bench_tiers(), DistributionSettings(blocked_regions=frozenset({"KP"})))
 
 
 def opportunity() -> Opportunity:
@@ -127,7 +121,7 @@ async def per_user_loop(
 
 
 def measure_columnar(states: list[RecipientState], repeats: int) -> dict[str, Any]:
-    pol, opp = policy(), opportunity()
+    pol, opp = bench_policy(), opportunity()
     t0 = time.perf_counter()
     cols = ShardColumns(pol)
     for st in states:
@@ -162,7 +156,7 @@ async def measure_baseline(states: list[RecipientState], redis_url: str) -> dict
         counters = {st.profile.user_id: st.counters for st in states}
         ids = [st.profile.user_id for st in states]
         t = time.perf_counter()
-        eligible = await per_user_loop(redis, ids, counters, opportunity(), policy())
+        eligible = await per_user_loop(redis, ids, counters, opportunity(), bench_policy())
         loop_s = time.perf_counter() - t
         await redis.flushall()
     finally:

@@ -24,37 +24,17 @@ from core.models import (
     UserProfile,
     UserSession,
 )
-from core.settings import TierLimits
+from core.settings import Settings
 
 _EXCHANGES = ["binance", "okx", "bybit", "kraken", "kucoin", "gate", "mexc", "bitget"]
 _PAIRS = [f"{c}/USDT" for c in ("BTC", "ETH", "SOL", "XRP", "DOGE", "ADA", "AVAX", "LINK")]
 _ZONES = ["UTC", "Europe/London", "America/New_York", "Asia/Singapore", "Asia/Kolkata"]
 
 
-def _tiers() -> dict[Tier, TierLimits]:
-    every = frozenset(OpportunityType)
-    arb = frozenset({OpportunityType.ARBITRAGE})
-    return {
-        Tier.FREE: TierLimits(
-            daily_cap=5,
-            hourly_cap=2,
-            push_cooldown_seconds=14_400,
-            opportunity_types=arb,
-            delay_seconds=300,
-        ),
-        Tier.BASIC: TierLimits(
-            daily_cap=20, hourly_cap=5, push_cooldown_seconds=3600, opportunity_types=every
-        ),
-        Tier.PREMIUM: TierLimits(
-            daily_cap=100, hourly_cap=20, push_cooldown_seconds=600, opportunity_types=every
-        ),
-        Tier.ENTERPRISE: TierLimits(
-            daily_cap=1000, hourly_cap=100, push_cooldown_seconds=60, opportunity_types=every
-        ),
-        Tier.SUPERADMIN: TierLimits(
-            daily_cap=0, hourly_cap=0, push_cooldown_seconds=0, opportunity_types=every
-        ),
-    }
+def bench_policy() -> Policy:
+    """The product's own tier table (`Settings().tiers`, one table for code and benchmarks),
+    with one blocked region so that layer 6 has work to do."""
+    return Policy(Settings().tiers, DistributionSettings(blocked_regions=frozenset({"KP"})))
 
 
 def random_recipients(
@@ -101,7 +81,7 @@ def random_recipients(
 
 
 def build(n_users: int, now: float, seed: int = 1) -> ShardColumns:
-    cols = ShardColumns(Policy(_tiers(), DistributionSettings(blocked_regions=frozenset({"KP"}))))
+    cols = ShardColumns(bench_policy())
     for state, ctx in random_recipients(n_users, now, seed):
         cols.upsert(state, ctx)
     return cols

@@ -100,14 +100,14 @@ class OpportunityStore:
         return [json.loads(r) for r in raws]
 
     async def live(self, now: float) -> list[Opportunity]:
-        """Open opportunities that have not expired, best first."""
+        """Open opportunities that have not expired, best first (`Opportunity.rank`)."""
         async with store_errors("reading opportunities"):
             await self._redis.zremrangebyscore(keys.LIVE_OPPORTUNITIES, "-inf", f"({now!r}")
             ids = await self._redis.zrangebyscore(keys.LIVE_OPPORTUNITIES, f"({now!r}", "+inf")
             raws = await self._redis.mget([keys.opportunity(i) for i in ids]) if ids else []
         found = [Opportunity.model_validate_json(r) for r in raws if r]
         live = [o for o in found if not o.closed and o.expires_at > now]
-        return sorted(live, key=lambda o: o.expected_profit_pct * o.confidence, reverse=True)
+        return sorted(live, key=lambda o: o.rank)
 
     async def changes(
         self, after: str = "0-0", count: int = 1000

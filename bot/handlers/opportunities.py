@@ -28,6 +28,7 @@ from core.models import Opportunity, UserProfile, UserSession
 from core.services import Services
 from messaging.ui import templates
 from messaging.ui.callbacks import OpportunityCB
+from messaging.ui.card import card
 
 router: Final = Router(name=__name__)
 
@@ -136,5 +137,5 @@ async def details(
     records = await services.opportunities.validation(opp.opportunity_id)
     await query.answer()
     if query.message is not None:
-        card = templates.opportunity_card(opp, profile, services.clock.now(), detailed=True)
-        await query.message.answer(f"{card}\n\n{templates.validation_record(records)}")
+        lines = card(opp, profile, services.clock.now(), full=True)
+        await query.message.answer("\n".join([*lines, "", templates.validation_record(records)]))

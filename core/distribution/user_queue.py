@@ -50,9 +50,9 @@ from typing import Any, Literal
 from core.distribution.quiet import QuietTimes
 from core.distribution.settings import DistributionSettings
 from core.models import Opportunity, Preferences, Priority
+from core.models.opportunity import Rank, best_first
 
 Kind = Literal["single", "digest", "edit_closed", "away"]
-_RANK = {Priority.HIGH: 0, Priority.MEDIUM: 1, Priority.LOW: 2}
 _STATE_VERSION = 1
 # Release outcomes after which the items wait rather than go (the rest drop them).
 _WAIT = frozenset({"cooldown", "dnd"})
@@ -129,12 +129,9 @@ class _Item:
             not_before,
         )
 
-    def rank(self) -> tuple[int, float, float, str]:
-        return (
-            _RANK[self.priority],
-            -self.expected_profit_pct,
-            -self.confidence,
-            self.opportunity_id,
+    def rank(self) -> Rank:
+        return best_first(
+            self.priority, self.expected_profit_pct, self.confidence, self.opportunity_id
         )
 
 
@@ -480,7 +477,7 @@ class UserQueue:
             self.user_id,
             "digest",
             ids,
-            min((i.priority for i in chosen), key=_RANK.__getitem__),
+            min((i.priority for i in chosen), key=lambda p: p.rank),
             now,
             f"{self.user_id}:digest:"
             + ",".join(f"{i.opportunity_id}@{i.updated_at!r}" for i in chosen),

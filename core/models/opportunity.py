@@ -24,6 +24,25 @@ class Priority(StrEnum):
     MEDIUM = "medium"
     LOW = "low"
 
+    @property
+    def rank(self) -> int:
+        """0 for the most urgent."""
+        return _PRIORITY_RANK[self]
+
+
+_PRIORITY_RANK = {Priority.HIGH: 0, Priority.MEDIUM: 1, Priority.LOW: 2}
+
+Rank = tuple[int, float, float, str]
+
+
+def best_first(
+    priority: Priority, expected_profit_pct: float, confidence: float, opportunity_id: str
+) -> Rank:
+    """The one ranking of opportunities, as a sort key: priority, then expected profit, then
+    confidence, then id (so ties never depend on arrival order). Digests, the queue's choice of
+    what fits under a cap, and /opportunities all sort by it."""
+    return (priority.rank, -expected_profit_pct, -confidence, opportunity_id)
+
 
 class Opportunity(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -53,6 +72,13 @@ class Opportunity(BaseModel):
     position_usd_low: float = 0.0
     position_usd_medium: float = 0.0
     position_usd_high: float = 0.0
+
+    @property
+    def rank(self) -> Rank:
+        """Its place in `best_first` order (sort ascending)."""
+        return best_first(
+            self.priority, self.expected_profit_pct, self.confidence, self.opportunity_id
+        )
 
     @property
     def exchanges(self) -> frozenset[str]:

@@ -6,7 +6,6 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from html import escape
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.models import (
     OnboardingState,
@@ -17,6 +16,7 @@ from core.models import (
     UserSession,
 )
 from core.settings import TierLimits
+from messaging.ui.card import card, zone
 from messaging.ui.commands import CommandSpec
 
 NEED_START = (
@@ -62,13 +62,6 @@ def private_pointer(command: str | None, bot_username: str | None) -> str:
     if command == "start":
         return f"👋 Your session and alerts live in a private chat: {where}."
     return f"🔒 /{escape(command[:32])} is personal, so I answer it only in private: {where}."
-
-
-def zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def when(ts: float, tz: str = "UTC") -> str:
@@ -170,24 +163,6 @@ def tiers(table: Mapping[Tier, TierLimits], current: Tier) -> str:
     return "\n".join(lines)
 
 
-def opportunity_card(opp: Opportunity, profile: UserProfile, now: float, *, detailed: bool) -> str:
-    tz = profile.preferences.timezone
-    size = opp.position_for(profile.preferences.risk_tolerance.value) or 1_000.0
-    profit = size * opp.expected_profit_pct / 100
-    lines = [
-        f"<b>{escape(opp.symbol)}</b> · {opp.type.label} · {opp.priority.value} priority",
-        f"Buy on {escape(opp.buy_exchange)} at {opp.buy_price:,.6g}, "
-        f"sell on {escape(opp.sell_exchange)} at {opp.sell_price:,.6g}",
-        f"Net spread after fees: <b>{opp.net_spread_pct:.3f}%</b>",
-        f"Est. profit on ${size:,.0f} ({profile.preferences.risk_tolerance.value} risk): "
-        f"${profit:,.2f} · confidence {opp.confidence:.0%}",
-        f"Age: {duration(now - opp.detected_at)} · valid until {when(opp.expires_at, tz)}",
-    ]
-    if detailed:
-        lines.append(f"<code>{escape(opp.opportunity_id)}</code>")
-    return "\n".join(lines)
-
-
 def opportunities(
     items: list[Opportunity],
     profile: UserProfile,
@@ -201,9 +176,8 @@ def opportunities(
             "🔎 No live opportunities match your tier and preferences right now. "
             "New ones are detected continuously; try again shortly."
         )
-    detailed = profile.tier in (Tier.PREMIUM, Tier.ENTERPRISE, Tier.SUPERADMIN)
     parts = [f"<b>Live opportunities</b> ({len(items)})"]
-    parts += [opportunity_card(o, profile, now, detailed=detailed) for o in items]
+    parts += ["\n".join(card(o, profile, now)) for o in items]
     day, hour = left
     if day is not None and (hour is None or day <= hour):
         parts.append(f"<i>{day} left today on your plan.</i>")
