@@ -40,9 +40,14 @@ REDIS7 := /usr/bin/redis-server
 $(REDIS7):
 	bash scripts/install-redis7.sh
 
-# Sessions, store, Lua scripts, delivery, the bot over the emulator and the sink's stream reads:
-# everything that talks to Redis without Ray (about 1.5 min on 2 busy cores).
-REDIS_TESTS := tests/core tests/messaging tests/bot tests/analytics/test_sink.py
+# What depends on the server's own behaviour: the stores and every Lua script (sessions,
+# profiles, quota, the release step), the outbox's streams and consumer groups, the sink's stream
+# reads, and the bot where Redis fails or races (outages, concurrent updates, the session gate).
+# The bot's other screens use the same stores through the same calls; they run once.
+# (tests/core/distribution, market and opportunity are pure logic: no Redis to vary.)
+REDIS_TESTS := tests/core/test_*.py tests/messaging/outbox tests/actors/test_user_queue_shard.py \
+	tests/bot/test_store_outage.py tests/bot/test_concurrency.py tests/bot/test_session_gate.py \
+	tests/analytics/test_sink.py
 
 test: $(STAMP) $(CHROMIUM) $(REDIS7) lint typecheck
 	$(BIN)/python -m pytest
