@@ -68,6 +68,7 @@ class MarketDataCoordinator:
         self.updates = 0
         self.totals = {"opened": 0, "updated": 0, "closed": 0}
         self._started = time.monotonic()
+        self.born = time.time()  # this life of the actor began (a restart starts a new one)
 
     def _route(self, batch: list[MarketUpdate]) -> dict[str, list[MarketUpdate]]:
         routed: dict[str, list[MarketUpdate]] = {name: [] for name in self._pairs}
@@ -142,6 +143,7 @@ class MarketDataCoordinator:
             "latency_p99_s": lat[min(len(lat) - 1, int(len(lat) * 0.99))] if lat else None,
             "stale": {x: r for x in exchanges if (r := self.cache.exchange_staleness(x, now))},
             "running": self._feed.running,
+            "born": self.born,
             "feed_failures": self._feed.failures,
             **self.totals,
         }

@@ -25,6 +25,7 @@ from actors.engine import EngineClient
 from actors.factory import create_engine, kill_created
 from analytics.sink import ParquetSink
 from analytics.storage import Storage
+from arbcast.engine import Engine
 from arbcast.pushes import Pushes
 from bot.dispatcher import create_dispatcher
 from bot.polling import UpdatePoller
@@ -58,6 +59,7 @@ class Runtime:
         self._start_engine = start_engine
         self._start_pushes = start_pushes
         self.engine: EngineClient | None = None
+        self._engine_feed: Engine | None = None
         self.pushes: Pushes | None = None
         self.sink: ParquetSink | None = None
         self._sink_task: Supervised | None = None
@@ -132,8 +134,11 @@ class Runtime:
 
     async def start_engine_feed(self) -> None:
         """Let the engine consume its configured feed (simulated, replay or ccxt) from now on."""
-        if self.engine is not None:
-            await self.engine.start()
+        if self.engine is not None and self._engine_feed is None:
+            self._engine_feed = Engine(
+                self.engine, supervise_seconds=self.settings.engine_runtime.supervise_seconds
+            )
+            await self._engine_feed.start()
 
     async def start_pushes(self) -> None:
         """Start distributing opportunity changes to users and delivering the pushes."""
@@ -151,10 +156,12 @@ class Runtime:
 
     async def _shutdown(self) -> None:
         """Every step runs, in order, whichever fail (each failure is logged)."""
-        engine, pushes = self.engine, self.pushes
+        engine, feed, pushes = self.engine, self._engine_feed, self.pushes
 
         async def stop_engine() -> None:
-            if engine is not None:
+            if feed is not None:
+                await feed.stop()  # the supervisor first: it must not start the feed again
+            elif engine is not None:
                 await engine.stop()
                 await engine.flush()
 

@@ -287,6 +287,10 @@ class EngineRuntimeSettings(BaseModel):
     max_in_flight: Annotated[
         int, Field(gt=0, description="Market batches in flight to the coordinators at once")
     ] = 2
+    supervise_seconds: Annotated[
+        float,
+        Field(gt=0, description="How soon a restarted market-data actor consumes the feed again"),
+    ] = 5.0
 
 
 class Settings(BaseSettings):
