@@ -32,8 +32,6 @@ from core.store import keys
 from core.store.client import connect_for
 
 MARKET_SUFFIX = ":market"
-VALIDATION_EVENT = EventName.VALIDATION
-LIFECYCLE_EVENT = EventName.LIFECYCLE
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +112,7 @@ class OpportunityCoordinator:
                 "pair": "-".join(self.logic.pair),
             }
             attrs.update({f"f_{k}": float(v) for k, v in r.figures.items()})
-            self._events.emit(Event(name=VALIDATION_EVENT, ts=r.ts, attrs=attrs))
+            self._events.emit(Event(name=EventName.VALIDATION, ts=r.ts, attrs=attrs))
         await self._store.apply(
             opened=out.opened,
             updated=out.updated,
@@ -130,7 +128,7 @@ class OpportunityCoordinator:
             for o in opps:
                 self._events.emit(
                     Event(
-                        name=LIFECYCLE_EVENT,
+                        name=EventName.LIFECYCLE,
                         ts=now,
                         attrs={
                             "change": kind,

@@ -21,7 +21,7 @@ from core.models import (
     UserProfile,
 )
 from core.store import keys
-from core.store.client import answer, store_errors
+from core.store.client import answer, hgetall_many, store_errors
 from core.store.keys import ProfileFields as P
 from core.store.scripts import Scripts
 
@@ -138,11 +138,7 @@ class ProfileStore:
 
     async def get_many(self, user_ids: Iterable[int]) -> list[UserProfile]:
         ids = list(user_ids)
-        async with store_errors("reading profiles"):
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for uid in ids:
-                    pipe.hgetall(keys.user(uid))
-                raws = await pipe.execute()
+        raws = await hgetall_many(self._redis, [keys.user(u) for u in ids], "reading profiles")
         return [
             profile_from_hash(uid, raw, self.superadmins)
             for uid, raw in zip(ids, raws, strict=True)

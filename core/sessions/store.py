@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 
 from core.models import OnboardingState, SessionState, UserSession
 from core.store import keys
-from core.store.client import answer, store_errors
+from core.store.client import answer, hgetall_many, store_errors
 from core.store.keys import SessionFields as F
 from core.store.scripts import Scripts
 
@@ -95,11 +95,7 @@ class SessionStore:
     async def get_many(self, user_ids: Iterable[int]) -> list[UserSession | None]:
         """Each user's session (None for none), in one round trip."""
         ids = list(user_ids)
-        async with store_errors("reading sessions"):
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for uid in ids:
-                    pipe.hgetall(keys.session(uid))
-                raws = await pipe.execute()
+        raws = await hgetall_many(self._redis, [keys.session(u) for u in ids], "reading sessions")
         return [
             session_from_hash(uid, raw) if raw else None for uid, raw in zip(ids, raws, strict=True)
         ]

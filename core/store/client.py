@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, TypeVar, cast
 
@@ -125,3 +125,14 @@ async def store_errors(action: str) -> AsyncIterator[None]:
         if not (is_store_fault(exc) or isinstance(exc, OSError | TimeoutError)):
             raise
         raise as_store_error(exc, action) from exc
+
+
+async def hgetall_many(redis: Redis, keys: Sequence[str], action: str) -> list[dict[str, str]]:
+    """Each hash of `keys` (empty for a missing one), in one pipelined round trip; Redis errors
+    become `StoreUnavailableError` naming `action`. For stores reading many users at once."""
+    async with store_errors(action):
+        async with redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.hgetall(key)
+            raws: list[dict[str, str]] = await pipe.execute()
+    return raws

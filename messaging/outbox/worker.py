@@ -80,10 +80,6 @@ log = logging.getLogger(__name__)
 
 SessionsEndCallback = Callable[[int, str], Awaitable[object]]
 
-SENT = EventName.SENT
-RETRIED = EventName.RETRIED
-FAILED = EventName.FAILED
-DROPPED = EventName.DROPPED
 
 _MAX_BLOCKED_CHATS = 100_000
 
@@ -252,7 +248,7 @@ class DeliveryWorker:
             ]
             if m.kind == "send" and m.opportunity_ids and not live:
                 await self.outbox.drop(e, "stale")
-                self._emit(DROPPED, m, reason="stale", sent=False)
+                self._emit(EventName.DROPPED, m, reason="stale", sent=False)
             else:
                 fresh.append(e)
         return fresh
@@ -321,7 +317,7 @@ class DeliveryWorker:
         cutoff = self._blocked.get(m.chat_id)
         if cutoff is not None and m.created_at <= cutoff:
             await self.outbox.drop(entry, "blocked")
-            self._emit(DROPPED, m, reason="blocked", sent=False)
+            self._emit(EventName.DROPPED, m, reason="blocked", sent=False)
             return None
         try:
             markup = (
@@ -343,12 +339,12 @@ class DeliveryWorker:
         except TelegramMigrateToChat as exc:
             moved = m.model_copy(update={"chat_id": exc.migrate_to_chat_id})
             await self.outbox.retry_later(entry, 0.0, message=moved)
-            self._emit(RETRIED, m, reason="migrated", attempt=m.attempt, delay_s=0.0)
+            self._emit(EventName.RETRIED, m, reason="migrated", attempt=m.attempt, delay_s=0.0)
             return None
         except TelegramRetryAfter as exc:
             delay = float(exc.retry_after)
             await self.outbox.retry_later(entry, delay)
-            self._emit(RETRIED, m, reason="flood", attempt=m.attempt, delay_s=delay)
+            self._emit(EventName.RETRIED, m, reason="flood", attempt=m.attempt, delay_s=delay)
             return delay
         except TelegramForbiddenError as exc:
             return await self._gone(entry, "blocked" if m.chat_id > 0 else "kicked", exc)
@@ -374,7 +370,7 @@ class DeliveryWorker:
         if m.detected_at is not None:
             since_detection["detection_latency_ms"] = round((now - m.detected_at) * 1000, 1)
         self._emit(
-            SENT,
+            EventName.SENT,
             m,
             latency_ms=round((now - m.created_at) * 1000, 1),  # from the queue's release
             attempt=m.attempt,
@@ -415,7 +411,9 @@ class DeliveryWorker:
             "message to edit not found" in text or "message can't be edited" in text
         ):
             await self.outbox.drop(entry, "edit_target_gone")
-            self._emit(DROPPED, entry.message, reason="edit_target_gone", detail=exc.message)
+            self._emit(
+                EventName.DROPPED, entry.message, reason="edit_target_gone", detail=exc.message
+            )
             return None
         await self._fail(entry, f"bad_request: {exc.message}")
         return None
@@ -429,7 +427,7 @@ class DeliveryWorker:
         self._blocked.move_to_end(m.chat_id)
         if len(self._blocked) > _MAX_BLOCKED_CHATS:
             self._blocked.popitem(last=False)
-        self._emit(DROPPED, m, reason=reason, detail=exc.message, sent=False)
+        self._emit(EventName.DROPPED, m, reason=reason, detail=exc.message, sent=False)
         if m.chat_id > 0:
             try:
                 await self.end_session(m.user_id, reason)
@@ -448,20 +446,29 @@ class DeliveryWorker:
         await self.outbox.retry_later(
             entry, delay, message=m.model_copy(update={"attempt": attempt})
         )
-        self._emit(RETRIED, m, reason=kind, attempt=attempt, delay_s=round(delay, 3), detail=detail)
+        self._emit(
+            EventName.RETRIED,
+            m,
+            reason=kind,
+            attempt=attempt,
+            delay_s=round(delay, 3),
+            detail=detail,
+        )
         return delay
 
     async def _fail(self, entry: OutboxEntry, reason: str, *, attempt: int | None = None) -> None:
         m = entry.message
         await self.outbox.dead_letter(entry, reason)
-        self._emit(FAILED, m, reason=reason, attempt=m.attempt if attempt is None else attempt)
+        self._emit(
+            EventName.FAILED, m, reason=reason, attempt=m.attempt if attempt is None else attempt
+        )
 
     async def _put_off(self, entry: OutboxEntry, putoff: _Putoff) -> None:
         """Keep a chat's order: a message behind one that is retried later goes after it."""
         delay = putoff.delay + putoff.count * 0.001
         await self.outbox.retry_later(entry, delay)
         self._emit(
-            RETRIED,
+            EventName.RETRIED,
             entry.message,
             reason="held_behind",
             attempt=entry.message.attempt,
