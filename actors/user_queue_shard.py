@@ -105,6 +105,7 @@ class UserQueueShard:
                 seen_seconds=delivery.dedup_retention_seconds,
                 queue_seconds=int(settings.distribution.sent_retention_seconds),
             ),
+            batch=settings.distribution.release_batch,
         )
         # Queues whose state in memory changed without a save (a preference arrived).
         self._unsaved: set[int] = set()

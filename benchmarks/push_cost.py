@@ -220,6 +220,9 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--push-users", type=int, default=1_000)
     args = parser.parse_args()
+    # The push sender reads the token from its worker's environment, which a local Ray
+    # inherits from here (as `arbcast run` gives it; actors.factory.ensure_ray).
+    os.environ["TELEGRAM_BOT_TOKEN"] = TOKEN
     ray.init(
         num_cpus=2, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False
     )

@@ -4,7 +4,8 @@ A message leaves a user's queue only through `ReleaseStore.release_many`: for ea
 one atomic step, Redis checks again what may have changed while it waited (the session, push
 switched off, DND, the cooldown, the caps with on-demand use), takes the quota, records the push
 and the recipients, writes the outbox entry and the queue's state with the message sent. The
-messages of a batch go in one pipeline (one round trip), each still all or nothing.
+messages of a batch go in pipelines of `distribution.release_batch` (one round trip each),
+each message still all or nothing.
 
 Retrying after any failure is safe: a release already done answers ``dup`` (the outbox has seen
 its outgoing id) and changes nothing; one not done is done.
@@ -66,16 +67,27 @@ class ReleaseTtls:
 
 
 class ReleaseStore:
-    def __init__(self, redis: Redis, scripts: Scripts, ttls: ReleaseTtls) -> None:
+    def __init__(
+        self, redis: Redis, scripts: Scripts, ttls: ReleaseTtls, *, batch: int = 500
+    ) -> None:
         self._redis = redis
         self._scripts = scripts
         self._ttls = ttls
+        self._batch = batch
 
     async def release_many(
         self, requests: Sequence[ReleaseRequest], now: float
     ) -> list[ReleaseResult]:
-        if not requests:
-            return []
+        results: list[ReleaseResult] = []
+        # A pipeline per chunk: each request carries its rendered message and queue state (a few
+        # KB), and 50,000 of them in one write outlast any socket timeout.
+        for lo in range(0, len(requests), self._batch):
+            results += await self._release_chunk(requests[lo : lo + self._batch], now)
+        return results
+
+    async def _release_chunk(
+        self, requests: Sequence[ReleaseRequest], now: float
+    ) -> list[ReleaseResult]:
         d = datetime.fromtimestamp(now, tz=UTC)
         day, hour = d.strftime("%Y%m%d"), d.strftime("%Y%m%d%H")
         async with store_errors("releasing pushes"):

@@ -127,6 +127,14 @@ class DistributionSettings(BaseModel):
         float,
         Field(gt=0, le=60, description="Queue shards release digests and held items this often"),
     ] = 1.0
+    release_batch: Annotated[
+        int,
+        Field(
+            gt=0,
+            le=10_000,
+            description="Releases per Redis pipeline (each carries a rendered message)",
+        ),
+    ] = 500
     supervise_seconds: Annotated[
         float,
         Field(

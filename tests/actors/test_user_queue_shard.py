@@ -325,3 +325,20 @@ async def test_alerts_lost_during_dnd_are_told_once_when_it_ends_at_no_quota(
     await services.opportunities.put(high)
     await shard.fanout(high, clock.now())
     assert [m.opportunity_ids for m in await released(redis)] == [(), ("h1",)]
+
+
+async def test_a_release_larger_than_one_pipeline_goes_in_several_and_releases_everyone(
+    services: Services, settings: Settings, redis_url: str, clock: ManualClock, redis: Any
+) -> None:
+    """`distribution.release_batch` bounds one pipeline (a 100,000-user HIGH in one write
+    outlasted the socket timeout); every user is still released exactly once."""
+    users = _mine(7)
+    await _users(services, users)
+    small = settings.model_copy(
+        update={"distribution": settings.distribution.model_copy(update={"release_batch": 3})}
+    )
+    shard = UserQueueShard(0, 2, small, redis_url)
+    await shard.load(clock.now())
+    result = await shard.fanout(opp(clock.now()), clock.now())
+    assert (result.eligible, result.messages) == (7, 7)
+    assert sorted(m.user_id for m in await released(redis)) == sorted(users)
