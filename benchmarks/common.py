@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import csv
 import json
+import logging
 import os
 import signal
 import socket
@@ -380,3 +381,14 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def init_ray() -> None:
+    """A local Ray for a benchmark, its workers given the bot token as `arbcast run` gives them
+    (the push sender reads it from its environment, never from its recorded arguments)."""
+    import ray
+
+    os.environ["TELEGRAM_BOT_TOKEN"] = TOKEN
+    ray.init(
+        num_cpus=2, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False
+    )

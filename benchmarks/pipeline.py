@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import tempfile
 import time
 from pathlib import Path
@@ -33,7 +32,7 @@ import aiohttp
 import ray
 
 from actors.factory import create_rate_limiter, create_sender
-from benchmarks.common import TOKEN, emulator
+from benchmarks.common import TOKEN, emulator, init_ray
 from benchmarks.report import emit, table
 from core.settings import Settings
 from core.store.client import connect
@@ -183,9 +182,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--senders", type=int, default=2, help="senders of the paid phase")
     args = parser.parse_args()
-    ray.init(
-        num_cpus=2, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False
-    )
+    init_ray()
     try:
         results = asyncio.run(run(args.messages, args.senders))
     finally:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import os
 import tempfile
 import time
@@ -35,7 +34,7 @@ import ray
 from actors.factory import create_distribution
 from arbcast.consumers.distributor import Distributor
 from arbcast.pushes import Pushes
-from benchmarks.common import TOKEN, emulator
+from benchmarks.common import TOKEN, emulator, init_ray
 from benchmarks.report import emit, table
 from core.models import Opportunity, OpportunityType, Priority, Tier
 from core.opportunity_store import OpportunityStore
@@ -220,12 +219,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--push-users", type=int, default=1_000)
     args = parser.parse_args()
-    # The push sender reads the token from its worker's environment, which a local Ray
-    # inherits from here (as `arbcast run` gives it; actors.factory.ensure_ray).
-    os.environ["TELEGRAM_BOT_TOKEN"] = TOKEN
-    ray.init(
-        num_cpus=2, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False
-    )
+    init_ray()
     try:
         spread, cost = asyncio.run(run(args.users, args.push_users))
     finally:
