@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiogram.types import InlineKeyboardMarkup
-
 from actors.user_queue_shard import UserQueueShard
 from core.models import Opportunity, OpportunityType, Priority, Tier
 from core.settings import Settings
@@ -20,6 +18,7 @@ from core.store import keys
 from messaging.outbox.store import Outbox
 
 from .conftest import BotEnv
+from .outbox_delivery import deliver
 
 TRADER = 21
 
@@ -34,17 +33,8 @@ def funding(oid: str, now: float, lifetime: float) -> Opportunity:
 
 
 async def _deliver(botenv: BotEnv, outbox: Outbox) -> list[str]:
-    """Send what the outbox holds, as the push sender does; returns the texts sent."""
-    texts = []
-    for entry in await outbox.claim("test-sender", count=100):
-        m = entry.message
-        markup = (
-            InlineKeyboardMarkup.model_validate_json(m.reply_markup) if m.reply_markup else None
-        )
-        msg = await botenv.bot.send_message(m.chat_id, m.text, reply_markup=markup)
-        await outbox.ack(entry, msg.message_id)
-        texts.append(msg.text or "")
-    return texts
+    """The texts of the messages sent."""
+    return [msg.text or "" for _, msg in await deliver(botenv, outbox)]
 
 
 async def test_alerts_that_expire_during_dnd_are_told_once_when_it_ends(

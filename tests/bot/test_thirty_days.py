@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from aiogram.types import InlineKeyboardMarkup
-
 from actors.user_queue_shard import UserQueueShard
 from core.models import Opportunity, OpportunityType, Priority, Tier
 from core.settings import Settings
@@ -22,6 +20,7 @@ from messaging.outbox.store import Outbox
 from messaging.ui.callbacks import SessionCB
 
 from .conftest import BotEnv
+from .outbox_delivery import deliver
 
 DAY = 86_400.0
 DAYS = 30
@@ -38,17 +37,8 @@ def funding(oid: str, now: float) -> Opportunity:
 
 
 async def _deliver(botenv: BotEnv, outbox: Outbox) -> list[tuple[str, int, int]]:
-    """Send what the outbox holds, as the push sender does: (outgoing id, user, message id)."""
-    sent = []
-    for entry in await outbox.claim("test-sender", count=100):
-        m = entry.message
-        markup = (
-            InlineKeyboardMarkup.model_validate_json(m.reply_markup) if m.reply_markup else None
-        )
-        msg = await botenv.bot.send_message(m.chat_id, m.text, reply_markup=markup)
-        await outbox.ack(entry, msg.message_id)
-        sent.append((m.outgoing_id, m.user_id, msg.message_id))
-    return sent
+    """(outgoing id, user, message id) of each message sent."""
+    return [(m.outgoing_id, m.user_id, msg.message_id) for m, msg in await deliver(botenv, outbox)]
 
 
 async def test_thirty_days_alerts_last_as_long_as_the_session_and_a_reminder_keeps_it(
