@@ -434,9 +434,13 @@ class UserQueue:
                 self._drop(oid, now, "expired_while_held" if item.held else "expired")
                 if item.held:
                     self._miss(now)
-        reason = self._quiet.reason(now, high=False)
         if not any(i.due_at <= now and i.not_before <= now for i in self._pending.values()):
-            return self._away(now) if reason is None else []
+            # Nothing due (the common case of a fan-out): quiet times are asked only when a
+            # summary is owed, not for every user offered an item.
+            if self._missed and self._quiet.reason(now, high=False) is None:
+                return self._away(now)
+            return []
+        reason = self._quiet.reason(now, high=False)
         if reason is not None:
             if (
                 reason == "dnd"
