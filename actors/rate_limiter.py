@@ -35,6 +35,7 @@ class GlobalRateLimiter:
         self._state = LimiterStateStore(connect_for(redis_url, settings))
         self._loaded = False
         self._load_lock = asyncio.Lock()
+        self._save_lock = asyncio.Lock()
         self._last = 0.0
         self.leases = 0
         self.granted = 0
@@ -59,11 +60,14 @@ class GlobalRateLimiter:
             self._loaded = True
 
     async def _save(self) -> None:
-        state = LimiterState(self.logic.next_slot_us, self.logic.paused_until)
-        try:
-            await self._state.save(state, self._now())
-        except StoreUnavailableError as exc:
-            log.warning("rate limiter: %s; granting anyway", exc)
+        # Leases run concurrently: one save at a time, each taking the state as it is when it
+        # writes, so a slower earlier write can never land last with an older (lower) mark.
+        async with self._save_lock:
+            state = LimiterState(self.logic.next_slot_us, self.logic.paused_until)
+            try:
+                await self._state.save(state, self._now())
+            except StoreUnavailableError as exc:
+                log.warning("rate limiter: %s; granting anyway", exc)
 
     async def lease(self, sender_id: str, n: int) -> Lease:
         await self._ready()
