@@ -19,7 +19,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from core.events import Event, EventName, RedisEventLog
+from core.clock import SystemClock
+from core.events import Emitter, EventName, RedisEventLog
 from core.market.models import ExchangeInfo, MarketUpdate
 from core.opportunity.coordinator import (
     SNAPSHOT_VERSION,
@@ -55,12 +56,9 @@ class OpportunityCoordinator:
         self.logic = PairCoordinatorLogic(pair, {x.name: x for x in exchanges}, settings.engine)
         self._redis = connect_for(redis_url, settings)
         self._store = OpportunityStore(self._redis, ttl=settings.opportunities.ttl_seconds)
-        self._events = RedisEventLog(
-            self._redis,
-            flush_interval=settings.events.flush_interval_seconds,
-            flush_max_events=settings.events.flush_max_events,
-            stream_max_len=settings.events.stream_max_len,
-        )
+        self._events = RedisEventLog.configured(self._redis, settings.events)
+        # Events carry the batch's time (`now`) or a record's own, never the clock's.
+        self._emit = Emitter(self._events, SystemClock())
         self._lock = asyncio.Lock()
         self._restored: bool | None = None
         self._last_snapshot = 0.0
@@ -112,7 +110,7 @@ class OpportunityCoordinator:
                 "pair": "-".join(self.logic.pair),
             }
             attrs.update({f"f_{k}": float(v) for k, v in r.figures.items()})
-            self._events.emit(Event(name=EventName.VALIDATION, ts=r.ts, attrs=attrs))
+            self._emit(EventName.VALIDATION, ts=r.ts, **attrs)
         await self._store.apply(
             opened=out.opened,
             updated=out.updated,
@@ -126,23 +124,19 @@ class OpportunityCoordinator:
             ("closed", out.closed),
         ):
             for o in opps:
-                self._events.emit(
-                    Event(
-                        name=EventName.LIFECYCLE,
-                        ts=now,
-                        attrs={
-                            "change": kind,
-                            "opportunity_id": o.opportunity_id,
-                            "type": o.type.value,
-                            "symbol": o.symbol,
-                            "buy": o.buy_exchange,
-                            "sell": o.sell_exchange,
-                            "net_spread_pct": o.net_spread_pct,
-                            "confidence": o.confidence,
-                            "priority": o.priority.value,
-                            "reason": out.close_reasons.get(o.opportunity_id, ""),
-                        },
-                    )
+                self._emit(
+                    EventName.LIFECYCLE,
+                    ts=now,
+                    change=kind,
+                    opportunity_id=o.opportunity_id,
+                    type=o.type.value,
+                    symbol=o.symbol,
+                    buy=o.buy_exchange,
+                    sell=o.sell_exchange,
+                    net_spread_pct=o.net_spread_pct,
+                    confidence=o.confidence,
+                    priority=o.priority.value,
+                    reason=out.close_reasons.get(o.opportunity_id, ""),
                 )
 
     async def _save(self, now: float, *, market: bool) -> None:

@@ -28,12 +28,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.clock import SystemClock
 from core.distribution.caps import Counters
 from core.distribution.columns import ShardColumns, eligible_chat_ids
 from core.distribution.eligibility import TIER_CODE, ChatContext, Policy, RecipientState, Verdict
 from core.distribution.release import ReleaseRequest, ReleaseStore, ReleaseTtls
 from core.distribution.user_queue import Outgoing, UserQueue
-from core.events import Event, EventName, RedisEventLog
+from core.events import Emitter, EventName, RedisEventLog
 from core.models import Opportunity, Priority, Tier, UserProfile
 from core.opportunity_store import OpportunityStore
 from core.profiles import ProfileStore
@@ -115,9 +116,10 @@ class UserQueueShard:
         self.policy = Policy(settings.tiers, settings.distribution)
         self.columns = ShardColumns(self.policy)
         self.queues: dict[int, UserQueue] = {}
-        self._events = RedisEventLog(
-            self._redis, flush_interval=settings.events.flush_interval_seconds
-        )
+        # Flushed and trimmed as configured (the shard once ignored the stream's length cap).
+        self._events = RedisEventLog.configured(self._redis, settings.events)
+        # Every event here carries the time the shard was told (`now`), never the clock's.
+        self._emit = Emitter(self._events, SystemClock())
         self._outbox: PushOutbox = outbox or PushOutbox(
             self._redis,
             settings.distribution.delivery,
@@ -248,17 +250,13 @@ class UserQueueShard:
             if e.kind in ("held", "dropped"):
                 name = f"{e.kind}:{e.reason}"
                 counts[name] = counts.get(name, 0) + 1
-            self._events.emit(
-                Event(
-                    name=_QUEUE_EVENTS[e.kind],
-                    ts=e.at,
-                    user_id=queue.user_id,
-                    attrs={
-                        "opportunity_id": e.opportunity_id,
-                        "reason": e.reason,
-                        "shard": self.index,
-                    },
-                )
+            self._emit(
+                _QUEUE_EVENTS[e.kind],
+                ts=e.at,
+                user_id=queue.user_id,
+                opportunity_id=e.opportunity_id,
+                reason=e.reason,
+                shard=self.index,
             )
 
     # -- work ---------------------------------------------------------------------------------
@@ -281,18 +279,14 @@ class UserQueueShard:
                         pipe.hincrby(keys.PUSH_STATS, f"rejected:{reason}", n)
                     await pipe.execute()
             for reason, n in rejected.items():
-                self._events.emit(
-                    Event(
-                        name=EventName.REJECTED,
-                        ts=now,
-                        attrs={
-                            "opportunity_id": opportunity.opportunity_id,
-                            "layer": int(reason[1]),
-                            "reason": reason,
-                            "count": n,
-                            "shard": self.index,
-                        },
-                    )
+                self._emit(
+                    EventName.REJECTED,
+                    ts=now,
+                    opportunity_id=opportunity.opportunity_id,
+                    layer=int(reason[1]),
+                    reason=reason,
+                    count=n,
+                    shard=self.index,
                 )
             await self._activate(ids)
             out: list[Outgoing] = []

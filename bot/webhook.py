@@ -30,7 +30,7 @@ from analytics.dashboard import add_dashboard
 from analytics.storage import Storage
 from bot.middlewares.dedup import IN_FLIGHT
 from core.errors import StoreUnavailableError
-from core.events import Event, EventName
+from core.events import EventName
 from core.services import Services
 from core.settings import Settings
 
@@ -68,12 +68,8 @@ class WebhookHandler(SimpleRequestHandler):
         except (ValueError, ValidationError, RecursionError) as exc:
             self.rejected += 1
             log.warning("rejected a malformed update (%d bytes): %s", len(raw), str(exc)[:200])
-            self._services.events.emit(
-                Event(
-                    name=BAD_UPDATE_EVENT,
-                    ts=self._services.clock.now(),
-                    attrs={"bytes": len(raw), "error": f"{type(exc).__name__}: {exc}"[:300]},
-                )
+            self._services.emit(
+                BAD_UPDATE_EVENT, bytes=len(raw), error=f"{type(exc).__name__}: {exc}"[:300]
             )
             return web.json_response({})
         if self.handle_in_background:

@@ -1,5 +1,9 @@
 """The append-only event log every feature writes to.
 
+Code emits through an `Emitter`, a log and a clock: ``emit(EventName.SENT, user_id=u, kind="push")``
+(`core.services.Services.emit` in the bot). It is the one place an `Event` is built for
+emitting, so every event is stamped by the injected clock and carries only scalar attributes.
+
 `emit()` never blocks and never does I/O: it appends to a buffer, and a flusher writes batches.
 `RedisEventLog` keeps events, in order, in a Redis stream: one stream entry per *batch* of
 events, so the cost per event inside the bot is a list append plus its share of one encoding
@@ -33,13 +37,23 @@ from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
+from core.clock import Clock
 from core.event_names import EventName
+from core.settings import EventSettings
 from core.store import keys
 from core.tasks import Backoff, Supervised
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Event", "EventLog", "EventName", "MemoryEventLog", "RedisEventLog", "Scalar"]
+__all__ = [
+    "Emitter",
+    "Event",
+    "EventLog",
+    "EventName",
+    "MemoryEventLog",
+    "RedisEventLog",
+    "Scalar",
+]
 
 Scalar = str | int | float | bool | None
 
@@ -75,6 +89,43 @@ class EventLog(Protocol):
     def emit(self, event: Event) -> None: ...
 
     async def flush(self) -> None: ...
+
+
+class Emitter:
+    """Builds an event and hands it to the log: the one way code emits.
+
+    The event is stamped with the clock's time, or with ``ts`` for something that happened
+    earlier (a validation record carries its own time). Attributes are keyword arguments, so an
+    emitter cannot pass a nested value the Parquet schema would have to guess at.
+    """
+
+    __slots__ = ("_clock", "log")
+
+    def __init__(self, log: EventLog, clock: Clock) -> None:
+        self.log = log
+        self._clock = clock
+
+    def __call__(
+        self,
+        name: str,
+        built: Mapping[str, Scalar] | None = None,
+        /,
+        *,
+        user_id: int | None = None,
+        session_id: str | None = None,
+        ts: float | None = None,
+        **attrs: Scalar,
+    ) -> None:
+        """`built`: attributes assembled beforehand (keyword ``attrs`` win over them)."""
+        self.log.emit(
+            Event(
+                name=name,
+                ts=self._clock.now() if ts is None else ts,
+                user_id=user_id,
+                session_id=session_id,
+                attrs={**built, **attrs} if built else attrs,
+            )
+        )
 
 
 class MemoryEventLog:
@@ -186,6 +237,19 @@ class RedisEventLog:
     events are never dropped by the producer. ``stream_max_len`` (in entries, i.e. batches) is
     only a guard against filling Redis when no sink runs; the sink trims what it has written.
     """
+
+    @classmethod
+    def configured(
+        cls, redis: Redis, settings: EventSettings, backoff: Backoff | None = None
+    ) -> RedisEventLog:
+        """The log every process builds: flushing and trimming as `ARBCAST_EVENTS__*` say."""
+        return cls(
+            redis,
+            flush_interval=settings.flush_interval_seconds,
+            flush_max_events=settings.flush_max_events,
+            stream_max_len=settings.stream_max_len,
+            backoff=backoff,
+        )
 
     def __init__(
         self,

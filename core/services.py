@@ -7,13 +7,14 @@ log when they want to look at events directly.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from redis.asyncio import Redis
 
 from core.clock import Clock, SystemClock
 from core.distribution.eligibility import Policy
 from core.errors import StoreUnavailableError
-from core.events import EventLog, RedisEventLog
+from core.events import Emitter, EventLog, RedisEventLog
 from core.opportunity_store import OpportunityStore
 from core.profiles import ProfileStore
 from core.quota import QuotaStore
@@ -40,6 +41,11 @@ class Services:
     opportunities: OpportunityStore
     invalidator: SessionInvalidator
     sweeper: SessionSweeper
+
+    @cached_property
+    def emit(self) -> Emitter:
+        """Emits an event stamped with this process's clock (`core.events.Emitter`)."""
+        return Emitter(self.events, self.clock)
 
     @property
     def policy(self) -> Policy:
@@ -87,13 +93,7 @@ def build_services(
     backoff = backoff_of(settings)
     scripts = Scripts(redis)
     if events is None:
-        events = RedisEventLog(
-            redis,
-            flush_interval=settings.events.flush_interval_seconds,
-            flush_max_events=settings.events.flush_max_events,
-            stream_max_len=settings.events.stream_max_len,
-            backoff=backoff,
-        )
+        events = RedisEventLog.configured(redis, settings.events, backoff)
     s = settings.session
     store = SessionStore(redis, scripts, ttl=s.ttl_seconds, retention=s.ended_retention_seconds)
     cache = SessionCache(max_age=s.cache_max_age_seconds, max_entries=s.cache_max_entries)

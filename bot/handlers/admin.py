@@ -14,7 +14,7 @@ from aiogram.types import Message
 
 from analytics.errors import AnalyticsError
 from analytics.overview import OUTCOMES, DayOverview, day_overview_async
-from core.events import Event, EventName
+from core.events import EventName
 from core.models import Tier, UserSession
 from core.services import Services
 from core.why import why
@@ -39,14 +39,13 @@ class IsSuperAdmin(Filter):
 def _audit(
     services: Services, session: UserSession, action: str, allowed: bool, **attrs: Any
 ) -> None:
-    services.events.emit(
-        Event(
-            name=EventName.ADMIN_ACTION,
-            ts=services.clock.now(),
-            user_id=session.user_id,
-            session_id=session.session_id,
-            attrs={"action": action, "allowed": allowed, **attrs},
-        )
+    services.emit(
+        EventName.ADMIN_ACTION,
+        user_id=session.user_id,
+        session_id=session.session_id,
+        action=action,
+        allowed=allowed,
+        **attrs,
     )
 
 

@@ -14,7 +14,7 @@ import logging
 
 from aiogram.types import ErrorEvent
 
-from core.events import Event, EventName
+from core.events import EventName
 from core.services import Services
 from core.settings import Settings
 from core.store.client import as_store_error, is_store_fault
@@ -33,19 +33,14 @@ async def on_error(event: ErrorEvent, services: Services, settings: Settings) ->
     elif update.callback_query:
         user = update.callback_query.from_user.id
     store_fault = is_store_fault(exc)
-    services.events.emit(
-        Event(
-            name=EventName.COMMAND,
-            ts=services.clock.now(),
-            user_id=user,
-            attrs={
-                "command": "<error>",
-                "allowed": True,
-                "reason": "store_unavailable" if store_fault else "error",
-                "error": f"{type(exc).__name__}: {exc}"[:500],
-                "update_id": update.update_id,
-            },
-        )
+    services.emit(
+        EventName.COMMAND,
+        user_id=user,
+        command="<error>",
+        allowed=True,
+        reason="store_unavailable" if store_fault else "error",
+        error=f"{type(exc).__name__}: {exc}"[:500],
+        update_id=update.update_id,
     )
     if store_fault:
         if not settings.telegram.handle_in_background:

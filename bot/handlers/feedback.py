@@ -15,7 +15,7 @@ from aiogram import F, Router
 from aiogram.types import CallbackQuery
 
 from bot.handlers.opportunities import entitled_opportunity
-from core.events import Event, EventName
+from core.events import EventName
 from core.models import UserSession
 from core.services import Services
 from messaging.ui.callbacks import OpportunityCB
@@ -33,14 +33,13 @@ def _engaged(
     opportunity_id: str,
     **attrs: str,
 ) -> None:
-    services.events.emit(
-        Event(
-            name=name,
-            ts=services.clock.now(),
-            user_id=session.user_id,
-            session_id=session.session_id,
-            attrs={"opportunity_id": opportunity_id, "button": action, **attrs},
-        )
+    services.emit(
+        name,
+        attrs,
+        user_id=session.user_id,
+        session_id=session.session_id,
+        opportunity_id=opportunity_id,
+        button=action,
     )
 
 

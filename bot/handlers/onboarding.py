@@ -32,7 +32,7 @@ from bot.handlers.preferences import (
 )
 from bot.handlers.refusals import FORGED, refuse
 from bot.handlers.refusals import STALE as STALE_REASON
-from core.events import Event, EventName, Scalar
+from core.events import EventName, Scalar
 from core.models import (
     OnboardingState,
     OpportunityType,
@@ -90,10 +90,7 @@ def step_event(
     attrs: dict[str, Scalar] = {"step": step, "action": action, **extra}
     if value is not None:
         attrs["value"] = value
-    services.events.emit(
-        Event(name=EventName.ONBOARDING_STEP, ts=services.clock.now(), user_id=user_id,
-              session_id=session_id, attrs=attrs)
-    )  # fmt: skip
+    services.emit(EventName.ONBOARDING_STEP, attrs, user_id=user_id, session_id=session_id)
 
 
 def _unlocking_tier(services: Services, kind: OpportunityType) -> Tier | None:

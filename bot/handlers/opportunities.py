@@ -23,7 +23,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from bot.handlers.refusals import NOT_ENTITLED, refuse
 from core.distribution.caps import Caps
 from core.distribution.eligibility import ChatContext, RecipientState, Use, is_eligible
-from core.events import Event, EventName
+from core.events import EventName
 from core.models import Opportunity, UserProfile, UserSession
 from core.services import Services
 from messaging.ui import templates
@@ -59,20 +59,16 @@ async def opportunities(message: Message, services: Services, session: UserSessi
         wanted = wanted[: grant.granted]
         left = grant.left
         for opp in wanted:
-            services.events.emit(
-                Event(
-                    name=EventName.OPPORTUNITIES_SHOWN,
-                    ts=now,
-                    user_id=session.user_id,
-                    session_id=session.session_id,
-                    attrs={
-                        "opportunity_id": opp.opportunity_id,
-                        "type": opp.type.value,
-                        "priority": opp.priority.value,
-                        "tier": profile.tier.value,
-                        "channel": "on_demand",
-                    },
-                )
+            services.emit(
+                EventName.OPPORTUNITIES_SHOWN,
+                ts=now,
+                user_id=session.user_id,
+                session_id=session.session_id,
+                opportunity_id=opp.opportunity_id,
+                type=opp.type.value,
+                priority=opp.priority.value,
+                tier=profile.tier.value,
+                channel="on_demand",
             )
     keyboard = None
     if wanted:
@@ -122,14 +118,12 @@ async def details(
     if found is None:
         return
     opp, profile = found
-    services.events.emit(
-        Event(
-            name=EventName.DETAILS,
-            ts=services.clock.now(),
-            user_id=session.user_id,
-            session_id=session.session_id,
-            attrs={"opportunity_id": callback_data.opportunity_id, "button": "details"},
-        )
+    services.emit(
+        EventName.DETAILS,
+        user_id=session.user_id,
+        session_id=session.session_id,
+        opportunity_id=callback_data.opportunity_id,
+        button="details",
     )
     if opp is None:
         await query.answer(templates.OPPORTUNITY_GONE, show_alert=True)

@@ -26,7 +26,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.filters import HAS_TEXT, IS_COMMAND, NOT_COMMAND
 from bot.handlers.refusals import FORGED, refuse
-from core.events import Event, EventName
+from core.events import EventName
 from core.models import OnboardingState, OpportunityType, RiskTolerance, UserProfile, UserSession
 from core.profiles import ListPreference, PreferenceUpdate
 from core.services import Services
@@ -136,14 +136,8 @@ def emit_change(
     attrs: dict[str, str | None] = {"field": field, "value": value}
     if source is not None:
         attrs["source"] = source
-    services.events.emit(
-        Event(
-            name=EventName.PREFERENCE_CHANGED,
-            ts=services.clock.now(),
-            user_id=session.user_id,
-            session_id=session.session_id,
-            attrs=attrs,
-        )
+    services.emit(
+        EventName.PREFERENCE_CHANGED, attrs, user_id=session.user_id, session_id=session.session_id
     )
 
 

@@ -12,7 +12,7 @@ from typing import Final
 
 from aiogram.types import CallbackQuery
 
-from core.events import Event, EventName
+from core.events import EventName
 from core.services import Services
 from messaging.ui.callbacks import PREFIXES
 
@@ -30,14 +30,13 @@ def audit_callback(
     allowed: bool,
     reason: str,
 ) -> None:
-    services.events.emit(
-        Event(
-            name=EventName.CALLBACK,
-            ts=services.clock.now(),
-            user_id=query.from_user.id,
-            session_id=session_id,
-            attrs={"data": (query.data or "")[:64], "allowed": allowed, "reason": reason},
-        )
+    services.emit(
+        EventName.CALLBACK,
+        user_id=query.from_user.id,
+        session_id=session_id,
+        data=(query.data or "")[:64],
+        allowed=allowed,
+        reason=reason,
     )
 
 

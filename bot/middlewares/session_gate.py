@@ -25,7 +25,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
 
 from bot.handlers.refusals import audit_callback
-from core.events import Event, EventName
+from core.events import EventName
 from core.services import Services
 from messaging.ui import templates
 from messaging.ui.commands import BY_NAME, OPEN_COMMANDS, command_name
@@ -131,17 +131,12 @@ def _audit(
     event: TelegramObject,
 ) -> None:
     chat_type = event.chat.type if isinstance(event, Message) else "callback"
-    services.events.emit(
-        Event(
-            name=EventName.COMMAND,
-            ts=services.clock.now(),
-            user_id=user_id,
-            session_id=session_id,
-            attrs={
-                "command": command[:64],
-                "allowed": allowed,
-                "reason": reason,
-                "chat_type": str(chat_type),
-            },
-        )
+    services.emit(
+        EventName.COMMAND,
+        user_id=user_id,
+        session_id=session_id,
+        command=command[:64],
+        allowed=allowed,
+        reason=reason,
+        chat_type=str(chat_type),
     )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from core.clock import Clock
-from core.events import Event, EventLog, EventName
+from core.events import Emitter, EventLog, EventName
 from core.models import OnboardingState, SessionState, UserSession
 from core.sessions.activity import ActivityRecorder
 from core.sessions.cache import SessionCache
@@ -26,18 +26,17 @@ class StartResult:
     previous: SessionState | None
 
 
-def _ended_event(session: UserSession, name: str, ts: float, reason: str) -> Event:
-    return Event(
-        name=name,
+def _emit_ended(emit: Emitter, session: UserSession, name: str, ts: float, reason: str) -> None:
+    """A session's end, with its activity summary."""
+    emit(
+        name,
         ts=ts,
         user_id=session.user_id,
         session_id=session.session_id,
-        attrs={
-            "reason": reason,
-            "length_s": round(session.last_activity - session.created_at, 3),
-            "commands": session.commands_used,
-            "opportunities": session.opportunities_received,
-        },
+        reason=reason,
+        length_s=round(session.last_activity - session.created_at, 3),
+        commands=session.commands_used,
+        opportunities=session.opportunities_received,
     )
 
 
@@ -53,7 +52,7 @@ class SessionService:
         self.store = store
         self.cache = cache
         self.activity = activity
-        self._events = events
+        self._emit = Emitter(events, clock)
         self._clock = clock
 
     async def current(self, user_id: int) -> UserSession | None:
@@ -77,23 +76,17 @@ class SessionService:
         result = await self.store.start(user_id, now)
         self.cache.invalidate(user_id)
         if result.lapsed is not None:
-            self._events.emit(
-                _ended_event(result.lapsed, EventName.SESSION_EXPIRED, now, "inactivity")
-            )
+            _emit_ended(self._emit, result.lapsed, EventName.SESSION_EXPIRED, now, "inactivity")
         name = (
             EventName.SESSION_STARTED if result.outcome == "started" else EventName.SESSION_RESUMED
         )
-        self._events.emit(
-            Event(
-                name=name,
-                ts=now,
-                user_id=user_id,
-                session_id=result.session.session_id,
-                attrs={
-                    "source": source,
-                    "previous": result.previous.value if result.previous else None,
-                },
-            )
+        self._emit(
+            name,
+            ts=now,
+            user_id=user_id,
+            session_id=result.session.session_id,
+            source=source,
+            previous=result.previous.value if result.previous else None,
         )
         return StartResult(result.session, result.outcome, result.previous)
 
@@ -123,7 +116,7 @@ class SessionService:
                 if state is SessionState.TERMINATED
                 else EventName.SESSION_EXPIRED
             )
-            self._events.emit(_ended_event(ended, name, now, reason))
+            _emit_ended(self._emit, ended, name, now, reason)
         return ended
 
     async def set_onboarding(self, user_id: int, state: OnboardingState) -> None:
@@ -139,5 +132,5 @@ class SessionService:
         expired = [s for s in ended if s is not None]
         for session in expired:
             self.cache.invalidate(session.user_id)
-            self._events.emit(_ended_event(session, EventName.SESSION_EXPIRED, now, "inactivity"))
+            _emit_ended(self._emit, session, EventName.SESSION_EXPIRED, now, "inactivity")
         return expired

@@ -19,7 +19,7 @@ import contextlib
 import logging
 
 from core.clock import Clock
-from core.events import Event, EventLog, EventName
+from core.events import Emitter, EventLog, EventName
 from core.profiles import ProfileStore
 from core.services import Services
 from core.sessions.store import SessionStore
@@ -42,7 +42,8 @@ class SessionReminders:
         clock: Clock,
     ) -> None:
         self._sessions, self._profiles, self._outbox = sessions, profiles, outbox
-        self._settings, self._events, self._clock = settings, events, clock
+        self._settings, self._clock = settings, clock
+        self._emit = Emitter(events, clock)
         self._since: float | None = None  # where the previous run stopped reading
 
     async def run_once(self, now: float | None = None) -> int:
@@ -75,13 +76,11 @@ class SessionReminders:
                 await self._outbox.enqueue(messages)
                 await self._sessions.mark_reminded(due)  # after the write that does it
                 for d in due:
-                    self._events.emit(
-                        Event(
-                            name=EventName.SESSION_REMINDED,
-                            ts=now,
-                            user_id=d.user_id,
-                            attrs={"expires_at": d.expires_at},
-                        )
+                    self._emit(
+                        EventName.SESSION_REMINDED,
+                        ts=now,
+                        user_id=d.user_id,
+                        expires_at=d.expires_at,
                     )
                 queued += len(due)
             if read < page:

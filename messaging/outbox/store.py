@@ -42,7 +42,7 @@ from redis.commands.core import AsyncScript
 
 from core.clock import Clock, SystemClock
 from core.distribution.settings import DeliverySettings
-from core.events import Event, EventLog, EventName
+from core.events import Emitter, EventLog, EventName
 from core.store.keys import (
     OUTBOX_ACKS,
     OUTBOX_DEAD,
@@ -89,8 +89,8 @@ class Outbox:
         self.stream = outbox_stream(partition)
         self.high_stream = outbox_stream(partition, high=True)
         self.delayed = outbox_delayed(partition)
-        self._events = events
         self._clock: Clock = clock or SystemClock()
+        self._emit = None if events is None else Emitter(events, self._clock)
         self._group_ready = False
         self._cursors: dict[tuple[str, str], str] = {}  # XAUTOCLAIM cursor per consumer, stream
         self._enqueue: AsyncScript = redis.register_script(lua_source("outbox_enqueue"))
@@ -121,22 +121,18 @@ class Outbox:
 
     def accepted(self, messages: Sequence[OutboxMessage]) -> None:
         """Record messages that entered the outbox (here, or by the push release script)."""
-        if self._events is None:
+        if self._emit is None:
             return
         now = self._clock.now()
         for m in messages:
-            self._events.emit(
-                Event(
-                    name=EventName.ACCEPTED,
-                    ts=now,
-                    user_id=m.user_id,
-                    attrs={
-                        "outgoing_id": m.outgoing_id,
-                        "kind": m.kind,
-                        "priority": m.priority,
-                        "items": len(m.opportunity_ids),
-                    },
-                )
+            self._emit(
+                EventName.ACCEPTED,
+                ts=now,
+                user_id=m.user_id,
+                outgoing_id=m.outgoing_id,
+                kind=m.kind,
+                priority=m.priority,
+                items=len(m.opportunity_ids),
             )
 
     def stream_of(self, m: OutboxMessage) -> str:

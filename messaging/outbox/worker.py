@@ -64,7 +64,7 @@ from aiogram.types import InlineKeyboardMarkup, Message
 
 from core.clock import Clock
 from core.distribution.settings import DeliverySettings
-from core.events import Event, EventLog, EventName, Scalar
+from core.events import Emitter, EventLog, EventName, Scalar
 from core.models import SessionState
 from core.opportunity_store import OpportunityStore
 from messaging.outbox.coalesce import Coalescer
@@ -124,6 +124,7 @@ class DeliveryWorker:
         self.outbox = outbox
         self.bot = bot
         self.events = events
+        self._emitter = Emitter(events, clock)
         self.end_session = sessions_end_callback
         self.clock = clock
         self.settings = settings or outbox.settings
@@ -497,4 +498,4 @@ class DeliveryWorker:
         if m.opportunity_type:
             base["type"] = m.opportunity_type
         base.update(attrs)
-        self.events.emit(Event(name=name, ts=self.clock.now(), user_id=m.user_id, attrs=base))
+        self._emitter(name, base, user_id=m.user_id)

@@ -2,7 +2,7 @@
 and docs/analytics.md take theirs from it, and nothing names an event with a bare string.
 
 The oracle reads the source itself (Python's ast), not the catalogue's own bookkeeping: an
-`Event(name=...)` given a literal or an f-string, a name-like string constant outside the
+`Event` built outside the emitter, an emit given a literal or an f-string, a name-like string constant outside the
 catalogue, or a catalogued name no module refers to all fail here.
 """
 
@@ -30,26 +30,50 @@ def _modules() -> Iterator[tuple[Path, ast.Module]]:
                 yield path, ast.parse(path.read_text(), filename=str(path))
 
 
-def _event_name_args(tree: ast.Module) -> Iterator[ast.expr]:
+# The modules that may build an `Event` themselves: the emitter, and the decoders that read
+# stored events back (stream entries, Parquet rows).
+BUILDERS = {ROOT / "core" / "events.py", ROOT / "analytics" / "schemas.py"}
+
+
+def _called(node: ast.Call) -> str | None:
+    func = node.func
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        if func.value.id == "asyncio":
+            return None  # asyncio.Event is not ours
+    return func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+
+
+def _calls(tree: ast.Module) -> Iterator[tuple[str, ast.Call]]:
     for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
-        func = node.func
-        called = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
-        if called != "Event":
-            continue
-        yield from (k.value for k in node.keywords if k.arg == "name")
-        yield from node.args[:1]
+        if isinstance(node, ast.Call) and (called := _called(node)) is not None:
+            yield called, node
+
+
+def test_events_are_built_by_the_emitter_only() -> None:
+    built = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path, tree in _modules()
+        if path not in BUILDERS
+        for called, node in _calls(tree)
+        if called == "Event"
+    ]
+    assert not built, f"Event(...) built by hand (emit through core.events.Emitter): {built}"
 
 
 def test_no_event_is_named_with_a_bare_string() -> None:
+    # An emitter is called with the name first: `services.emit(EventName.X, ...)`,
+    # `self._emit(...)`; the worker's and the shard's own wrappers follow the same shape.
     bare = [
-        f"{path.relative_to(ROOT)}:{arg.lineno}"
+        f"{path.relative_to(ROOT)}:{node.lineno}"
         for path, tree in _modules()
-        for arg in _event_name_args(tree)
-        if isinstance(arg, ast.Constant | ast.JoinedStr)
+        for called, node in _calls(tree)
+        if (called.endswith("emit") or called.endswith("emitter") or called == "Event")
+        and any(
+            isinstance(arg, ast.Constant | ast.JoinedStr)
+            for arg in [*node.args[:1], *(k.value for k in node.keywords if k.arg == "name")]
+        )
     ]
-    assert not bare, f"Event(name=...) given a literal (use core.event_names.EventName): {bare}"
+    assert not bare, f"an event named with a literal (use core.event_names.EventName): {bare}"
 
 
 def test_every_name_like_string_in_the_code_is_catalogued() -> None:

@@ -8,8 +8,12 @@ from typing import Any
 import pytest
 from redis.exceptions import ResponseError
 
+from core.clock import ManualClock
 from core.events import (
+    Emitter,
     Event,
+    EventName,
+    MemoryEventLog,
     MalformedEntryError,
     RedisEventLog,
     decode_entry,
@@ -17,6 +21,25 @@ from core.events import (
     read_events,
 )
 from core.store import keys
+
+
+def test_the_emitter_stamps_the_clocks_time_unless_told_when_it_happened() -> None:
+    log, clock = MemoryEventLog(), ManualClock(5000.0)
+    emit = Emitter(log, clock)
+    emit(EventName.COMMAND, user_id=7, session_id="s", command="/x", allowed=True)
+    clock.advance(seconds=3)
+    emit(EventName.VALIDATION, {"level": 2, "passed": False}, ts=4000.5, passed=True)
+    assert log.events == [
+        Event(
+            name=EventName.COMMAND,
+            ts=5000.0,
+            user_id=7,
+            session_id="s",
+            attrs={"command": "/x", "allowed": True},
+        ),
+        # Attributes built beforehand, and keywords (which win) in one mapping.
+        Event(name=EventName.VALIDATION, ts=4000.5, attrs={"level": 2, "passed": True}),
+    ]
 
 
 def _events(n: int, name: str = "audit.command") -> list[Event]:
