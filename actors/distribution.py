@@ -14,6 +14,8 @@ from core.models import Opportunity
 
 
 class ShardClient(ActorClient):
+    """One `UserQueueActor` shard: every method the shard's callers use, typed."""
+
     async def fanout(self, opportunity: Opportunity, now: float | None) -> FanoutResult:
         result: FanoutResult = await self._call("fanout", opportunity, now)
         return result
@@ -22,8 +24,37 @@ class ShardClient(ActorClient):
         edits: int = await self._call("record_sent_many", acks)
         return edits
 
+    async def record_sent(self, user_id: int, outgoing_id: str, message_id: int) -> int:
+        edits: int = await self._call("record_sent", user_id, outgoing_id, message_id)
+        return edits
+
+    async def start(self) -> int:
+        return int(await self._call("start"))
+
+    async def load(self, now: float | None) -> int:
+        return int(await self._call("load", now))
+
+    async def tick(self, now: float | None) -> int:
+        return int(await self._call("tick", now))
+
+    async def refresh(self, user_ids: list[int], now: float | None) -> None:
+        await self._call("refresh", user_ids, now)
+
+    async def explain(self, user_id: int, opportunity: Opportunity, now: float | None) -> Verdict:
+        verdict: Verdict = await self._call("explain", user_id, opportunity, now)
+        return verdict
+
+    async def flush(self) -> None:
+        await self._call("flush")
+
+    async def stats(self) -> dict[str, Any]:
+        stats: dict[str, Any] = await self._call("stats")
+        return stats
+
 
 class DistributionClient:
+    """All the shards: fan-out and ticks go to each, a user's calls to that user's shard."""
+
     def __init__(self, shards: list[Any], *, timeout: float) -> None:
         self.shards = [
             ShardClient(h, f"user-queues-{i}", timeout=timeout) for i, h in enumerate(shards)
@@ -39,35 +70,30 @@ class DistributionClient:
 
     async def start(self) -> int:
         """Load every shard's users and start their tick and change-following loops."""
-        counts = await asyncio.gather(*(s._call("start") for s in self.shards))
-        return int(sum(counts))
+        return sum(await asyncio.gather(*(s.start() for s in self.shards)))
 
     async def load(self, now: float | None = None) -> int:
-        counts = await asyncio.gather(*(s._call("load", now) for s in self.shards))
-        return int(sum(counts))
+        return sum(await asyncio.gather(*(s.load(now) for s in self.shards)))
 
     async def tick(self, now: float | None = None) -> int:
-        sent = await asyncio.gather(*(s._call("tick", now) for s in self.shards))
-        return int(sum(sent))
+        return sum(await asyncio.gather(*(s.tick(now) for s in self.shards)))
 
     async def refresh(self, user_id: int, now: float | None = None) -> None:
-        await self._of(user_id)._call("refresh", [user_id], now)
+        await self._of(user_id).refresh([user_id], now)
 
     async def record_sent(self, user_id: int, outgoing_id: str, message_id: int) -> int:
-        edits: int = await self._of(user_id)._call("record_sent", user_id, outgoing_id, message_id)
-        return edits
+        return await self._of(user_id).record_sent(user_id, outgoing_id, message_id)
 
     async def explain(
         self, user_id: int, opportunity: Opportunity, now: float | None = None
     ) -> Verdict:
-        verdict: Verdict = await self._of(user_id)._call("explain", user_id, opportunity, now)
-        return verdict
+        return await self._of(user_id).explain(user_id, opportunity, now)
 
     async def flush(self) -> None:
-        await asyncio.gather(*(s._call("flush") for s in self.shards))
+        await asyncio.gather(*(s.flush() for s in self.shards))
 
     async def stats(self) -> list[dict[str, Any]]:
-        return list(await asyncio.gather(*(s._call("stats") for s in self.shards)))
+        return list(await asyncio.gather(*(s.stats() for s in self.shards)))
 
 
 class RateLimiterClient(ActorClient):

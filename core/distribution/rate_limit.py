@@ -21,16 +21,15 @@ Times are integer microseconds, so the bound is exact. Unused trailing slots of 
 lease can be given back (`release`); a global 429 moves the next free slot past ``retry_after``.
 
 Per-chat limits (1 message/s to a private chat, 20 messages/min to a group, i.e. negative chat
-ids) are enforced by `ChatPacer`, local to the sender that owns the chat; every chat must be owned
-by exactly one sender (e.g. ``chat_id % n_senders``) for these limits to hold.
+ids) are paced by the sender that owns the chat (`messaging.transport.pacing.Pacer`); every chat
+is owned by exactly one sender (its outbox partition) for these limits to hold.
 
-A 429 with ``retry_after`` pauses everything (scope "global": no slots until it passes) or one
-chat (scope "chat": `chat_paused_until`, which the owning sender applies to its `ChatPacer`).
+A 429 with ``retry_after`` pauses everything (scope "global": no slots until it passes); one
+with scope "chat" is waited out by the chat's sender alone.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 from typing import Literal
 
@@ -75,7 +74,6 @@ class GlobalRateLimiterLogic:
         self._next_id = 0
         self._callback_at = float("-inf")
         self.paused_until = float("-inf")
-        self._chat_paused: dict[int, float] = {}
 
     @property
     def spacing(self) -> float:
@@ -164,72 +162,10 @@ class GlobalRateLimiterLogic:
         chat_id: int | None,
         now: float,
     ) -> None:
-        until = now + max(0.0, retry_after)
+        """A global 429 stops every slot until it passes. A chat's 429 is waited out by the
+        sender that owns the chat (its `messaging.transport.pacing.Pacer`); it stops no one else,
+        so the limiter only checks that it names the chat."""
         if scope == "global":
-            self.paused_until = max(self.paused_until, until)
-        else:
-            if chat_id is None:
-                raise ValueError("a chat-scoped 429 needs the chat id")
-            self._chat_paused[chat_id] = max(self._chat_paused.get(chat_id, until), until)
-
-    def chat_paused_until(self, chat_id: int, now: float) -> float | None:
-        until = self._chat_paused.get(chat_id)
-        if until is None:
-            return None
-        if until <= now:
-            del self._chat_paused[chat_id]
-            return None
-        return until
-
-
-class ChatPacer:
-    """Per-chat pacing inside one sender: 1 message/s per private chat, 20/min per group."""
-
-    def __init__(self, settings: RateLimitSettings | None = None) -> None:
-        self.settings = settings or RateLimitSettings()
-        self._interval_us = to_us(self.settings.private_chat_interval_seconds)
-        self._group_limit = self.settings.group_per_minute
-        self._last: dict[int, int] = {}  # private chat -> last send (us)
-        self._group: dict[int, deque[int]] = {}  # group -> its last sends (us)
-        self._paused: dict[int, int] = {}
-
-    def _next_us(self, chat_id: int) -> int:
-        at = self._paused.get(chat_id, 0)
-        if chat_id < 0:
-            sends = self._group.get(chat_id)
-            if sends is not None and len(sends) >= self._group_limit:
-                at = max(at, sends[-self._group_limit] + 60 * _US)
-        elif (last := self._last.get(chat_id)) is not None:
-            at = max(at, last + self._interval_us)
-        return at
-
-    def next_allowed(self, chat_id: int, now: float) -> float:
-        return max(now, self._next_us(chat_id) / _US)
-
-    def try_send(self, chat_id: int, now: float) -> bool:
-        """Record a send to `chat_id` at `now` if its limits allow one."""
-        t_us = to_us(now)
-        if t_us < self._next_us(chat_id):
-            return False
-        if chat_id < 0:
-            sends = self._group.setdefault(chat_id, deque(maxlen=self._group_limit))
-            sends.append(t_us)
-        else:
-            self._last[chat_id] = t_us
-        return True
-
-    def pause(self, chat_id: int, until: float) -> None:
-        self._paused[chat_id] = max(self._paused.get(chat_id, 0), to_us(until))
-
-    def prune(self, now: float) -> int:
-        """Forget chats that no longer constrain anything; returns how many were forgotten."""
-        t_us = to_us(now)
-        gone = [c for c, at in self._last.items() if at + self._interval_us <= t_us]
-        gone += [c for c, s in self._group.items() if s[-1] + 60 * _US <= t_us]
-        for c in gone:
-            self._last.pop(c, None)
-            self._group.pop(c, None)
-        paused = [c for c, at in self._paused.items() if at <= t_us]
-        for c in paused:
-            del self._paused[c]
-        return len(gone)
+            self.paused_until = max(self.paused_until, now + max(0.0, retry_after))
+        elif chat_id is None:
+            raise ValueError("a chat-scoped 429 needs the chat id")

@@ -25,12 +25,6 @@ class RateLimitSettings(BaseModel):
     paid_broadcast_rate: Annotated[
         int, Field(gt=0, le=1000, description="Messages per second with paid broadcasts")
     ] = 1000
-    private_chat_interval_seconds: Annotated[
-        float, Field(gt=0, description="Minimum gap between two messages to one private chat")
-    ] = 1.0
-    group_per_minute: Annotated[
-        int, Field(gt=0, description="Messages per minute to one group (Telegram: 20)")
-    ] = 20
     lease_validity_seconds: Annotated[
         float,
         Field(

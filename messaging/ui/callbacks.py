@@ -22,15 +22,11 @@ class OpportunityCB(CallbackData, prefix="op"):
     opportunity_id: str
 
 
-class TierCB(CallbackData, prefix="tier"):
-    tier: str
-
-
 class SessionCB(CallbackData, prefix="sess"):
     action: str  # keep: the reminder's "keep my session"
 
 
 # Every prefix our keyboards use; data with another prefix is not ours.
 PREFIXES: Final[frozenset[str]] = frozenset(
-    cb.__prefix__ for cb in (OnboardingCB, SettingsCB, OpportunityCB, TierCB, SessionCB)
+    cb.__prefix__ for cb in (OnboardingCB, SettingsCB, OpportunityCB, SessionCB)
 )

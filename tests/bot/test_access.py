@@ -118,7 +118,7 @@ async def test_every_opportunity_button_checks_the_plan(botenv: BotEnv, action: 
 @pytest.mark.parametrize(
     ("data", "reason"),
     [
-        ("tier:premium", "forged"),  # no keyboard has tier buttons
+        ("tier:premium", "unknown"),  # no keyboard has tier buttons: not our prefix
         ("op:explode:opp1", "forged"),
         ("ob:nowhere:x", "forged"),
         ("set:risk:evil", "forged"),
