@@ -2,8 +2,8 @@
 and docs/analytics.md take theirs from it, and nothing names an event with a bare string.
 
 The oracle reads the source itself (Python's ast), not the catalogue's own bookkeeping: an
-`Event` built outside the emitter, an emit given a literal or an f-string, a name-like string constant outside the
-catalogue, or a catalogued name no module refers to all fail here.
+`Event` built outside the emitter, an emit given a literal or an f-string, a name-like string
+constant outside the catalogue, or a catalogued name no module refers to all fail here.
 """
 
 from __future__ import annotations
@@ -37,9 +37,12 @@ BUILDERS = {ROOT / "core" / "events.py", ROOT / "analytics" / "schemas.py"}
 
 def _called(node: ast.Call) -> str | None:
     func = node.func
-    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
-        if func.value.id == "asyncio":
-            return None  # asyncio.Event is not ours
+    if (
+        isinstance(func, ast.Attribute)
+        and isinstance(func.value, ast.Name)
+        and func.value.id == "asyncio"
+    ):
+        return None  # asyncio.Event is not ours
     return func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
 
 
