@@ -285,7 +285,7 @@ class UserQueueShard:
                     opportunity_id=opportunity.opportunity_id,
                     layer=int(reason[1]),
                     reason=reason,
-                    count=n,
+                    users=n,
                     shard=self.index,
                 )
             await self._activate(ids)

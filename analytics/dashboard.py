@@ -72,12 +72,12 @@ KPIS: tuple[tuple[str, str], ...] = (
     ("wau", "WAU (latest day)"),
     ("new_users", "New users"),
     ("sessions_started", "Sessions started"),
-    ("sent", "Alerts sent"),
-    ("latency_p50", "Send latency p50 (ms)"),
-    ("latency_p95", "Send latency p95 (ms)"),
-    ("latency_p99", "Send latency p99 (ms)"),
+    ("sent", "Alerts sent (new messages)"),
+    ("latency_p50", "Alert latency from detection p50 (ms)"),
+    ("latency_p95", "Alert latency from detection p95 (ms)"),
+    ("latency_p99", "Alert latency from detection p99 (ms)"),
     ("onboarding_completed_pct", "Onboarding completed (%)"),
-    ("validation_pass_pct", "Validation pass rate (%)"),
+    ("validation_pass_pct", "Candidates published (%)"),
 )
 
 # The charts the script draws (data-chart=…), with their titles.
@@ -86,8 +86,8 @@ CHARTS: tuple[tuple[str, str], ...] = (
     ("onboarding", "Onboarding funnel"),
     ("validation", "Validation pass rate per level (%)"),
     ("distribution", "Distribution outcomes"),
-    ("rejected", "Rejections by eligibility layer"),
-    ("latency", "Send latency percentiles (ms)"),
+    ("rejected", "Users refused by eligibility layer"),
+    ("latency", "Alert latency from detection (ms)"),
     ("engagement", "Click-through rate (%)"),
 )
 

@@ -25,7 +25,19 @@ from analytics.schemas import TABLES
 from analytics.settings import AnalyticsSettings
 from analytics.storage import Storage
 
-OUTCOMES = ("sent", "shown", "queued", "rejected", "failed", "dropped", "retried")
+# sent: new messages with opportunities; edited: closed ones' messages edited; other_sent:
+# messages without opportunities; rejected: users refused (`analytics.reports.distribution`).
+OUTCOMES = (
+    "sent",
+    "edited",
+    "other_sent",
+    "shown",
+    "queued",
+    "rejected",
+    "failed",
+    "dropped",
+    "retried",
+)
 
 
 @dataclass(frozen=True)
@@ -41,8 +53,8 @@ class DayOverview:
     commands_per_session: float | None
     onboarding: dict[str, int]  # stage (started, step:<name>, completed, ...) -> users
     outcomes: dict[str, int]  # distribution outcome -> events
-    rejected_by_layer: dict[str, int]
-    latency_ms: dict[str, float | None]  # p50, p95, p99 of distribution.sent
+    rejected_by_layer: dict[str, int]  # users refused per layer
+    latency_ms: dict[str, float | None]  # p50, p95, p99 of the alerts sent, from detection
     delivered: int  # distinct (user, opportunity) sent or shown
     clicked: int  # of those, with any engagement event
     files: int  # Parquet files the views read
@@ -53,18 +65,25 @@ class DayOverview:
         return round(100.0 * self.clicked / self.delivered, 2) if self.delivered else None
 
 
-def day_window(day: date) -> reports.Window:
+def day_window(day: date, as_of: datetime | None = None) -> reports.Window:
     start = datetime.combine(day, dtime(0), tzinfo=UTC)
-    return reports.Window(start, start + timedelta(days=1))
+    return reports.Window(start, start + timedelta(days=1), as_of)
 
 
 def count_files(storage: Storage) -> int:
     return sum(len(live_files(storage, t)[0]) for t in TABLES)
 
 
-def day_overview(con: duckdb.DuckDBPyConnection, day: date, *, files: int = 0) -> DayOverview:
-    """The overview of ``day`` from the reports over ``con``'s views (blocking)."""
-    w = day_window(day)
+def day_overview(
+    con: duckdb.DuckDBPyConnection,
+    day: date,
+    *,
+    files: int = 0,
+    as_of: datetime | None = None,
+) -> DayOverview:
+    """The overview of ``day`` from the reports over ``con``'s views (blocking), as known at
+    ``as_of`` (default: now)."""
+    w = day_window(day, as_of)
     s = next((r for r in reports.sessions(con, w).as_dicts() if r["day"] == day), {})
     funnel = {str(r[0]): int(r[1]) for r in reports.onboarding(con, w).rows}
     outcomes: dict[str, int] = {}
@@ -106,7 +125,7 @@ class _Query:
         self._con: duckdb.DuckDBPyConnection | None = None
         self.interrupted = False
 
-    def run(self, settings: AnalyticsSettings, day: date) -> DayOverview:
+    def run(self, settings: AnalyticsSettings, day: date, as_of: datetime | None) -> DayOverview:
         started = time.perf_counter()
         storage = Storage.from_settings(settings)
         files = count_files(storage)
@@ -119,7 +138,7 @@ class _Query:
                 raise QueryTimeoutError(settings.admin_stats_timeout_seconds)
             self._con = con
         try:
-            result = day_overview(con, day, files=files)
+            result = day_overview(con, day, files=files, as_of=as_of)
         finally:
             with self._lock:
                 self._con = None
@@ -134,7 +153,9 @@ class _Query:
                 self._con.interrupt()
 
 
-async def day_overview_async(settings: AnalyticsSettings, day: date) -> DayOverview:
+async def day_overview_async(
+    settings: AnalyticsSettings, day: date, as_of: datetime | None = None
+) -> DayOverview:
     """`day_overview` of the lake ``settings`` point at, off the event loop and time-bound.
 
     Raises `NoParquetError` (empty lake), `QueryTimeoutError` (interrupted after
@@ -143,7 +164,7 @@ async def day_overview_async(settings: AnalyticsSettings, day: date) -> DayOverv
     query = _Query()
     timeout = settings.admin_stats_timeout_seconds
     try:
-        return await asyncio.wait_for(asyncio.to_thread(query.run, settings, day), timeout)
+        return await asyncio.wait_for(asyncio.to_thread(query.run, settings, day, as_of), timeout)
     except TimeoutError:
         query.interrupt()
         raise QueryTimeoutError(timeout) from None

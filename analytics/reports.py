@@ -35,6 +35,14 @@ class Report:
 class Window:
     since: datetime | None = None
     until: datetime | None = None
+    # "Now", for figures that depend on how much time has passed (a conversion window still
+    # open); None: the database's current time. The bot passes its clock's.
+    as_of: datetime | None = None
+
+    def as_of_sql(self) -> str:
+        if self.as_of is None:
+            return "current_timestamp"
+        return f"to_timestamp({self.as_of.timestamp()!r})"
 
     def where(self, ts: str = "ts", dt: str = "dt", *, widen_days: int = 0) -> str:
         """A SQL condition on the event time (and on ``dt``, so partitions are pruned)."""
@@ -100,27 +108,71 @@ def sessions(con: duckdb.DuckDBPyConnection, w: Window) -> Report:
     return _report(con, "sessions", sql)
 
 
-def onboarding(con: duckdb.DuckDBPyConnection, w: Window) -> Report:
-    """The onboarding funnel in distinct users: started (welcome shown), each step shown,
-    completed, skipped (at some step), abandoned (started, not completed)."""
+# Rows written before the distribution table's schema 2 carry these in `extra` (JSON).
+_USERS = "coalesce(users, TRY_CAST(json_extract_string(extra, '$.count') AS BIGINT), 1)"
+_KIND = "coalesce(kind, json_extract_string(extra, '$.kind'), 'send')"
+_DETECTION_MS = (
+    "coalesce(detection_latency_ms, "
+    "TRY_CAST(json_extract_string(extra, '$.detection_latency_ms') AS DOUBLE))"
+)
+_OPPORTUNITY_IDS = (
+    "coalesce(opportunity_ids, json_extract_string(extra, '$.opportunity_ids'), opportunity_id)"
+)
+
+# How long after the welcome a user counts as still onboarding, not as having abandoned.
+ONBOARDING_WINDOW = timedelta(days=1)
+
+
+def onboarding(
+    con: duckdb.DuckDBPyConnection, w: Window, conversion_window: timedelta = ONBOARDING_WINDOW
+) -> Report:
+    """The onboarding funnel of the cohort that started it (welcome shown) in the window, in
+    distinct users, each in exactly one outcome as known at ``w.as_of``: completed or skipped
+    within the conversion window of their start (even after the window's end); in progress
+    while that window is still open; abandoned once it has passed. Steps count the users shown
+    each step within their conversion window."""
+    as_of = w.as_of_sql()
+    win = conversion_window.total_seconds()
     sql = f"""
-    WITH o AS (SELECT user_id, step, action FROM onboarding
-               WHERE user_id IS NOT NULL AND {w.where()}),
-    started AS (SELECT DISTINCT user_id FROM o WHERE step = 'welcome' AND action = 'shown'),
-    completed AS (SELECT DISTINCT user_id FROM o WHERE action = 'completed'),
+    WITH o AS (
+        SELECT user_id, ts, dt, step, action FROM onboarding
+        WHERE user_id IS NOT NULL AND ts < {as_of}
+    ),
+    started AS (
+        SELECT user_id, min(ts) AS at FROM o
+        WHERE step = 'welcome' AND action = 'shown' AND {w.where()}
+        GROUP BY user_id
+    ),
+    ends AS (
+        SELECT s.user_id,
+               min(o.ts) FILTER (WHERE o.action = 'completed') AS completed_at,
+               min(o.ts) FILTER (WHERE o.action = 'skipped') AS skipped_at
+        FROM started s JOIN o ON o.user_id = s.user_id AND o.ts >= s.at
+         AND o.ts < s.at + to_seconds({win!r})
+        GROUP BY s.user_id
+    ),
+    outcome AS (
+        SELECT s.user_id,
+               CASE WHEN e.completed_at IS NOT NULL
+                         AND (e.skipped_at IS NULL OR e.completed_at <= e.skipped_at)
+                        THEN 'completed'
+                    WHEN e.skipped_at IS NOT NULL THEN 'skipped'
+                    WHEN s.at + to_seconds({win!r}) > {as_of} THEN 'in_progress'
+                    ELSE 'abandoned' END AS outcome
+        FROM started s LEFT JOIN ends e USING (user_id)
+    ),
     n AS (SELECT count(*) AS n FROM started),
     stages AS (
         SELECT 0 AS ord, 'started' AS stage, (SELECT n FROM n) AS users
         UNION ALL
-        SELECT 1, 'step:' || step, count(DISTINCT user_id) FROM o
-        WHERE action = 'shown' AND step NOT IN ('welcome', 'done') GROUP BY step
+        SELECT 1, 'step:' || o.step, count(DISTINCT o.user_id)
+        FROM o JOIN started s ON o.user_id = s.user_id AND o.ts >= s.at
+         AND o.ts < s.at + to_seconds({win!r})
+        WHERE o.action = 'shown' AND o.step NOT IN ('welcome', 'done') GROUP BY o.step
         UNION ALL
-        SELECT 2, 'completed', count(*) FROM completed
-        UNION ALL
-        SELECT 3, 'skipped', count(DISTINCT user_id) FROM o WHERE action = 'skipped'
-        UNION ALL
-        SELECT 4, 'abandoned', count(*) FROM (SELECT user_id FROM started
-                                               EXCEPT SELECT user_id FROM completed)
+        SELECT 2 + k.i, k.stage, (SELECT count(*) FROM outcome WHERE outcome = k.stage)
+        FROM (VALUES (0, 'completed'), (1, 'skipped'), (2, 'in_progress'), (3, 'abandoned'))
+             k(i, stage)
     )
     SELECT stage, users,
            CASE WHEN (SELECT n FROM n) > 0
@@ -131,26 +183,62 @@ def onboarding(con: duckdb.DuckDBPyConnection, w: Window) -> Report:
 
 
 def distribution(con: duckdb.DuckDBPyConnection, w: Window) -> Report:
-    """Delivery: counts by outcome, rejections by eligibility layer, send latency
-    percentiles (linear interpolation) and failures and drops by reason."""
+    """Delivery, as (metric, key, value):
+
+    * ``count``: ``queued``, ``shown``, ``retried``, ``failed``, ``dropped`` (rows);
+      ``sent`` new messages that carry opportunities (alerts and digests), ``edited`` sent
+      messages edited when their opportunity closed, ``other_sent`` messages without
+      opportunities (reminders, away summaries); ``rejected`` users refused (summed over the
+      per-shard rows).
+    * ``rejected_by_layer``: users refused per eligibility layer.
+    * ``latency_ms``: p50/p95/p99 (linear interpolation) of the alerts sent, from detection to
+      Telegram's answer (a delayed tier's delay included); ``send_latency_ms`` the same from
+      the queue's release.
+    * ``failed_by_reason``, ``dropped_by_reason``: rows per reason.
+    """
     sql = f"""
-    WITH d AS (SELECT name, layer, reason, latency_ms FROM distribution WHERE {w.where()})
+    WITH d AS (
+        SELECT name, layer, reason, latency_ms, {_USERS} AS users, {_KIND} AS kind,
+               {_DETECTION_MS} AS detection_ms,
+               coalesce(items, CASE WHEN opportunity_id IS NULL THEN 0 ELSE 1 END) AS items
+        FROM distribution WHERE {w.where()}
+    ),
+    sent AS (SELECT * FROM d WHERE name = 'distribution.sent'),
+    alerts AS (SELECT * FROM sent WHERE kind <> 'edit' AND items > 0)
     SELECT * FROM (
         SELECT 0 AS o, 'count' AS metric, k.key AS key,
                CAST((SELECT count(*) FROM d WHERE name = 'distribution.' || k.key) AS DOUBLE)
                    AS value
-        FROM (VALUES ('queued'), ('shown'), ('sent'), ('retried'), ('failed'), ('dropped'),
-                     ('rejected')) k(key)
+        FROM (VALUES ('queued'), ('shown'), ('retried'), ('failed'), ('dropped')) k(key)
+        UNION ALL
+        SELECT 0, 'count', 'sent', CAST((SELECT count(*) FROM alerts) AS DOUBLE)
+        UNION ALL
+        SELECT 0, 'count', 'edited',
+               CAST((SELECT count(*) FROM sent WHERE kind = 'edit') AS DOUBLE)
+        UNION ALL
+        SELECT 0, 'count', 'other_sent',
+               CAST((SELECT count(*) FROM sent WHERE kind <> 'edit' AND items = 0) AS DOUBLE)
+        UNION ALL
+        SELECT 0, 'count', 'rejected',
+               CAST((SELECT coalesce(sum(users), 0) FROM d WHERE name = 'distribution.rejected')
+                    AS DOUBLE)
         UNION ALL
         SELECT 1, 'rejected_by_layer', coalesce(CAST(layer AS VARCHAR), 'unknown'),
-               CAST(count(*) AS DOUBLE)
+               CAST(sum(users) AS DOUBLE)
         FROM d WHERE name = 'distribution.rejected' GROUP BY layer
         UNION ALL
         SELECT 2, 'latency_ms', q.key, q.value FROM (
             SELECT unnest(['p50', 'p95', 'p99']) AS key,
+                   unnest([quantile_cont(detection_ms, 0.5), quantile_cont(detection_ms, 0.95),
+                           quantile_cont(detection_ms, 0.99)]) AS value
+            FROM alerts
+        ) q
+        UNION ALL
+        SELECT 2, 'send_latency_ms', q.key, q.value FROM (
+            SELECT unnest(['p50', 'p95', 'p99']) AS key,
                    unnest([quantile_cont(latency_ms, 0.5), quantile_cont(latency_ms, 0.95),
                            quantile_cont(latency_ms, 0.99)]) AS value
-            FROM d WHERE name = 'distribution.sent'
+            FROM alerts
         ) q
         UNION ALL
         SELECT 3, replace(name, 'distribution.', '') || '_by_reason',
@@ -165,15 +253,23 @@ def distribution(con: duckdb.DuckDBPyConnection, w: Window) -> Report:
 
 def engagement(con: duckdb.DuckDBPyConnection, w: Window) -> Report:
     """Click-through by opportunity type, tier and priority: distinct (user, opportunity)
-    delivered in the window (sent or shown), and how many of those the user pressed a button
-    on (any engagement event for that opportunity, at any time)."""
+    delivered in the window, by push (every opportunity of a new message; an edit delivers
+    nothing new) or on demand, and how many of those the user pressed a button on (any
+    engagement event for that opportunity, at any time). A digest's type and priority are
+    those of its first, best item."""
     sql = f"""
-    WITH delivered AS (
+    WITH d AS (
+        SELECT user_id, ts, type, tier, priority,
+               unnest(string_split({_OPPORTUNITY_IDS}, ',')) AS opportunity_id
+        FROM distribution
+        WHERE (name = 'distribution.shown'
+               OR (name = 'distribution.sent' AND {_KIND} <> 'edit'))
+          AND user_id IS NOT NULL AND {_OPPORTUNITY_IDS} IS NOT NULL AND {w.where()}
+    ),
+    delivered AS (
         SELECT user_id, opportunity_id, arg_min(type, ts) AS type, arg_min(tier, ts) AS tier,
                arg_min(priority, ts) AS priority
-        FROM distribution
-        WHERE name IN ('distribution.sent', 'distribution.shown')
-          AND user_id IS NOT NULL AND opportunity_id IS NOT NULL AND {w.where()}
+        FROM d WHERE opportunity_id <> ''
         GROUP BY user_id, opportunity_id
     ),
     clicked AS (
@@ -190,14 +286,25 @@ def engagement(con: duckdb.DuckDBPyConnection, w: Window) -> Report:
 
 
 def validation(con: duckdb.DuckDBPyConnection, w: Window) -> Report:
-    """Validation decisions per level: how many, how many passed, the pass rate, and the
-    distinct opportunities that reached the level."""
+    """Validation decisions per level: how many, how many passed, the pass rate of the
+    decisions, the distinct opportunities that reached the level, and those that passed it as
+    a share of the candidates (distinct opportunities decided at the first level): the last
+    level's share is the part of the candidates that was published."""
     sql = f"""
+    WITH v AS (
+        SELECT level, opportunity_id, passed FROM opportunity
+        WHERE name = 'opportunity.validation' AND {w.where()}
+    ),
+    candidates AS (
+        SELECT count(DISTINCT opportunity_id) AS n FROM v WHERE level = (SELECT min(level) FROM v)
+    )
     SELECT level, count(*) AS decisions, count(*) FILTER (WHERE passed) AS passed,
            round(100.0 * count(*) FILTER (WHERE passed) / count(*), 2) AS pass_rate_pct,
-           count(DISTINCT opportunity_id) AS opportunities
-    FROM opportunity WHERE name = 'opportunity.validation' AND {w.where()}
-    GROUP BY level ORDER BY level
+           count(DISTINCT opportunity_id) AS opportunities,
+           CASE WHEN (SELECT n FROM candidates) > 0
+                THEN round(100.0 * count(DISTINCT opportunity_id) FILTER (WHERE passed)
+                           / (SELECT n FROM candidates), 2) END AS passed_pct_of_candidates
+    FROM v GROUP BY level ORDER BY level
     """
     return _report(con, "validation", sql)
 
@@ -277,10 +384,11 @@ def run_report(
     until: datetime | None = None,
     *,
     goal: str = "experiment.converted",
+    as_of: datetime | None = None,
 ) -> Report:
     if name not in REPORTS:
         raise KeyError(f"unknown report {name!r}; one of {', '.join(REPORTS)}")
-    w = Window(since, until)
+    w = Window(since, until, as_of)
     if name == "experiments":
         return experiments(con, w, goal)
     return REPORTS[name](con, w)

@@ -158,8 +158,23 @@ class DistributionAttrs(_Attrs):
     channel: str | None = Field(None, description="push, on_demand, group, ...")
     layer: int | None = Field(None, description="rejected: eligibility layer 1-6 that refused")
     reason: str | None = Field(None, description="rejected/failed/dropped: reason code")
+    users: int | None = Field(
+        None, description="rejected: users of the shard the layer refused (one row per reason)"
+    )
+    kind: str | None = Field(
+        None, description="accepted/sent/retried/failed: send (a new message) or edit"
+    )
+    items: int | None = Field(
+        None, description="accepted/sent/...: opportunities in the message (0: a reminder, ...)"
+    )
+    opportunity_ids: str | None = Field(
+        None, description="sent/...: every opportunity of the message, comma-separated"
+    )
     latency_ms: float | None = Field(
-        None, description="sent: detection (or queueing) to Telegram's answer, ms"
+        None, description="sent: the queue's release to Telegram's answer, ms"
+    )
+    detection_latency_ms: float | None = Field(
+        None, description="sent: detection to Telegram's answer (a tier's delay included), ms"
     )
     attempt: int | None = Field(None, description="retried/failed: attempt number")
 
@@ -289,7 +304,7 @@ TABLES: dict[str, TableSpec] = {
         ),
         TableSpec(
             "distribution",
-            1,
+            2,  # 2: users, kind, items, opportunity_ids, detection_latency_ms
             DistributionAttrs,
             names_of_table("distribution"),
             "Delivery of opportunities to users.",

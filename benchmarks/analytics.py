@@ -55,8 +55,11 @@ KINDS: list[tuple[str, dict[str, str | int | float | bool]]] = [
             "type": "arbitrage",
             "priority": "high",
             "tier": "premium",
-            "channel": "push",
+            "kind": "send",
+            "items": 1,
+            "opportunity_ids": "arb-BTC-binance-okx",
             "latency_ms": 41.5,
+            "detection_latency_ms": 5230.0,
         },
     ),
     (
@@ -210,6 +213,12 @@ def generate_lake(
             cols["layer"] = pa.array(rng.integers(1, 7, m))
             cols["reason"] = _choice(rng, ["blocked", "timeout", "expired", "cap"], m)
             cols["latency_ms"] = pa.array(rng.lognormal(3.5, 0.6, m))
+            # The shapes the real emitters write (schema 2): a message's kind and items, the
+            # users a rejection row stands for, and the latency from detection.
+            cols["kind"] = _choice(rng, ["send", "edit"], m, [0.7, 0.3])
+            cols["items"] = pa.array(rng.choice([1, 1, 1, 3], m))
+            cols["users"] = pa.array(rng.integers(1, 200, m))
+            cols["detection_latency_ms"] = pa.array(rng.lognormal(8.0, 1.0, m))
         elif t == "engagement":
             names = [EventName.DETAILS, EventName.FEEDBACK]
             cols["name"] = _choice(rng, names, m, [0.9, 0.1])

@@ -89,11 +89,11 @@ CATALOGUE: Final[Mapping[str, str]] = MappingProxyType(
         E.EDIT: "A sent message is to be edited (its opportunity closed)",
         E.ACCEPTED: "A rendered message accepted by the durable outbox",
         E.REJECTED: "Refused by an eligibility layer: one row per (opportunity, shard, reason), "
-        "the number of users in `extra.count`",
-        E.SENT: "Delivered (or edited, `kind`=edit): `opportunity_id` (the first, best item; "
-        "every id of a digest in `extra.opportunity_ids`), `type`, the recipient's `tier`; "
-        "`latency_ms` from the queue's release to Telegram's answer, "
-        "`extra.detection_latency_ms` from detection (a delayed tier's delay included)",
+        "the number of users in `users` (rows before schema 2: `extra.count`)",
+        E.SENT: "Delivered: `kind` send (a new message) or edit (a closed opportunity's "
+        "message edited); `items` opportunities, `opportunity_id` the first, best one, every id "
+        "in `opportunity_ids`; `type`, the recipient's `tier`; `detection_latency_ms` from "
+        "detection (a delayed tier's delay included), `latency_ms` from the queue's release",
         E.RETRIED: "A send retried (429, network)",
         E.FAILED: "A send failed for good (blocked, ...)",
         E.DROPPED: "Dropped before sending (expired, cap, ...)",

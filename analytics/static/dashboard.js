@@ -174,9 +174,9 @@
     setKpi("onboarding_completed_pct", completed ? completed.pct_of_started : null);
 
     const val = records(R.validation);
-    const decisions = sum(val, "decisions");
-    setKpi("validation_pass_pct",
-           decisions ? Math.round((10000 * sum(val, "passed")) / decisions) / 100 : null);
+    // The share of candidates that passed the last level: what was published.
+    const lastLevel = val.length ? val[val.length - 1] : null;
+    setKpi("validation_pass_pct", lastLevel ? lastLevel.passed_pct_of_candidates : null);
 
     vbars("dau", sessions.map((r) => ({ label: String(r.day), value: r.dau })));
     hbars("onboarding", funnel.map((r) => ({

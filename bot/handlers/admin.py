@@ -67,7 +67,8 @@ async def admin_stats(
     _audit(services, session, "admin_stats", True)
     live = await _live_figures(services, now)
     try:
-        overview = await day_overview_async(services.settings.analytics, day)
+        as_of = datetime.fromtimestamp(now, UTC)
+        overview = await day_overview_async(services.settings.analytics, day, as_of=as_of)
     except AnalyticsError as exc:
         log.warning("/admin_stats: reports unavailable: %s", exc)
         reports = f"<b>Reports for {day} (UTC)</b>\nUnavailable: {escape(str(exc))}"
@@ -114,10 +115,11 @@ def render_overview(o: DayOverview) -> str:
         f"Session length: median {_num(median_min, ' min')}, "
         f"commands/session {_num(o.commands_per_session)}\n"
         f"Onboarding: started {started}, completed {done}{done_pct}, "
-        f"skipped {f.get('skipped', 0)}, abandoned {f.get('abandoned', 0)}\n"
+        f"skipped {f.get('skipped', 0)}, in progress {f.get('in_progress', 0)}, "
+        f"abandoned {f.get('abandoned', 0)}\n"
         f"Distribution: {outcomes}\n"
-        f"Rejected by layer: {layers}\n"
-        f"Send latency (ms): {lat}\n"
+        f"Users refused by layer: {layers}\n"
+        f"Alert latency from detection (ms): {lat}\n"
         f"Engagement: delivered {o.delivered}, clicked {o.clicked}, CTR {_num(o.ctr_pct, '%')}"
     )
 

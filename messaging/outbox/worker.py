@@ -491,6 +491,7 @@ class DeliveryWorker:
             "items": len(m.opportunity_ids),
         }
         if m.opportunity_ids:
+            base["channel"] = "push"  # on demand is distribution.shown's
             base["opportunity_id"] = m.opportunity_ids[0]
             base["opportunity_ids"] = ",".join(m.opportunity_ids)
         if m.tier:

@@ -79,7 +79,10 @@ def mixed_events(n: int, *, seed: int = 7, t0: float = T0, span_s: float = 3 * 3
                     "type": "arbitrage",
                     "priority": "high",
                     "tier": "free",
+                    "kind": "send",
+                    "items": 1,
                     "latency_ms": rnd.random() * 100,
+                    "detection_latency_ms": 1000 + rnd.random() * 100,
                 },
             )
         elif k == 4:

@@ -234,7 +234,6 @@ def _expected_kpis(storage: Storage) -> dict[str, Any]:
     dist = {(d["metric"], d["key"]): d["value"] for d in r["distribution"].as_dicts()}
     funnel = {d["stage"]: d for d in r["onboarding"].as_dicts()}
     val = r["validation"].as_dicts()
-    decisions = sum(d["decisions"] for d in val)
     return {
         "dau": sessions[-1]["dau"],
         "wau": sessions[-1]["wau"],
@@ -245,7 +244,8 @@ def _expected_kpis(storage: Storage) -> dict[str, Any]:
         "latency_p95": dist[("latency_ms", "p95")],
         "latency_p99": dist[("latency_ms", "p99")],
         "onboarding_completed_pct": funnel["completed"]["pct_of_started"],
-        "validation_pass_pct": round(100 * sum(d["passed"] for d in val) / decisions, 2),
+        # The share of candidates the last level passed (what was published).
+        "validation_pass_pct": val[-1]["passed_pct_of_candidates"],
     }
 
 

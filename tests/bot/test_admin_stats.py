@@ -62,48 +62,66 @@ def history(seed: int = 5) -> list[Event]:
                         },
                     )
                 )
+            # Onboarding in order: welcome, a step, then done; or skipped; or nothing more.
+            t = at(day)
             for step, action in (("welcome", "shown"), ("tier", "shown"), ("done", "completed")):
                 if rnd.random() < 0.5:
                     break
                 ev.append(
                     Event(
                         name="onboarding.step",
-                        ts=at(day),
+                        ts=t,
                         user_id=uid,
                         attrs={"step": step, "action": action},
                     )
                 )
+                t += 30
             else:
                 if rnd.random() < 0.3:
                     ev.append(
                         Event(
                             name="onboarding.step",
-                            ts=at(day),
+                            ts=t,
                             user_id=uid,
                             attrs={"step": "risk", "action": "skipped"},
                         )
                     )
+            # Deliveries in the shapes the outbox worker and the shards emit.
             for _ in range(rnd.randint(0, 5)):
-                opp = f"o{rnd.randrange(8)}"
+                opps = [f"o{rnd.randrange(8)}" for _ in range(rnd.choice([1, 1, 2]))]
                 t = at(day)
-                kind = rnd.choice(["sent", "shown", "rejected", "failed", "dropped"])
-                attrs: dict[str, Any] = {"opportunity_id": opp, "type": "arbitrage", "tier": "free"}
+                kind = rnd.choice(["sent", "edit", "shown", "rejected", "failed", "dropped"])
+                message: dict[str, Any] = {
+                    "kind": "send", "items": len(opps), "opportunity_id": opps[0],
+                    "opportunity_ids": ",".join(opps), "type": "arbitrage", "tier": "free",
+                }  # fmt: skip
+                user: int | None = uid
                 if kind == "sent":
-                    attrs["latency_ms"] = round(rnd.expovariate(1 / 50), 3)
-                if kind == "rejected":
-                    attrs["layer"] = rnd.randint(1, 6)
-                if kind in ("failed", "dropped"):
-                    attrs["reason"] = "blocked"
-                ev.append(Event(name=f"distribution.{kind}", ts=t, user_id=uid, attrs=attrs))
-                if kind in ("sent", "shown") and rnd.random() < 0.4:
-                    ev.append(
-                        Event(
-                            name="engagement.details",
-                            ts=t + 1,
-                            user_id=uid,
-                            attrs={"opportunity_id": opp, "button": "details"},
-                        )
-                    )
+                    attrs = {**message, "latency_ms": round(rnd.expovariate(1 / 50), 3),
+                             "detection_latency_ms": round(rnd.uniform(500, 9000), 1)}  # fmt: skip
+                elif kind == "edit":
+                    kind, attrs = "sent", {**message, "kind": "edit", "latency_ms": 4.0}
+                elif kind == "shown":
+                    attrs = {"opportunity_id": opps[0], "type": "arbitrage", "tier": "free"}
+                elif kind == "rejected":  # per (opportunity, shard, reason): no user
+                    layer = rnd.randint(1, 6)
+                    user = None
+                    attrs = {"opportunity_id": opps[0], "layer": layer, "reason": f"L{layer}:x",
+                             "users": rnd.randint(1, 9), "shard": 0}  # fmt: skip
+                else:
+                    attrs = {**message, "reason": "blocked"}
+                ev.append(Event(name=f"distribution.{kind}", ts=t, user_id=user, attrs=attrs))
+                if kind in ("sent", "shown") and attrs.get("kind") != "edit":
+                    for o in opps if kind == "sent" else opps[:1]:
+                        if rnd.random() < 0.4:
+                            ev.append(
+                                Event(
+                                    name="engagement.details",
+                                    ts=t + 1,
+                                    user_id=uid,
+                                    attrs={"opportunity_id": o, "button": "details"},
+                                )
+                            )
     return ev
 
 
@@ -111,8 +129,8 @@ def _day(ts: float) -> date:
     return datetime.fromtimestamp(ts, UTC).date()
 
 
-def expected(events: list[Event], d: date) -> dict[str, Any]:
-    """The overview of day ``d``, computed without DuckDB."""
+def expected(events: list[Event], d: date, as_of: float) -> dict[str, Any]:
+    """The overview of day ``d`` as known at ``as_of``, computed without DuckDB."""
     on_d = [e for e in events if _day(e.ts) == d]
     active: dict[date, set[int]] = defaultdict(set)
     for e in events:
@@ -124,27 +142,41 @@ def expected(events: list[Event], d: date) -> dict[str, Any]:
             first.setdefault(e.user_id, _day(e.ts))
     ended = [e for e in on_d if e.name in ("session.expired", "session.terminated")]
 
-    def users(step: str | None, action: str) -> set[int | None]:
-        return {
-            e.user_id
-            for e in on_d
-            if e.name == "onboarding.step"
-            and e.attrs["action"] == action
-            and (step is None or e.attrs["step"] == step)
-        }
+    # The onboarding cohort of the day: each starter's outcome within a day of their start.
+    steps = sorted(
+        (e for e in events if e.name == "onboarding.step" and e.ts < as_of), key=lambda e: e.ts
+    )
+    start: dict[int, float] = {}
+    for e in steps:
+        if e.attrs["step"] == "welcome" and _day(e.ts) == d and e.user_id is not None:
+            start.setdefault(e.user_id, e.ts)
+    outcome: dict[int, str] = {}
+    for uid, at in start.items():
+        ends = [
+            str(e.attrs["action"])
+            for e in steps
+            if e.user_id == uid
+            and at <= e.ts < at + DAY
+            and e.attrs["action"] in ("completed", "skipped")
+        ]
+        outcome[uid] = ends[0] if ends else ("in_progress" if at + DAY > as_of else "abandoned")
 
-    started, completed = users("welcome", "shown"), users(None, "completed")
-    count = {k: sum(e.name == f"distribution.{k}" for e in on_d) for k in OUTCOME_KEYS}
+    dist = [e for e in on_d if e.name.startswith("distribution.")]
+    sent = [e for e in dist if e.name == "distribution.sent"]
+    alerts = [e for e in sent if e.attrs["kind"] == "send" and e.attrs["items"]]
+    rejected = [e for e in dist if e.name == "distribution.rejected"]
+    count = {k: sum(e.name == f"distribution.{k}" for e in dist) for k in OUTCOME_KEYS}
+    count["sent"] = len(alerts)
+    count["edited"] = sum(e.attrs["kind"] == "edit" for e in sent)
+    count["other_sent"] = sum(not e.attrs["items"] for e in sent)
+    count["rejected"] = sum(int(str(e.attrs["users"])) for e in rejected)
     layers: dict[int, int] = defaultdict(int)
-    for e in on_d:
-        if e.name == "distribution.rejected":
-            layers[int(str(e.attrs["layer"]))] += 1
-    lat = [float(e.attrs["latency_ms"]) for e in on_d if e.name == "distribution.sent"]  # type: ignore[arg-type]
+    for e in rejected:
+        layers[int(str(e.attrs["layer"]))] += int(str(e.attrs["users"]))
+    lat = [float(str(e.attrs["detection_latency_ms"])) for e in alerts]
     delivered = {
-        (e.user_id, e.attrs["opportunity_id"])
-        for e in on_d
-        if e.name in ("distribution.sent", "distribution.shown")
-    }
+        (e.user_id, o) for e in alerts for o in str(e.attrs["opportunity_ids"]).split(",")
+    } | {(e.user_id, e.attrs["opportunity_id"]) for e in dist if e.name == "distribution.shown"}
     clicks = {(e.user_id, e.attrs["opportunity_id"]) for e in events if e.name.startswith("eng")}
     lengths = [float(e.attrs["length_s"]) for e in ended]  # type: ignore[arg-type]
     return {
@@ -158,10 +190,11 @@ def expected(events: list[Event], d: date) -> dict[str, Any]:
         "commands": round(statistics.fmean(int(str(e.attrs["commands"])) for e in ended), 2)
         if ended
         else None,
-        "ob_started": len(started),
-        "ob_completed": len(completed),
-        "ob_skipped": len(users(None, "skipped")),
-        "ob_abandoned": len(started - completed),
+        "ob_started": len(start),
+        **{
+            f"ob_{k}": sum(o == k for o in outcome.values())
+            for k in ("completed", "skipped", "in_progress", "abandoned")
+        },
         "count": count,
         "layers": dict(sorted(layers.items())),
         "latency": [round(float(np.percentile(lat, q)), 2) for q in (50, 95, 99)] if lat else None,
@@ -170,7 +203,17 @@ def expected(events: list[Event], d: date) -> dict[str, Any]:
     }
 
 
-OUTCOME_KEYS = ("sent", "shown", "queued", "rejected", "failed", "dropped", "retried")
+OUTCOME_KEYS = (
+    "sent",
+    "edited",
+    "other_sent",
+    "shown",
+    "queued",
+    "rejected",
+    "failed",
+    "dropped",
+    "retried",
+)
 
 
 def _f(s: str) -> float | None:
@@ -188,9 +231,12 @@ def parse(text: str) -> dict[str, Any]:
     dau, wau, new = grab(r"DAU (\d+), WAU (\d+), new (\d+)")
     started, expired, terminated = grab(r"started (\d+), expired (\d+), terminated (\d+)")
     median, commands = grab(r"median (n/a|[\d.,]+)(?: min)?, commands/session (n/a|[\d.,]+)")
-    ob = grab(r"Onboarding: started (\d+), completed (\d+).*skipped (\d+), abandoned (\d+)")
+    ob = grab(
+        r"Onboarding: started (\d+), completed (\d+).*skipped (\d+), "
+        r"in progress (\d+), abandoned (\d+)"
+    )
     dist = dict(re.findall(r"(\w+) (\d+)", grab(r"Distribution: (.*)")[0]))
-    layers_text = grab(r"Rejected by layer: (.*)")[0]
+    layers_text = grab(r"Users refused by layer: (.*)")[0]
     layers = {int(k): int(v) for k, v in re.findall(r"L(\d+) (\d+)", layers_text)}
     lat = grab(r"p50 (n/a|[\d.,]+), p95 (n/a|[\d.,]+), p99 (n/a|[\d.,]+)")
     delivered, clicked = grab(r"delivered (\d+), clicked (\d+)")
@@ -206,7 +252,8 @@ def parse(text: str) -> dict[str, Any]:
         "ob_started": int(ob[0]),
         "ob_completed": int(ob[1]),
         "ob_skipped": int(ob[2]),
-        "ob_abandoned": int(ob[3]),
+        "ob_in_progress": int(ob[3]),
+        "ob_abandoned": int(ob[4]),
         "count": {k: int(v) for k, v in dist.items()},
         "layers": layers,
         "latency": None if lat[0] == "n/a" else [_f(x) for x in lat],
@@ -248,14 +295,16 @@ async def test_admin_stats_figures_equal_an_independent_computation(botenv: BotE
     text = await admin_stats(botenv)
     assert "Active sessions: 3" in text
     assert "Sessions started today: 3" in text
-    want = expected(events, TODAY)
+    now = botenv.clock.now()
+    want = expected(events, TODAY, now)
     assert want["dau"] > 3 and want["delivered"] > 0 and want["clicked"] > 0  # data is there
+    assert want["ob_in_progress"] > 0 and want["count"]["rejected"] > 0
     assert parse(text) == want
 
     earlier = TODAY - timedelta(days=2)
     text = await admin_stats(botenv, earlier.isoformat())
     assert f"Reports for {earlier} (UTC)" in text
-    assert parse(text) == expected(events, earlier)
+    assert parse(text) == expected(events, earlier, now)
 
 
 async def test_admin_stats_says_there_is_no_parquet_yet(botenv: BotEnv) -> None:

@@ -1,0 +1,244 @@
+"""The analysts' reports recomputed in plain Python over a list of events: the oracles the report
+tests hold DuckDB's answers to, over a generated lake and over the lake of a real run.
+
+They read events as the emitters write them (core.event_names describes each shape) and share
+no code with `analytics.reports`. Each returns the report's rows in the report's order.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from core.events import Event
+
+DAY = 86_400.0
+CONVERSION_WINDOW = DAY  # analytics.reports.ONBOARDING_WINDOW
+COMMON = {"event_id", "name", "ts", "user_id", "session_id", "schema_version", "extra"}
+
+
+def raw_events(lake: Path) -> list[Event]:
+    """Every row of every Parquet file under ``lake``, read with pyarrow (not the DuckDB
+    views), its ``extra`` JSON merged back into the attributes."""
+    out: list[Event] = []
+    for path in sorted(lake.rglob("*.parquet")):
+        for row in pq.read_table(path).to_pylist():
+            attrs = {k: v for k, v in row.items() if k not in COMMON and v is not None}
+            attrs.update(json.loads(row["extra"]) if row.get("extra") else {})
+            ts = row["ts"]
+            out.append(
+                Event(
+                    name=row["name"],
+                    ts=ts.timestamp() if isinstance(ts, datetime) else float(ts),
+                    user_id=row["user_id"],
+                    session_id=row["session_id"],
+                    attrs=attrs,
+                )
+            )
+    return out
+
+
+def inside(e: Event, since: datetime | None, until: datetime | None, widen: int = 0) -> bool:
+    lo = since.timestamp() - widen * DAY if since else -math.inf
+    return lo <= e.ts < (until.timestamp() if until else math.inf)
+
+
+def day_of(ts: float) -> date:
+    return datetime.fromtimestamp(ts, UTC).date()
+
+
+def sessions(
+    events: Iterable[Event], since: datetime | None, until: datetime | None
+) -> list[dict[str, Any]]:
+    events = list(events)
+    act: dict[date, set[int]] = defaultdict(set)
+    act_in: dict[date, set[int]] = defaultdict(set)
+    for e in events:
+        if e.name.split(".")[0] in ("session", "audit") and e.user_id is not None:
+            if inside(e, since, until, widen=6):
+                act[day_of(e.ts)].add(e.user_id)
+            if inside(e, since, until):
+                act_in[day_of(e.ts)].add(e.user_id)
+    first: dict[int, date] = {}
+    for e in events:
+        if e.name == "session.started" and e.user_id is not None:
+            d = day_of(e.ts)
+            first[e.user_id] = min(first.get(e.user_id, d), d)
+    sess = [e for e in events if e.name.startswith("session.") and inside(e, since, until)]
+    days = sorted(set(act_in) | {day_of(e.ts) for e in sess})
+    expected = []
+    for d in days:
+        ended = [
+            e
+            for e in sess
+            if day_of(e.ts) == d and e.name in ("session.expired", "session.terminated")
+        ]
+        wau = set().union(*(act.get(d - timedelta(days=k), set()) for k in range(7)))
+        lengths = [float(str(e.attrs["length_s"])) for e in ended]
+        commands = [int(str(e.attrs["commands"])) for e in ended]
+        expected.append(
+            {
+                "day": d,
+                "dau": len(act_in.get(d, ())),
+                "wau": len(wau),
+                "new_users": sum(1 for f in first.values() if f == d),
+                "sessions_started": sum(
+                    e.name == "session.started" and day_of(e.ts) == d for e in sess
+                ),
+                "sessions_expired": sum(1 for e in ended if e.name == "session.expired"),
+                "sessions_terminated": sum(1 for e in ended if e.name == "session.terminated"),
+                "median_session_s": statistics.median(lengths) if ended else None,
+                "commands_per_session": statistics.fmean(commands) if ended else None,
+            }
+        )
+    return expected
+
+
+def onboarding(
+    events: Iterable[Event], since: datetime | None, until: datetime | None, as_of: float
+) -> list[tuple[str, int]]:
+    """(stage, users): started, each step shown (most users first), then the four outcomes."""
+    by_user: dict[int, list[Event]] = defaultdict(list)
+    for e in sorted(events, key=lambda e: e.ts):
+        if e.name == "onboarding.step" and e.user_id is not None and e.ts < as_of:
+            by_user[e.user_id].append(e)
+    outcome: dict[int, str] = {}
+    shown: dict[str, set[int]] = defaultdict(set)
+    for uid, evs in by_user.items():
+        starts = [
+            e.ts
+            for e in evs
+            if e.attrs["step"] == "welcome"
+            and e.attrs["action"] == "shown"
+            and inside(e, since, until)
+        ]
+        if not starts:
+            continue
+        at = min(starts)
+        within = [e for e in evs if at <= e.ts < at + CONVERSION_WINDOW]
+        for e in within:
+            if e.attrs["action"] == "shown" and e.attrs["step"] not in ("welcome", "done"):
+                shown[str(e.attrs["step"])].add(uid)
+        ends = [
+            str(e.attrs["action"]) for e in within if e.attrs["action"] in ("completed", "skipped")
+        ]
+        if ends:
+            outcome[uid] = ends[0]
+        else:
+            outcome[uid] = "in_progress" if at + CONVERSION_WINDOW > as_of else "abandoned"
+    steps = sorted(((f"step:{k}", len(v)) for k, v in shown.items()), key=lambda x: (-x[1], x[0]))
+    rows = [("started", len(outcome)), *steps]
+    rows += [
+        (k, sum(o == k for o in outcome.values()))
+        for k in ("completed", "skipped", "in_progress", "abandoned")
+    ]
+    return rows
+
+
+def _percentiles(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"p50": None, "p95": None, "p99": None}
+    arr = np.array(values, float)
+    return {f"p{q}": float(np.percentile(arr, q)) for q in (50, 95, 99)}
+
+
+def distribution(
+    events: Iterable[Event], since: datetime | None, until: datetime | None
+) -> dict[tuple[str, str], float | None]:
+    """(metric, key) -> value, as the distribution report names them."""
+    d = [e for e in events if e.name.startswith("distribution.") and inside(e, since, until)]
+    out: dict[tuple[str, str], float | None] = {}
+    for kind in ("shown", "failed", "dropped", "queued", "retried"):
+        out[("count", kind)] = sum(e.name == f"distribution.{kind}" for e in d)
+    sent = [e for e in d if e.name == "distribution.sent"]
+    alerts = [e for e in sent if e.attrs.get("kind") != "edit" and e.attrs.get("items")]
+    out[("count", "sent")] = len(alerts)
+    out[("count", "edited")] = sum(e.attrs.get("kind") == "edit" for e in sent)
+    out[("count", "other_sent")] = sum(
+        e.attrs.get("kind") != "edit" and not e.attrs.get("items") for e in sent
+    )
+    rejected = [e for e in d if e.name == "distribution.rejected"]
+    out[("count", "rejected")] = sum(int(str(e.attrs["users"])) for e in rejected)
+    layers: dict[str, int] = defaultdict(int)
+    for e in rejected:
+        layers[str(e.attrs["layer"])] += int(str(e.attrs["users"]))
+    out.update({("rejected_by_layer", k): v for k, v in layers.items()})
+    detection = [float(str(e.attrs["detection_latency_ms"])) for e in alerts]
+    release = [float(str(e.attrs["latency_ms"])) for e in alerts]
+    out.update({("latency_ms", k): v for k, v in _percentiles(detection).items()})
+    out.update({("send_latency_ms", k): v for k, v in _percentiles(release).items()})
+    for kind in ("failed", "dropped"):
+        reasons: dict[str, int] = defaultdict(int)
+        for e in d:
+            if e.name == f"distribution.{kind}":
+                reasons[str(e.attrs.get("reason", "unknown"))] += 1
+        out.update({(f"{kind}_by_reason", r): n for r, n in reasons.items()})
+    return out
+
+
+def engagement(
+    events: Iterable[Event], since: datetime | None, until: datetime | None
+) -> dict[tuple[Any, ...], tuple[int, int, float]]:
+    """(type, tier, priority) -> (delivered, clicked, ctr_pct) over distinct (user, opportunity):
+    every item of a new pushed message, or shown on demand."""
+    events = sorted(events, key=lambda e: e.ts)
+    delivered: dict[tuple[int, str], Event] = {}
+    for e in events:
+        if not inside(e, since, until) or e.user_id is None:
+            continue
+        if e.name == "distribution.shown":
+            ids = [str(e.attrs["opportunity_id"])]
+        elif (
+            e.name == "distribution.sent" and e.attrs.get("kind") != "edit" and e.attrs.get("items")
+        ):
+            ids = str(e.attrs["opportunity_ids"]).split(",")
+        else:
+            continue
+        for oid in ids:
+            delivered.setdefault((e.user_id, oid), e)
+    clicked = {
+        (e.user_id, e.attrs.get("opportunity_id"))
+        for e in events
+        if e.name.startswith("engagement.")
+    }
+    groups: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
+    for key, e in delivered.items():
+        g = groups[(e.attrs.get("type"), e.attrs.get("tier"), e.attrs.get("priority"))]
+        g[0] += 1
+        g[1] += key in clicked
+    return {k: (v[0], v[1], round(100 * v[1] / v[0], 2)) for k, v in groups.items()}
+
+
+def validation(
+    events: Iterable[Event], since: datetime | None, until: datetime | None
+) -> list[tuple[Any, ...]]:
+    v = [e for e in events if e.name == "opportunity.validation" and inside(e, since, until)]
+    if not v:
+        return []
+    levels = sorted({int(str(e.attrs["level"])) for e in v})
+    candidates = {e.attrs["opportunity_id"] for e in v if e.attrs["level"] == levels[0]}
+    rows = []
+    for level in levels:
+        at = [e for e in v if e.attrs["level"] == level]
+        passed = sum(bool(e.attrs["passed"]) for e in at)
+        passed_opps = {e.attrs["opportunity_id"] for e in at if e.attrs["passed"]}
+        rows.append(
+            (
+                level,
+                len(at),
+                passed,
+                round(100 * passed / len(at), 2),
+                len({e.attrs["opportunity_id"] for e in at}),
+                round(100 * len(passed_opps) / len(candidates), 2),
+            )
+        )
+    return rows
