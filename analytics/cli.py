@@ -8,7 +8,7 @@ import contextlib
 import shutil
 import signal
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -119,7 +119,14 @@ def report(
         raise typer.Exit(code=2)
     settings = _settings(root)
     con = connect(_storage(settings), settings)
-    r = run_report(con, name, _when(since), _when(until), goal=goal or settings.experiment_goal)
+    r = run_report(
+        con,
+        name,
+        _when(since),
+        _when(until),
+        goal=goal or settings.experiment_goal,
+        onboarding_window=timedelta(seconds=settings.onboarding_window_seconds),
+    )
     _print(name, r.columns, r.rows, fmt)
 
 

@@ -34,7 +34,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -157,7 +157,14 @@ def compute_reports(
     try:
         for name in REPORT_NAMES:
             try:
-                r = run_report(con, name, since, until, goal=goal or settings.experiment_goal)
+                r = run_report(
+                    con,
+                    name,
+                    since,
+                    until,
+                    goal=goal or settings.experiment_goal,
+                    onboarding_window=timedelta(seconds=settings.onboarding_window_seconds),
+                )
             except Exception as exc:  # one broken report must not hide the others
                 log.exception("dashboard: report %s failed", name)
                 errors[name] = f"{type(exc).__name__}: {exc}"[:500]

@@ -80,12 +80,13 @@ def day_overview(
     *,
     files: int = 0,
     as_of: datetime | None = None,
+    onboarding_window: timedelta = reports.ONBOARDING_WINDOW,
 ) -> DayOverview:
     """The overview of ``day`` from the reports over ``con``'s views (blocking), as known at
     ``as_of`` (default: now)."""
     w = day_window(day, as_of)
     s = next((r for r in reports.sessions(con, w).as_dicts() if r["day"] == day), {})
-    funnel = {str(r[0]): int(r[1]) for r in reports.onboarding(con, w).rows}
+    funnel = {str(r[0]): int(r[1]) for r in reports.onboarding(con, w, onboarding_window).rows}
     outcomes: dict[str, int] = {}
     layers: dict[str, int] = {}
     latency: dict[str, float | None] = {}
@@ -138,7 +139,8 @@ class _Query:
                 raise QueryTimeoutError(settings.admin_stats_timeout_seconds)
             self._con = con
         try:
-            result = day_overview(con, day, files=files, as_of=as_of)
+            window = timedelta(seconds=settings.onboarding_window_seconds)
+            result = day_overview(con, day, files=files, as_of=as_of, onboarding_window=window)
         finally:
             with self._lock:
                 self._con = None

@@ -119,7 +119,8 @@ _OPPORTUNITY_IDS = (
     "coalesce(opportunity_ids, json_extract_string(extra, '$.opportunity_ids'), opportunity_id)"
 )
 
-# How long after the welcome a user counts as still onboarding, not as having abandoned.
+# How long after the welcome a user counts as still onboarding, not as having abandoned (the
+# default of `AnalyticsSettings.onboarding_window_seconds`, for callers without settings).
 ONBOARDING_WINDOW = timedelta(days=1)
 
 
@@ -385,10 +386,14 @@ def run_report(
     *,
     goal: str = "experiment.converted",
     as_of: datetime | None = None,
+    onboarding_window: timedelta = ONBOARDING_WINDOW,
 ) -> Report:
+    """`onboarding_window`: `AnalyticsSettings.onboarding_window_seconds` where settings exist."""
     if name not in REPORTS:
         raise KeyError(f"unknown report {name!r}; one of {', '.join(REPORTS)}")
     w = Window(since, until, as_of)
     if name == "experiments":
         return experiments(con, w, goal)
+    if name == "onboarding":
+        return onboarding(con, w, onboarding_window)
     return REPORTS[name](con, w)

@@ -17,7 +17,7 @@ import socket
 import sys
 import time
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -308,7 +308,12 @@ async def _reports(rt: Runtime) -> None:
     # "Now" is the demo's clock (eight days ahead of the wall clock by this point).
     now = datetime.fromtimestamp(rt.services.clock.now(), UTC)
     for name in ("sessions", "onboarding", "validation", "distribution"):
-        report = run_report(con, name, as_of=now)
+        report = run_report(
+            con,
+            name,
+            as_of=now,
+            onboarding_window=timedelta(seconds=rt.settings.analytics.onboarding_window_seconds),
+        )
         console.print(to_rich_table(f"report: {name}", report.columns, report.rows))
     console.print("[dim]more: .venv/bin/arbcast analytics report NAME --root var/demo/analytics[/]")
 

@@ -63,6 +63,14 @@ class AnalyticsSettings(BaseModel):
     compact_grace_seconds: Annotated[
         float, Field(ge=0, description="An hour is closed for compaction this long after it ends")
     ] = 900.0
+    onboarding_window_seconds: Annotated[
+        float,
+        Field(
+            gt=0,
+            description="Onboarding funnel: a starter counts as in progress this long, then as "
+            "abandoned; completing or skipping later does not count",
+        ),
+    ] = 86_400.0
     experiment_goal: str = Field(
         default="experiment.converted",
         description="Event that counts as a conversion in the experiments report",

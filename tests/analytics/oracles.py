@@ -104,7 +104,11 @@ def sessions(
 
 
 def onboarding(
-    events: Iterable[Event], since: datetime | None, until: datetime | None, as_of: float
+    events: Iterable[Event],
+    since: datetime | None,
+    until: datetime | None,
+    as_of: float,
+    window: float = CONVERSION_WINDOW,
 ) -> list[tuple[str, int]]:
     """(stage, users): started, each step shown (most users first), then the four outcomes."""
     by_user: dict[int, list[Event]] = defaultdict(list)
@@ -124,7 +128,7 @@ def onboarding(
         if not starts:
             continue
         at = min(starts)
-        within = [e for e in evs if at <= e.ts < at + CONVERSION_WINDOW]
+        within = [e for e in evs if at <= e.ts < at + window]
         for e in within:
             if e.attrs["action"] == "shown" and e.attrs["step"] not in ("welcome", "done"):
                 shown[str(e.attrs["step"])].add(uid)
@@ -134,7 +138,7 @@ def onboarding(
         if ends:
             outcome[uid] = ends[0]
         else:
-            outcome[uid] = "in_progress" if at + CONVERSION_WINDOW > as_of else "abandoned"
+            outcome[uid] = "in_progress" if at + window > as_of else "abandoned"
     steps = sorted(((f"step:{k}", len(v)) for k, v in shown.items()), key=lambda x: (-x[1], x[0]))
     rows = [("started", len(outcome)), *steps]
     rows += [

@@ -27,9 +27,7 @@ async def test_a_query_past_the_time_bound_is_interrupted_not_abandoned(
     ended = threading.Event()
     outcome: list[BaseException] = []
 
-    def endless(
-        con: duckdb.DuckDBPyConnection, day: date, *, files: int = 0, as_of: object = None
-    ) -> None:
+    def endless(con: duckdb.DuckDBPyConnection, day: date, *, files: int = 0, **_: object) -> None:
         try:
             con.execute("SELECT count(*) FROM range(1000000000000) a WHERE hash(a.range) = 7")
         except BaseException as exc:

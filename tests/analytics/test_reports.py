@@ -6,7 +6,7 @@ import math
 import random
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -327,6 +327,19 @@ def test_onboarding_funnel_keeps_outcomes_apart_within_the_conversion_window(
     assert outcomes["completed"] and outcomes["skipped"] and outcomes["abandoned"]
     if until is not None:
         assert outcomes["in_progress"] > 0  # the window's last day is still open
+
+
+def test_a_longer_conversion_window_counts_late_finishers(con: duckdb.DuckDBPyConnection) -> None:
+    """Some users take three days a step: a day's window counts them abandoned, a month's (the
+    setting `onboarding_window_seconds`) completed or skipped."""
+    as_of = datetime.now(UTC).timestamp()
+    day = dict(r[:2] for r in run_report(con, "onboarding").rows)
+    week = run_report(con, "onboarding", onboarding_window=timedelta(days=30))
+    assert [(r[0], r[1]) for r in week.rows] == oracles.onboarding(
+        EVENTS, None, None, as_of, window=30 * DAY
+    )
+    longer = dict(r[:2] for r in week.rows)
+    assert longer["completed"] > day["completed"] and longer["abandoned"] < day["abandoned"]
 
 
 @pytest.mark.parametrize(("since", "until"), WINDOWS)
