@@ -183,6 +183,14 @@ def onboarding(
     return _report(con, "onboarding", sql)
 
 
+def _percentiles(metric: str, column: str, source: str) -> str:
+    """Rows (2, metric, p50|p95|p99, value) of ``column`` over ``source``."""
+    qs = ", ".join(f"quantile_cont({column}, {q})" for q in (0.5, 0.95, 0.99))
+    return f"""SELECT 2, '{metric}', q.key, q.value FROM (
+            SELECT unnest(['p50', 'p95', 'p99']) AS key, unnest([{qs}]) AS value FROM {source}
+        ) q"""
+
+
 def distribution(con: duckdb.DuckDBPyConnection, w: Window) -> Report:
     """Delivery, as (metric, key, value):
 
@@ -228,19 +236,9 @@ def distribution(con: duckdb.DuckDBPyConnection, w: Window) -> Report:
                CAST(sum(users) AS DOUBLE)
         FROM d WHERE name = 'distribution.rejected' GROUP BY layer
         UNION ALL
-        SELECT 2, 'latency_ms', q.key, q.value FROM (
-            SELECT unnest(['p50', 'p95', 'p99']) AS key,
-                   unnest([quantile_cont(detection_ms, 0.5), quantile_cont(detection_ms, 0.95),
-                           quantile_cont(detection_ms, 0.99)]) AS value
-            FROM alerts
-        ) q
+        {_percentiles("latency_ms", "detection_ms", "alerts")}
         UNION ALL
-        SELECT 2, 'send_latency_ms', q.key, q.value FROM (
-            SELECT unnest(['p50', 'p95', 'p99']) AS key,
-                   unnest([quantile_cont(latency_ms, 0.5), quantile_cont(latency_ms, 0.95),
-                           quantile_cont(latency_ms, 0.99)]) AS value
-            FROM alerts
-        ) q
+        {_percentiles("send_latency_ms", "latency_ms", "alerts")}
         UNION ALL
         SELECT 3, replace(name, 'distribution.', '') || '_by_reason',
                coalesce(reason, 'unknown'), CAST(count(*) AS DOUBLE)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from analytics.overview import OUTCOMES
 from analytics.storage import Storage
 from core.events import Event, MemoryEventLog, RedisEventLog
 from tests.analytics.helpers import T0, make_sink
@@ -203,17 +204,7 @@ def expected(events: list[Event], d: date, as_of: float) -> dict[str, Any]:
     }
 
 
-OUTCOME_KEYS = (
-    "sent",
-    "edited",
-    "other_sent",
-    "shown",
-    "queued",
-    "rejected",
-    "failed",
-    "dropped",
-    "retried",
-)
+OUTCOME_KEYS = OUTCOMES  # the names the reply uses; their values are computed here
 
 
 def _f(s: str) -> float | None:
