@@ -63,6 +63,8 @@ _TITLES = {
     "distribution": "Distribution and delivery",
     "engagement": "Engagement: click-through by type, tier and priority",
     "validation": "Validation: pass rate per level",
+    "retention": "Retention: weekly cohorts (share of each cohort active, by week since)",
+    "push_outcomes": "Push outcomes per opportunity (distinct users)",
     "experiments": "Experiments: conversion per variant",
 }
 

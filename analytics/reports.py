@@ -308,6 +308,86 @@ def validation(con: duckdb.DuckDBPyConnection, w: Window) -> Report:
     return _report(con, "validation", sql)
 
 
+def retention(con: duckdb.DuckDBPyConnection, w: Window) -> Report:
+    """Weekly retention cohorts: users by the UTC week (Monday) of their first session ever,
+    for cohorts starting in the window; for each week since, how many were active (a session
+    or audit event) and their share of the cohort. Week 0 is the cohort's own week."""
+    sql = f"""
+    WITH first AS (
+        SELECT user_id, min(ts) AS first_ts FROM session
+        WHERE name = 'session.started' AND user_id IS NOT NULL GROUP BY user_id
+    ),
+    cohorts AS (
+        SELECT user_id, CAST(date_trunc('week', first_ts) AS DATE) AS cohort FROM first
+        WHERE {w.where(ts="first_ts", dt="CAST(first_ts AS DATE)")}
+    ),
+    size AS (SELECT cohort, count(*) AS users FROM cohorts GROUP BY cohort),
+    act AS (
+        SELECT DISTINCT user_id, CAST(date_trunc('week', ts) AS DATE) AS week FROM (
+            SELECT user_id, ts FROM session WHERE user_id IS NOT NULL
+            UNION ALL SELECT user_id, ts FROM audit WHERE user_id IS NOT NULL
+        )
+    ),
+    weeks AS (
+        SELECT c.cohort, CAST((a.week - c.cohort) // 7 AS BIGINT) AS week,
+               count(DISTINCT a.user_id) AS active
+        FROM cohorts c JOIN act a ON a.user_id = c.user_id AND a.week >= c.cohort
+        GROUP BY ALL
+    )
+    SELECT w.cohort, s.users, w.week, w.active,
+           round(100.0 * w.active / s.users, 2) AS retained_pct
+    FROM weeks w JOIN size s USING (cohort) ORDER BY cohort, week
+    """
+    return _report(con, "retention", sql)
+
+
+def push_outcomes(con: duckdb.DuckDBPyConnection, w: Window) -> Report:
+    """What became of each opportunity offered in the window, in distinct users: refused by
+    the eligibility layers (summed over the per-shard rows), queued, sent (a new message that
+    carried it), and of those users how many opened Details, muted its pair or type, or voted
+    (at any time). Most sent first."""
+    sql = f"""
+    WITH d AS (SELECT * FROM distribution WHERE {w.where()}),
+    refused AS (
+        SELECT opportunity_id, sum({_USERS}) AS refused FROM d
+        WHERE name = 'distribution.rejected' GROUP BY opportunity_id
+    ),
+    queued AS (
+        SELECT opportunity_id, count(DISTINCT user_id) AS queued FROM d
+        WHERE name = 'distribution.queued' AND user_id IS NOT NULL GROUP BY opportunity_id
+    ),
+    sent_to AS (
+        SELECT DISTINCT user_id, unnest(string_split({_OPPORTUNITY_IDS}, ',')) AS opportunity_id
+        FROM d WHERE name = 'distribution.sent' AND {_KIND} <> 'edit' AND user_id IS NOT NULL
+          AND {_OPPORTUNITY_IDS} IS NOT NULL
+    ),
+    acted AS (
+        SELECT s.opportunity_id,
+               count(DISTINCT s.user_id) AS sent,
+               count(DISTINCT e.user_id) FILTER (WHERE e.name = 'engagement.details') AS details,
+               count(DISTINCT e.user_id) FILTER (WHERE e.name IN ('engagement.mute_pair',
+                                                                  'engagement.mute_type'))
+                   AS muted,
+               count(DISTINCT e.user_id) FILTER (WHERE e.name = 'engagement.feedback') AS voted
+        FROM sent_to s LEFT JOIN engagement e
+          ON e.user_id = s.user_id AND e.opportunity_id = s.opportunity_id
+        GROUP BY s.opportunity_id
+    ),
+    ids AS (
+        SELECT opportunity_id FROM refused UNION SELECT opportunity_id FROM queued
+        UNION SELECT opportunity_id FROM acted
+    )
+    SELECT i.opportunity_id, coalesce(r.refused, 0) AS refused, coalesce(q.queued, 0) AS queued,
+           coalesce(a.sent, 0) AS sent, coalesce(a.details, 0) AS details,
+           coalesce(a.muted, 0) AS muted, coalesce(a.voted, 0) AS voted
+    FROM ids i LEFT JOIN refused r USING (opportunity_id) LEFT JOIN queued q USING (opportunity_id)
+    LEFT JOIN acted a USING (opportunity_id)
+    WHERE i.opportunity_id IS NOT NULL AND i.opportunity_id <> ''
+    ORDER BY sent DESC, queued DESC, refused DESC, i.opportunity_id
+    """
+    return _report(con, "push_outcomes", sql)
+
+
 def two_proportion_z(c0: int, n0: int, c1: int, n1: int) -> tuple[float | None, float | None]:
     """Two-sided two-proportion z-test with pooled variance: (z, p-value)."""
     if n0 == 0 or n1 == 0:
@@ -372,6 +452,8 @@ REPORTS: dict[str, Callable[..., Report]] = {
     "distribution": distribution,
     "engagement": engagement,
     "validation": validation,
+    "retention": retention,
+    "push_outcomes": push_outcomes,
     "experiments": experiments,
 }
 

@@ -246,3 +246,83 @@ def validation(
             )
         )
     return rows
+
+
+def retention(
+    events: Iterable[Event], since: datetime | None, until: datetime | None
+) -> list[tuple[Any, ...]]:
+    """(cohort Monday, users, week since, active, retained_pct), by cohort then week."""
+    events = list(events)
+    first: dict[int, float] = {}
+    for e in events:
+        if e.name == "session.started" and e.user_id is not None:
+            first[e.user_id] = min(first.get(e.user_id, e.ts), e.ts)
+
+    def monday(ts: float) -> date:
+        d = day_of(ts)
+        return d - timedelta(days=d.weekday())
+
+    cohort = {
+        u: monday(t)
+        for u, t in first.items()
+        if (since is None or t >= since.timestamp()) and (until is None or t < until.timestamp())
+    }
+    size: dict[date, int] = defaultdict(int)
+    for c in cohort.values():
+        size[c] += 1
+    active: dict[tuple[date, int], set[int]] = defaultdict(set)
+    for e in events:
+        if e.name.split(".")[0] in ("session", "audit") and e.user_id in cohort:
+            c = cohort[e.user_id]
+            week = (monday(e.ts) - c).days // 7
+            if week >= 0:
+                active[(c, week)].add(e.user_id)
+    return [
+        (c, size[c], week, len(users), round(100 * len(users) / size[c], 2))
+        for (c, week), users in sorted(active.items())
+    ]
+
+
+def push_outcomes(
+    events: Iterable[Event], since: datetime | None, until: datetime | None
+) -> list[tuple[Any, ...]]:
+    """(opportunity, refused, queued, sent, details, muted, voted), most sent first."""
+    events = list(events)
+    refused: dict[str, int] = defaultdict(int)
+    queued: dict[str, set[int]] = defaultdict(set)
+    sent: dict[str, set[int]] = defaultdict(set)
+    for e in events:
+        if not inside(e, since, until) or not e.name.startswith("distribution."):
+            continue
+        if e.name == "distribution.rejected":
+            refused[str(e.attrs["opportunity_id"])] += int(str(e.attrs.get("users", 1)))
+        elif e.name == "distribution.queued" and e.user_id is not None:
+            queued[str(e.attrs["opportunity_id"])].add(e.user_id)
+        elif (
+            e.name == "distribution.sent"
+            and e.attrs.get("kind") != "edit"
+            and e.user_id is not None
+            and e.attrs.get("opportunity_ids", e.attrs.get("opportunity_id"))
+        ):
+            for o in str(e.attrs.get("opportunity_ids", e.attrs.get("opportunity_id"))).split(","):
+                sent[o].add(e.user_id)
+    by_button: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for e in events:
+        if e.name.startswith("engagement.") and e.user_id is not None:
+            kind = {"engagement.details": "details", "engagement.feedback": "voted"}.get(
+                e.name, "muted" if e.name.startswith("engagement.mute_") else ""
+            )
+            by_button[(kind, str(e.attrs.get("opportunity_id")))].add(e.user_id)
+    rows = []
+    for o in (set(refused) | set(queued) | set(sent)) - {""}:
+        to = sent.get(o, set())
+        rows.append(
+            (
+                o,
+                refused.get(o, 0),
+                len(queued.get(o, ())),
+                len(to),
+                *(len(to & by_button.get((k, o), set())) for k in ("details", "muted", "voted")),
+            )
+        )
+    return sorted(rows, key=lambda r: (-r[3], -r[2], -r[1], r[0]))

@@ -142,6 +142,15 @@ def generate(seed: int = 11, users: int = 80, days: int = 12) -> list[Event]:
             }
             t = at(d)
             if outcome < 0.3:
+                for o in opps:  # each item was queued first, by the user's shard
+                    ev.append(
+                        Event(
+                            name="distribution.queued",
+                            ts=t - 60,
+                            user_id=uid,
+                            attrs={"opportunity_id": o, "reason": "", "shard": uid % 4},
+                        )
+                    )
                 latency = round(rnd.expovariate(1 / 40), 3)
                 ev.append(
                     Event(
@@ -220,12 +229,20 @@ def generate(seed: int = 11, users: int = 80, days: int = 12) -> list[Event]:
             if outcome < 0.3 or 0.4 <= outcome < 0.5:
                 for o in opps:
                     if rnd.random() < 0.3:
+                        name, button = rnd.choice(
+                            [
+                                ("engagement.details", "details"),
+                                ("engagement.details", "details"),
+                                ("engagement.feedback", "up"),
+                                ("engagement.mute_pair", "mute_pair"),
+                            ]
+                        )
                         ev.append(
                             Event(
-                                name="engagement.details",
+                                name=name,
                                 ts=t + 5,
                                 user_id=uid,
-                                attrs={"opportunity_id": o, "button": "details"},
+                                attrs={"opportunity_id": o, "button": button},
                             )
                         )
         # experiments
@@ -367,6 +384,25 @@ def test_engagement_click_through_counts_every_item_pushed_or_shown(
 
 
 @pytest.mark.parametrize(("since", "until"), WINDOWS)
+def test_weekly_retention_cohorts_equal_a_python_computation(
+    con: duckdb.DuckDBPyConnection, since: datetime | None, until: datetime | None
+) -> None:
+    rows = run_report(con, "retention", since, until).rows
+    assert rows == oracles.retention(EVENTS, since, until)
+    assert rows and all(r[2] >= 0 for r in rows) and any(r[2] > 0 for r in rows)
+    assert all(r[3] == r[1] for r in rows if r[2] == 0)  # everyone is active in week 0
+
+
+@pytest.mark.parametrize(("since", "until"), WINDOWS)
+def test_push_outcomes_per_opportunity_equal_a_python_computation(
+    con: duckdb.DuckDBPyConnection, since: datetime | None, until: datetime | None
+) -> None:
+    rows = run_report(con, "push_outcomes", since, until).rows
+    assert rows == oracles.push_outcomes(EVENTS, since, until)
+    assert sum(r[4] for r in rows) and sum(r[5] for r in rows) and sum(r[6] for r in rows)
+
+
+@pytest.mark.parametrize(("since", "until"), WINDOWS)
 def test_validation_pass_rate_per_level_equals_a_python_computation(
     con: duckdb.DuckDBPyConnection, since: datetime | None, until: datetime | None
 ) -> None:
@@ -423,7 +459,17 @@ def test_two_proportion_z_test_matches_a_textbook_example() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["sessions", "onboarding", "distribution", "engagement", "validation", "experiments"]
+    "name",
+    [
+        "sessions",
+        "onboarding",
+        "distribution",
+        "engagement",
+        "validation",
+        "retention",
+        "push_outcomes",
+        "experiments",
+    ],
 )
 def test_every_report_works_on_an_empty_lake(tmp_path: Path, name: str) -> None:
     con = connect(Storage.local(tmp_path))

@@ -75,6 +75,10 @@ async def test_the_demo_runs_every_step_and_reads_its_reports_back(
     )
     assert sum(v[0] for v in eng.values()) >= min(pushed, 1)  # pushes count as deliveries
     assert run_report(con, "validation").rows == oracles.validation(events, None, None)
+    assert run_report(con, "retention").rows == oracles.retention(events, None, None)
+    outcomes = run_report(con, "push_outcomes").rows
+    assert outcomes == oracles.push_outcomes(events, None, None)
+    assert sum(r[3] for r in outcomes) > 0 and sum(r[2] for r in outcomes) > 0
     sessions = run_report(con, "sessions").as_dicts()
     expected = oracles.sessions(events, None, None)
     for g, x in zip(sessions, expected, strict=True):
