@@ -108,15 +108,26 @@ def sessions(con: duckdb.DuckDBPyConnection, w: Window) -> Report:
     return _report(con, "sessions", sql)
 
 
-# Rows written before the distribution table's schema 2 carry these in `extra` (JSON).
-_USERS = "coalesce(users, TRY_CAST(json_extract_string(extra, '$.count') AS BIGINT), 1)"
-_KIND = "coalesce(kind, json_extract_string(extra, '$.kind'), 'send')"
-_DETECTION_MS = (
-    "coalesce(detection_latency_ms, "
-    "TRY_CAST(json_extract_string(extra, '$.detection_latency_ms') AS DOUBLE))"
+# Rows written before the distribution table's schema 2 carry these in `extra` (JSON). The
+# row's schema_version says where a field lives, so newer rows never parse their JSON here.
+def _pre_v2(column: str, legacy: str) -> str:
+    return f"CASE WHEN schema_version >= 2 THEN {column} ELSE {legacy} END"
+
+
+_USERS = (
+    "coalesce("
+    + _pre_v2("users", "TRY_CAST(json_extract_string(extra, '$.count') AS BIGINT)")
+    + ", 1)"
+)
+_KIND = "coalesce(" + _pre_v2("kind", "json_extract_string(extra, '$.kind')") + ", 'send')"
+_DETECTION_MS = _pre_v2(
+    "detection_latency_ms",
+    "TRY_CAST(json_extract_string(extra, '$.detection_latency_ms') AS DOUBLE)",
 )
 _OPPORTUNITY_IDS = (
-    "coalesce(opportunity_ids, json_extract_string(extra, '$.opportunity_ids'), opportunity_id)"
+    "coalesce("
+    + _pre_v2("opportunity_ids", "json_extract_string(extra, '$.opportunity_ids')")
+    + ", opportunity_id)"
 )
 
 # How long after the welcome a user counts as still onboarding, not as having abandoned (the

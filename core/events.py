@@ -1,6 +1,6 @@
 """The append-only event log every feature writes to.
 
-Code emits through an `Emitter`, a log and a clock: ``emit(EventName.SENT, user_id=u, kind="push")``
+Code emits through an `Emitter`, a log and a clock: ``emit(EventName.SENT, user_id=u, kind="send")``
 (`core.services.Services.emit` in the bot). It is the one place an `Event` is built for
 emitting, so every event is stamped by the injected clock and carries only scalar attributes.
 
