@@ -11,17 +11,21 @@ of the call: a token is used no earlier than its slot plus the time since the li
 (counted from when the answer *arrived*), and no later than its slot plus the validity counted
 from when the lease was *asked for*. So the call's own duration is never spent twice, and a
 token that the event loop reaches too late is skipped rather than used outside its slot.
+
+A slot bounds what Telegram sees only if the request reaches Telegram within the slot's
+tolerance; `before_write` holds each request, right before its HTTP write, in this process's
+`WriteWindow`, which counts requests as they leave and arrive rather than as tokens are taken.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import Literal, Protocol
 
 from core.distribution.rate_limit import Lease
+from messaging.transport.write_window import Write, WriteWindow
 
 Scope = Literal["global", "chat"]
 
@@ -56,29 +60,17 @@ class LeasedTokens:
         self._earliest = 0.0  # local time of token 0, at the earliest
         self._latest = 0.0  # local time of token 0's deadline
         self._waiting = 0
-        self._sent: deque[float] = deque(maxlen=1)  # this process's latest send times
+        self.window = WriteWindow(monotonic)
         self._lock = asyncio.Lock()
         self.leases = 0
         self.tokens = 0
         self.returned = 0
         self.late = 0
 
-    def _window_opens(self) -> float:
-        """When one more send keeps this process's own last second within the rate.
-
-        Slots bound what Telegram sees as long as sends leave on time; when this process
-        stalls, a late send would crowd the next second's window. So the sends themselves are
-        counted too: the rate-th send back must be more than a second (plus the validity) ago.
-        """
-        lease = self._lease
-        if lease is None or lease.interval <= 0:
-            return 0.0
-        rate = round((1 + lease.validity) / lease.interval)
-        if self._sent.maxlen != rate:
-            self._sent = deque(self._sent, maxlen=rate)
-        if len(self._sent) < rate:
-            return 0.0
-        return self._sent[0] + 1.0 + lease.validity
+    async def before_write(self) -> Write:
+        """Called by the session right before a paced request is written; the caller marks the
+        returned `Write` done when the answer comes back."""
+        return await self.window.enter()
 
     @property
     def _left(self) -> int:
@@ -113,13 +105,13 @@ class LeasedTokens:
                         await self._renew()
                     continue
                 at, deadline = claimed
-                wait = max(at, self._window_opens()) - self._monotonic()
+                now = self._monotonic()
+                wait = max(at, self.window.opens(now)) - now
                 if wait > 0:
                     await asyncio.sleep(wait)  # the slot is the pacing
                     if self._monotonic() >= deadline:
                         self.late += 1
                         continue  # the loop woke too late for this slot: take another
-                self._sent.append(self._monotonic())
                 return
         finally:
             self._waiting -= 1
@@ -131,6 +123,7 @@ class LeasedTokens:
         self.leases += 1
         if lease.tokens > 0:
             self._lease, self._next = lease, 0
+            self.window.configure(round((1 + lease.validity) / lease.interval), 1 + lease.validity)
             self._earliest = arrived + (lease.granted_at - lease.issued_at)
             self._latest = asked + (lease.granted_at - lease.issued_at) + lease.validity
         else:

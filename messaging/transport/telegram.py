@@ -33,10 +33,13 @@ def create_bot(
     sees it (default: the `telegram.retries_after_429` setting; the push sender uses 0 and
     reschedules the message itself).
     """
+    before_write = tokens.before_write if tokens is not None else None
     session = (
-        JsonSession(api=TelegramAPIServer.from_base(settings.telegram.api_base))
+        JsonSession(
+            api=TelegramAPIServer.from_base(settings.telegram.api_base), before_write=before_write
+        )
         if settings.telegram.api_base
-        else JsonSession()
+        else JsonSession(before_write=before_write)
     )
     tg = settings.telegram
     pacer = Pacer(

@@ -4,9 +4,7 @@ over HTTP → the emulator with Telegram's limits on.
 
 The main test puts 1,000 users of mixed tiers and preferences behind one burst of opportunities
 and checks every chat against an independent oracle (`tests/arbcast/population.py`), with no
-chat over its limit, at most two global 429s (retried) and the delivered rate within 5% of
-Telegram's 30 messages/s while there is a backlog; another runs two senders over a partitioned
-outbox.
+chat over its limit and no 429 at all; another runs two senders over a partitioned outbox.
 """
 
 from __future__ import annotations
@@ -94,6 +92,10 @@ async def _burst(
         await OpportunityStore(redis, ttl=1800).apply(opened=opps)
         timeout = len(want) / 25 + 60
         stats = await world.stats(min_sent=baseline + len(want), timeout=timeout)
+        # The emulator counts a message when it arrives, the outbox once the answer is back and
+        # acknowledged: stopping lets the senders finish what is in flight, so the counters read
+        # next are final rather than one acknowledgement behind.
+        await pushes.stop()
         counters = await pushes.counters()
         sent_by_sender = [(await s.stats())["tokens"] for s in pushes.senders]
     finally:
@@ -122,15 +124,15 @@ async def test_a_burst_reaches_1000_users_exactly_as_the_rules_say_at_telegrams_
     `python -m benchmarks.pipeline` (telegram_share_of_30, target 97%). On 2 shared cores this
     run drained at 24.5/s in one run and above 28.5/s in the next, as the fan-out took the CPU.
 
-    Global 429s: zero is the design and the usual outcome (the pipeline benchmark: none at
-    97.3% of 30/s), but the limiter's slots tolerate 30 ms between a slot and the request's
-    arrival, and on 2 shared cores the fan-out of 1,000 users starves the sender process for
-    longer. At most two are allowed; each is retried through the outbox, none is lost
-    (docs/performance.md, "Telegram rate under a burst")."""
+    Zero 429s, though the fan-out of 1,000 users shares the 2 cores with the sender: a request
+    that leaves late (the sender descheduled after its slot, or the outbox's Redis mark slow)
+    would share a second of Telegram's window with requests that left on time. The sender's
+    write window (`messaging.transport.write_window`) holds each request at the moment of its
+    HTTP write until the 30th request back has, by its answer, arrived more than 1.03 s ago."""
     run = await burst_to(N_USERS, 1)
     stats, counters = run.stats, run.counters
     assert stats["too_many_requests"]["chat"] == 0, stats
-    assert stats["too_many_requests"]["total"] <= 2, stats
+    assert stats["too_many_requests"]["total"] == 0, stats
     assert counters["retried"] == stats["too_many_requests"]["total"], counters
     assert stats["peak_send_rate"] <= 30, stats
     assert not run.wrong, f"{len(run.wrong)} users differ from the oracle, e.g. {run.wrong[:5]}"
