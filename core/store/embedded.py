@@ -216,6 +216,18 @@ class EmbeddedRedis:
             proc.kill()
             proc.wait(timeout=5)
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: no shutdown, no final AOF fsync, the socket left behind
+        (`start` clears it). What the AOF holds survives: every write Redis answered was
+        already handed to the kernel, which keeps it though the process died. Only an
+        operating-system crash or power loss can take the last second (`appendfsync
+        everysec`), or up to two while the disk is slow to fsync (docs/architecture.md)."""
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.kill()
+        proc.wait(timeout=10)
+
     def restart(self) -> str:
         """Stop and start again on the same data: what a Redis restart looks like to clients."""
         self.stop()

@@ -3,7 +3,7 @@ reports, and follows new data; a screenshot is saved in the test's tmp dir.
 
 Chromium is driven over the DevTools protocol (a websocket, with aiohttp's client), so the
 test can wait for the page's script to have fetched and drawn the figures. Debian's
-``chromium`` must be installed (``scripts/install-chromium.sh``); without it the test fails.
+``chromium`` must be installed (``make test`` does it); without it the test fails.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ async def launch_chromium(tmp_path: Path) -> AsyncIterator[CDP]:
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(
             f"{CHROMIUM} is missing: the dashboard's browser test needs Debian's chromium. "
-            "Run scripts/install-chromium.sh (as root) to install it.",
+            "Run scripts/install-debian.sh /usr/bin/chromium chromium (as root) to install it.",
             pytrace=False,
         )
     profile = tmp_path / "chromium-profile"
