@@ -87,3 +87,56 @@ async def test_alerts_that_expire_during_dnd_are_told_once_when_it_ends(
     assert "ETH/USDT" in alert and "While you were away" not in alert
     chat = [m["text"] for m in await botenv.messages(TRADER)]
     assert sum("While you were away" in t for t in chat) == 1
+
+
+async def test_four_weeks_of_dnd_every_other_day_each_window_told_once_the_rest_pushed(
+    botenv: BotEnv, settings: Settings, redis_url: str, redis: Any
+) -> None:
+    """Four weeks of injectable time for a default (Free) trader who turns on `/dnd 6h` at 10:00
+    every other day and does nothing else. A funding alert is published at noon each day and
+    lives an hour. The oracle is the promise, day by day: on a quiet day the alert arrives
+    (after the Free delay); on a DND day it expires unseen and, when DND ends at 16:00, exactly
+    one summary says one opportunity came and went. /dnd is an interaction, so the session
+    lives the whole four weeks, and nothing is held over from one window to the next."""
+    clock, services = botenv.clock, botenv.services
+    days = 28
+    await botenv.send(TRADER, "/start")
+    await services.sessions.activity.flush()
+    shard = UserQueueShard(0, 1, settings, redis_url)
+    outbox = Outbox(redis, settings.distribution.delivery, clock=clock)
+    await outbox.ensure_group()
+    await shard.load(clock.now())
+    delay = settings.tiers[Tier.FREE].delay_seconds
+    day_start = clock.now()
+    got: dict[int, list[str]] = {}
+    for day in range(days):
+        texts: list[str] = []
+        for hour in range(24):
+            if hour == 10 and day % 2 == 0:
+                await botenv.send(TRADER, "/dnd 6h")
+                await services.sessions.activity.flush()
+                # What the shard does on the users channel's announcement (first test above).
+                await shard.refresh([TRADER], clock.now())
+            await services.sweeper.run_once()
+            step = 3_600.0
+            if hour == 12:
+                o = funding(f"d{day}", clock.now(), lifetime=3_600)
+                await services.opportunities.put(o)
+                await shard.fanout(o, clock.now())
+                clock.advance(seconds=delay)
+                step -= delay
+            await shard.tick(clock.now())
+            texts += await _deliver(botenv, outbox)
+            clock.advance(seconds=step)
+        got[day] = texts
+    assert clock.now() == day_start + days * 86_400
+
+    for day, texts in got.items():
+        if day % 2 == 0:
+            assert len(texts) == 1, (day, texts)
+            assert "While you were away, 1 opportunity came and went" in texts[0], (day, texts)
+        else:
+            assert len(texts) == 1, (day, texts)
+            assert "ETH/USDT" in texts[0] and "While you were away" not in texts[0], (day, texts)
+    session = await services.sessions.current(TRADER)
+    assert session is not None and session.is_active(clock.now())
