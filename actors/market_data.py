@@ -5,6 +5,11 @@ setting, or a call that took over 2 s), and fans every batch out to the coordina
 exchange pairs it concerns: one call per coordinator per batch, never one per update. It waits
 for a batch's calls before taking more than `max_in_flight` batches, so a slow coordinator slows
 the feed instead of piling up work.
+
+When `market_data` recording is active (`MarketDataSettings.active`), it also hands every batch
+to a `BackgroundLakeWriter`: a list append on the loop, the encoding and the file writes in a
+worker thread, and batches dropped (counted in `stats()["recording"]`) rather than waited for
+when the disk falls behind. `stop()` writes what is buffered.
 """
 
 from __future__ import annotations
@@ -14,15 +19,17 @@ import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from core.clock import SystemClock
+from core.clock import Clock, SystemClock
 from core.market.book_cache import BookCache
 from core.market.feed import Feed, SimulatedFeed
+from core.market.lake_writer import BackgroundLakeWriter, MarketLakeWriter
 from core.market.models import MarketUpdate, OrderBook
 from core.market.replay import ReplayFeed
 from core.market.simulator import SimulatedMarket
+from core.parquet_storage import Storage
 from core.settings import Settings
 from core.tasks import Supervised, backoff_of
 
@@ -44,16 +51,37 @@ def make_feed(settings: Settings) -> Feed:
         return SimulatedFeed(SimulatedMarket(settings.market), SystemClock())
     if settings.feed == "replay":
         if settings.replay_path is None:
-            raise ValueError("ARBCAST_FEED=replay needs ARBCAST_REPLAY_PATH (a recorded Parquet)")
-        return ReplayFeed(settings.replay_path, speed=1.0)
+            raise ValueError(
+                "ARBCAST_FEED=replay needs ARBCAST_REPLAY_PATH (a recorded Parquet file, a "
+                "market-data lake root or a glob)"
+            )
+        return ReplayFeed(
+            settings.replay_path,
+            speed=1.0,
+            since=settings.replay_since,
+            until=settings.replay_until,
+        )
     from core.market.ccxt_feed import CcxtFeed  # optional extra: arbcast[live]
 
     return CcxtFeed.from_settings(settings)
 
 
+def make_recording(settings: Settings, clock: Clock) -> BackgroundLakeWriter | None:
+    """The market-data lake writer of the engine, or None when recording is not active."""
+    md = settings.market_data
+    if not md.active(settings.feed):
+        return None
+    storage = Storage.from_root(md.root, settings.analytics)
+    return BackgroundLakeWriter(MarketLakeWriter(storage, md, clock=clock), clock=clock)
+
+
 class MarketDataCoordinator:
-    def __init__(self, settings: Settings, coordinators: Mapping[str, Any]) -> None:
+    def __init__(
+        self, settings: Settings, coordinators: Mapping[str, Any], clock: Clock | None = None
+    ) -> None:
         self._settings = settings
+        self._clock = clock or SystemClock()  # stamps recorded batches (recv_ts)
+        self.recording = make_recording(settings, self._clock)
         self._coordinators = dict(coordinators)  # "a-b" -> OpportunityCoordinator handle
         self._pairs = {name: tuple(name.split("-", 1)) for name in self._coordinators}
         v = settings.engine.validation
@@ -102,7 +130,10 @@ class MarketDataCoordinator:
         if self._market is None:
             raise RuntimeError("step() drives the simulated feed only; use start() for others")
         started = time.perf_counter()
-        return await self._fan_out(self._market.step(now), now, started)
+        batch = self._market.step(now)
+        if self.recording is not None:
+            self.recording.offer(batch, now)
+        return await self._fan_out(batch, now, started)
 
     async def run_steps(self, start: float, steps: int, dt: float = 1.0) -> list[StepResult]:
         """`steps` batches of the simulated market at start, start+dt, ... (one call for many)."""
@@ -113,6 +144,8 @@ class MarketDataCoordinator:
         limit = self._settings.engine_runtime.max_in_flight
         async for batch in _batches(feed):
             started = time.perf_counter()
+            if self.recording is not None:
+                self.recording.offer(batch, self._clock.now())
             now = max((getattr(u, "ts", 0.0) for u in batch), default=time.time())
             in_flight.add(asyncio.create_task(self._fan_out(batch, now, started)))
             if len(in_flight) >= limit:
@@ -129,7 +162,13 @@ class MarketDataCoordinator:
         return True
 
     async def stop(self) -> None:
+        """Stop consuming the feed, then write the recording's buffer."""
         await self._feed.stop()
+        if self.recording is not None:
+            try:
+                await self.recording.close()
+            except Exception as exc:  # the disk or S3: the buffer is kept for the next stop
+                log.warning("market-data recording not written at stop: %s", exc)
 
     async def stats(self) -> dict[str, Any]:
         lat = sorted(self._latencies)
@@ -145,6 +184,7 @@ class MarketDataCoordinator:
             "running": self._feed.running,
             "born": self.born,
             "feed_failures": self._feed.failures,
+            "recording": None if self.recording is None else asdict(self.recording.stats),
             **self.totals,
         }
 

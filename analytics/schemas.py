@@ -327,6 +327,8 @@ TABLES: dict[str, TableSpec] = {
             1,
             MarketAttrs,
             names_of_table("market"),
+            "Sampled order-book tops as events. The books, prices and funding rates the engine "
+            "receives are recorded apart, in the market-data lake (see Market data below).",
         ),
         TableSpec(OTHER, 1, OtherAttrs, {}, "Events whose name has no known table."),
     )

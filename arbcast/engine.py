@@ -46,7 +46,8 @@ class Engine:
                 log.warning("engine supervisor: %s", exc)
 
     async def stop(self) -> None:
-        """Stop supervising, then the feed, then save what the coordinators hold."""
+        """Stop supervising, then the feed (which writes what the market-data recording holds),
+        then save what the coordinators hold."""
         self._stop.set()
         if self._supervisor is not None:
             self._supervisor.cancel()

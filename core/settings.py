@@ -16,6 +16,7 @@ import secrets
 import types
 import typing
 from collections.abc import Iterator, Mapping
+from datetime import date
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -37,6 +38,7 @@ from core.analytics_settings import AnalyticsSettings
 from core.distribution.settings import DistributionSettings
 from core.errors import ConfigError
 from core.market.ccxt_feed import CcxtSettings
+from core.market.lake_layout import MarketDataSettings
 from core.market.simulator import MarketSimSettings
 from core.models import OpportunityType, Tier
 from core.opportunity.settings import EngineSettings
@@ -360,8 +362,15 @@ class Settings(BaseSettings):
         default="simulated", description="Market data: simulated, replay (recorded ticks) or ccxt"
     )
     replay_path: Path | None = Field(
-        default=None, description="Parquet file of recorded ticks for ARBCAST_FEED=replay"
+        default=None,
+        description="What ARBCAST_FEED=replay reads: a recorded Parquet file, a market-data "
+        "lake root (dt=/hour=/ partitions) or a glob",
     )
+    replay_since: date | None = Field(
+        default=None, description="Replay of a lake root: only dates from this one (inclusive)"
+    )
+    replay_until: date | None = Field(default=None, description="...and up to this one (inclusive)")
+    market_data: MarketDataSettings = MarketDataSettings()
     market: MarketSimSettings = MarketSimSettings()
     ccxt: CcxtSettings = CcxtSettings()
     engine: EngineSettings = EngineSettings()
@@ -405,6 +414,13 @@ class Settings(BaseSettings):
         if "root" not in self.analytics.model_fields_set:
             root = str(self.data_dir / "analytics")
             self.analytics = self.analytics.model_copy(update={"root": root})
+        return self
+
+    @model_validator(mode="after")
+    def _market_data_under_data_dir(self) -> Settings:
+        if "root" not in self.market_data.model_fields_set:
+            root = str(self.data_dir / "market")
+            self.market_data = self.market_data.model_copy(update={"root": root})
         return self
 
     @property

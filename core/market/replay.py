@@ -1,9 +1,8 @@
-"""Recording market updates to Parquet and replaying them.
+"""Recording market updates to one Parquet file, and replaying recordings.
 
-One row per update, in a flat schema (`kind`, `exchange`, `symbol`, `ts`, `latency_ms`,
-`volume`, `bid_px`, `bid_qty`, `ask_px`, `ask_qty` as lists, `rate`, `next_funding_ts`),
-zstd-compressed. `batch` numbers the batches the updates arrived in, so a replay yields the same
-batches; `recv_ts` is when the batch was received (the pacing reference for a replay at speed).
+The schema (one row per update, `batch` and `recv_ts` per batch) is `core.market.tick_table`'s,
+the same the partitioned market-data lake (`core.market.lake_writer`) writes. A replay reads one
+file, a lake root (hour by hour, optionally only the dates in [since, until]) or a glob.
 """
 
 from __future__ import annotations
@@ -11,90 +10,19 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import AsyncIterator, Iterable, Iterator
+from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from core.clock import Clock
 from core.market.feed import Feed, Sleep
-from core.market.models import BookLevel, FundingRate, MarketUpdate, OrderBook
+from core.market.lake_layout import resolve_source
+from core.market.models import MarketUpdate
+from core.market.tick_table import SCHEMA, WRITE_OPTIONS, Batch, decode, encode
 
-SCHEMA = pa.schema(
-    [
-        ("batch", pa.int64()),
-        ("recv_ts", pa.float64()),
-        ("kind", pa.string()),
-        ("exchange", pa.string()),
-        ("symbol", pa.string()),
-        ("ts", pa.float64()),
-        ("latency_ms", pa.float64()),
-        ("volume", pa.float64()),
-        ("bid_px", pa.list_(pa.float64())),
-        ("bid_qty", pa.list_(pa.float64())),
-        ("ask_px", pa.list_(pa.float64())),
-        ("ask_qty", pa.list_(pa.float64())),
-        ("rate", pa.float64()),
-        ("next_funding_ts", pa.float64()),
-    ]
-)
-
-
-def _row(batch: int, recv_ts: float, u: MarketUpdate) -> dict[str, Any]:
-    if isinstance(u, OrderBook):
-        return {
-            "batch": batch,
-            "recv_ts": recv_ts,
-            "kind": "book",
-            "exchange": u.exchange,
-            "symbol": u.symbol,
-            "ts": u.ts,
-            "latency_ms": u.latency_ms,
-            "volume": u.volume,
-            "bid_px": [lv.price for lv in u.bids],
-            "bid_qty": [lv.qty for lv in u.bids],
-            "ask_px": [lv.price for lv in u.asks],
-            "ask_qty": [lv.qty for lv in u.asks],
-            "rate": None,
-            "next_funding_ts": None,
-        }
-    return {
-        "batch": batch,
-        "recv_ts": recv_ts,
-        "kind": "funding",
-        "exchange": u.exchange,
-        "symbol": u.symbol,
-        "ts": u.ts,
-        "latency_ms": None,
-        "volume": None,
-        "bid_px": None,
-        "bid_qty": None,
-        "ask_px": None,
-        "ask_qty": None,
-        "rate": u.rate,
-        "next_funding_ts": u.next_funding_ts,
-    }
-
-
-def _update(row: dict[str, Any]) -> MarketUpdate:
-    if row["kind"] == "book":
-        return OrderBook(
-            exchange=row["exchange"],
-            symbol=row["symbol"],
-            bids=tuple(BookLevel(p, q) for p, q in zip(row["bid_px"], row["bid_qty"], strict=True)),
-            asks=tuple(BookLevel(p, q) for p, q in zip(row["ask_px"], row["ask_qty"], strict=True)),
-            ts=row["ts"],
-            latency_ms=row["latency_ms"],
-            volume=row["volume"],
-        )
-    return FundingRate(
-        exchange=row["exchange"],
-        symbol=row["symbol"],
-        rate=row["rate"],
-        next_funding_ts=row["next_funding_ts"],
-        ts=row["ts"],
-    )
+__all__ = ["SCHEMA", "ReplayFeed", "TickRecorder", "read_batches", "record"]
 
 
 def _batch_ts(updates: list[MarketUpdate]) -> float:
@@ -107,7 +35,8 @@ class TickRecorder:
     def __init__(self, path: str | Path, *, flush_rows: int = 50_000) -> None:
         self.path = Path(path)
         self.flush_rows = flush_rows
-        self._rows: list[dict[str, Any]] = []
+        self._batches: list[Batch] = []
+        self._buffered = 0
         self._writer: pq.ParquetWriter | None = None
         self._batch = 0
         self.rows_written = 0
@@ -115,26 +44,31 @@ class TickRecorder:
     def write(self, updates: list[MarketUpdate], recv_ts: float | None = None) -> None:
         """Record one batch; `recv_ts` defaults to its newest update timestamp."""
         when = _batch_ts(updates) if recv_ts is None else recv_ts
-        self._rows.extend(_row(self._batch, when, u) for u in updates)
+        self._batches.append((self._batch, when, list(updates)))
+        self._buffered += len(updates)
         self._batch += 1
-        if len(self._rows) >= self.flush_rows:
+        if self._buffered >= self.flush_rows:
             self.flush()
 
     def flush(self) -> None:
-        if not self._rows:
+        if not self._batches:
             return
-        table = pa.Table.from_pylist(self._rows, schema=SCHEMA)
+        table: pa.Table = encode(self._batches)
         if self._writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._writer = pq.ParquetWriter(str(self.path), SCHEMA, compression="zstd")
+            self._writer = pq.ParquetWriter(
+                str(self.path), SCHEMA, compression="zstd", **WRITE_OPTIONS
+            )
         self._writer.write_table(table)
-        self.rows_written += len(self._rows)
-        self._rows = []
+        self.rows_written += table.num_rows
+        self._batches, self._buffered = [], 0
 
     def close(self) -> None:
         self.flush()
         if self._writer is None:  # nothing recorded: still leave a valid, empty file
-            self._writer = pq.ParquetWriter(str(self.path), SCHEMA, compression="zstd")
+            self._writer = pq.ParquetWriter(
+                str(self.path), SCHEMA, compression="zstd", **WRITE_OPTIONS
+            )
         self._writer.close()
 
     def __enter__(self) -> TickRecorder:
@@ -165,22 +99,16 @@ def record(updates: Iterable[list[MarketUpdate]] | list[MarketUpdate], path: str
     return rec.rows_written
 
 
-def read_batches(path: str | Path) -> Iterator[tuple[float, list[MarketUpdate]]]:
-    """(recv_ts, updates) per recorded batch, in timestamp order (stable within a batch)."""
-    table = pq.read_table(str(path))
-    rows = table.to_pylist()
-    rows.sort(key=lambda r: (r["recv_ts"], r["batch"]))
-    current: int | None = None
-    recv = 0.0
-    out: list[MarketUpdate] = []
-    for row in rows:
-        if row["batch"] != current:
-            if out:
-                yield recv, out
-            current, recv, out = row["batch"], row["recv_ts"], []
-        out.append(_update(row))
-    if out:
-        yield recv, out
+def read_batches(
+    source: str | Path, *, since: date | None = None, until: date | None = None
+) -> Iterator[tuple[float, list[MarketUpdate]]]:
+    """(recv_ts, updates) per recorded batch, in receive-time order (stable within a batch).
+
+    `source` is a file, a market-data lake root (read one hour partition at a time; only the
+    dates in [since, until], both inclusive) or a glob (read as one set)."""
+    for files in resolve_source(source, since, until):
+        tables = [pq.read_table(str(f), schema=SCHEMA) for f in files]
+        yield from decode(pa.concat_tables(tables) if len(tables) > 1 else tables[0])
 
 
 class ReplayFeed:
@@ -191,16 +119,24 @@ class ReplayFeed:
     """
 
     def __init__(
-        self, path: str | Path, *, speed: float | None = None, sleep: Sleep = asyncio.sleep
+        self,
+        path: str | Path,
+        *,
+        speed: float | None = None,
+        sleep: Sleep = asyncio.sleep,
+        since: date | None = None,
+        until: date | None = None,
     ) -> None:
-        self.path = Path(path)
+        self.path = path
         self.speed = speed
+        self.since = since
+        self.until = until
         self._sleep = sleep
         self._closed = False
 
     async def updates(self) -> AsyncIterator[list[MarketUpdate]]:
         previous: float | None = None
-        for recv, batch in read_batches(self.path):
+        for recv, batch in read_batches(self.path, since=self.since, until=self.until):
             if self._closed:
                 return
             if self.speed is not None and not math.isinf(self.speed) and previous is not None:

@@ -121,7 +121,7 @@ def test_a_crash_while_writing_the_merged_file_leaves_only_an_invisible_temp_fil
         where.write(b"PAR1 half a file")
         raise OSError("disk full")
 
-    monkeypatch.setattr("analytics.storage.pq.write_table", boom)
+    monkeypatch.setattr("core.parquet_storage.pq.write_table", boom)
     with pytest.raises(OSError, match="disk full"):
         compact(storage, AFTER_ALL, SETTINGS)
     monkeypatch.undo()

@@ -164,3 +164,57 @@ async def test_record_the_ccxt_feed_from_recorded_responses(
     assert [len(b) for b in back] == [12, 12, 12]
     assert {u.exchange for u in back[0]} == set(EXCHANGES)
     assert all(x.closed for x in recorded.values())
+
+
+async def test_partitioned_record_writes_the_lake_and_a_day_of_it_replays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--partitioned` writes dt=/hour=/ files under --out (flushed by the market_data
+    settings); a replay of the lake, narrowed to its one day, copies it to a single file."""
+    monkeypatch.setenv("ARBCAST_MARKET_DATA__FLUSH_ROWS", "1000")
+    lake = tmp_path / "market"
+    done = await invoke("record", "--partitioned", "--out", str(lake), "--batches", "120", "--fast")
+    assert done.exit_code == 0, done.output
+    rows, batches = rows_of(done.output)
+    assert batches == 120
+    files = re.search(r"\((\d+) files under dt=/hour=\)", done.output)
+    assert files is not None and int(files.group(1)) == len(list(lake.rglob("*.parquet"))) > 1
+    assert all(p.parent.name.startswith("hour=") for p in lake.rglob("*.parquet"))
+    back = [batch async for batch in ReplayFeed(lake).updates()]
+    assert (len(back), sum(len(b) for b in back)) == (120, rows)
+
+    day = lake.glob("dt=*").__next__().name.removeprefix("dt=")
+    copy = tmp_path / "day.parquet"
+    args = ["--feed", "replay", "--replay-path", str(lake), "--fast"]
+    done = await invoke("record", "--out", str(copy), *args, "--since", day, "--until", day)
+    assert done.exit_code == 0, done.output
+    assert await replayed(copy) == back
+    later = await invoke("record", "--out", str(tmp_path / "none.parquet"), *args,
+                         "--since", "2999-01-01")  # fmt: skip
+    assert later.exit_code == 0 and rows_of(later.output) == (0, 0)
+
+
+async def test_partitioned_defaults_to_the_market_data_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARBCAST_DATA_DIR", str(tmp_path / "data"))
+    done = await invoke("record", "--partitioned", "--batches", "3", "--fast")
+    assert done.exit_code == 0, done.output
+    assert len(list((tmp_path / "data" / "market").rglob("dt=*/hour=*/part-*.parquet"))) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--batches", "1"], "give --out FILE, or --partitioned"),
+        (["--out", "x.parquet", "--feed", "replay", "--replay-path", "nothing/*.parquet"],
+         "no Parquet file matches"),
+        (["--out", "x.parquet", "--since", "yesterday"], "is not a date"),
+    ],
+)  # fmt: skip
+async def test_bad_partitioned_or_replay_arguments_exit_with_a_clear_error(
+    args: list[str], says: str
+) -> None:
+    done = await invoke("record", *args)
+    assert done.exit_code == 2
+    assert says in done.output
