@@ -19,6 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from actors.restarts import note_restart
 from core.clock import SystemClock
 from core.events import Emitter, EventName, RedisEventLog
 from core.market.models import ExchangeInfo, MarketUpdate
@@ -51,6 +52,7 @@ class OpportunityCoordinator:
         settings: Settings,
         redis_url: str,
     ) -> None:
+        note_restart(redis_url)
         self.pair = pair
         self._settings = settings
         self.logic = PairCoordinatorLogic(pair, {x.name: x for x in exchanges}, settings.engine)

@@ -22,6 +22,7 @@ import logging
 import os
 from typing import Any
 
+from actors.restarts import note_restart
 from core.clock import SystemClock
 from core.models import SessionState
 from core.services import build_services
@@ -40,6 +41,7 @@ class PushSender:
     def __init__(
         self, index: int, settings: Settings, redis_url: str, limiter: LeaseSource
     ) -> None:
+        note_restart(redis_url)
         self.index = index
         self.consumer = f"sender-{index}"
         settings = settings.with_token_from(os.environ)  # never given as an argument

@@ -20,6 +20,7 @@ import logging
 import time
 from typing import Any, Literal
 
+from actors.restarts import note_restart
 from core.distribution.limiter_state import LimiterState, LimiterStateStore
 from core.distribution.rate_limit import GlobalRateLimiterLogic, Lease
 from core.errors import StoreUnavailableError
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 
 class GlobalRateLimiter:
     def __init__(self, settings: Settings, redis_url: str) -> None:
+        note_restart(redis_url)
         self.logic = GlobalRateLimiterLogic(settings.distribution.rate_limits)
         self._state = LimiterStateStore(connect_for(redis_url, settings))
         self._loaded = False
@@ -40,6 +42,9 @@ class GlobalRateLimiter:
         self.leases = 0
         self.granted = 0
         self.restored = False  # state of a previous life was taken back
+        # Every 429 of every sending process is reported here, so this is where /metrics
+        # counts them (asked at scrape time; a restart starts from 0, as counters may).
+        self.refused_429: dict[str, int] = {"global": 0, "chat": 0}
 
     def _now(self) -> float:
         # The logic needs time that never goes backwards; wall time can (clock adjustments).
@@ -88,6 +93,7 @@ class GlobalRateLimiter:
         self, retry_after: float, scope: Literal["global", "chat"], chat_id: int | None
     ) -> None:
         await self._ready()
+        self.refused_429[scope] = self.refused_429.get(scope, 0) + 1
         self.logic.report_429(retry_after, scope, chat_id, self._now())
         if scope == "global":
             await self._save()
@@ -102,4 +108,5 @@ class GlobalRateLimiter:
             "paused_until": self.logic.paused_until if self.logic.paused_until > now else None,
             "rate": self.logic.rate,
             "restored": self.restored,
+            "refused_429": dict(self.refused_429),
         }

@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from actors.restarts import note_restart
 from core.clock import SystemClock
 from core.distribution.caps import Counters
 from core.distribution.columns import ShardColumns, eligible_chat_ids
@@ -88,6 +89,7 @@ class UserQueueShard:
     ) -> None:
         """`outbox`: renders messages for the durable outbox of `redis_url` (tests pass one
         with their clock)."""
+        note_restart(redis_url)
         self.index, self.count = index, count
         self._settings = settings
         self._redis = connect_for(redis_url, settings)

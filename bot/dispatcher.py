@@ -14,6 +14,7 @@ from bot.handlers import (
     membership,
     onboarding,
     opportunities,
+    ops_alerts,
     preferences,
     session,
     start,
@@ -63,6 +64,7 @@ def create_dispatcher(settings: Settings, services: Services) -> Dispatcher:
         opportunities.router,
         feedback.router,
         admin.router,
+        ops_alerts.router,
         membership.router,
         fallback.router,  # last: takes what nothing else did
     ]

@@ -31,6 +31,8 @@ class EventName:
     CALLBACK: Final = "audit.callback"
     ADMIN_ACTION: Final = "audit.admin"
     BAD_UPDATE: Final = "audit.bad_update"
+    OPS_ALERT: Final = "audit.ops_alert"
+    OPS_ALERT_MUTED: Final = "audit.ops_alert_muted"
 
     ONBOARDING_STEP: Final = "onboarding.step"
 
@@ -77,6 +79,9 @@ CATALOGUE: Final[Mapping[str, str]] = MappingProxyType(
         E.CALLBACK: "A button press refused by the gate, or unknown callback data",
         E.ADMIN_ACTION: "A SuperAdmin command, or an attempt at one",
         E.BAD_UPDATE: "A malformed webhook body that was rejected",
+        E.OPS_ALERT: "An operations alert sent to the SuperAdmins (action: the alert kind; "
+        "value, threshold, admins)",
+        E.OPS_ALERT_MUTED: "A SuperAdmin muted an operations alert kind (action: the kind; until)",
         E.ONBOARDING_STEP: "A step shown, answered, skipped, or onboarding completed",
         E.PREFERENCE_CHANGED: "A preference set in onboarding, /settings or /dnd",
         E.VALIDATION: "One decision of one validation level (figures in extra as f_<name>)",

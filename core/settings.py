@@ -42,6 +42,7 @@ from core.market.lake_layout import MarketDataSettings
 from core.market.simulator import MarketSimSettings
 from core.models import OpportunityType, Tier
 from core.opportunity.settings import EngineSettings
+from core.ops_settings import OpsSettings
 from core.store.client import MAX_CONNECTIONS, POOL_TIMEOUT_SECONDS
 
 _TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
@@ -378,6 +379,7 @@ class Settings(BaseSettings):
     ray: RaySettings = RaySettings()
     analytics: AnalyticsSettings = AnalyticsSettings()
     distribution: DistributionSettings = DistributionSettings()
+    ops: OpsSettings = OpsSettings()
     shards: Annotated[int, Field(ge=1, le=256, description="UserQueueActor shards")] = 2
     dnd_max_seconds: Annotated[
         float, Field(gt=0, le=366 * DAY, description="Longest /dnd a user may ask for (30 days)")

@@ -37,6 +37,8 @@ for the same reason.
 | ``arbcast:{outbox}:sent:<outgoing id>`` | string | the Telegram message id it was sent as | `delivery.sent_record_ttl_seconds` |
 | ``arbcast:limiter`` | string | the GlobalRateLimiter's state (JSON): the first slot not yet handed out and a global 429's end, so a restarted limiter never grants a slot twice | until both have passed, plus a minute |
 | ``arbcast:push:stats`` | hash | push counters of the queue shards: ``held:<reason>``, ``dropped:<reason>``, ``rejected:<layer reason>`` | permanent |
+| ``arbcast:actors:restarts`` | hash | per actor name, how often Ray restarted it (bumped by the actor's constructor when Ray reconstructed it); read by /metrics | permanent |
+| ``arbcast:ops:mute:<alert kind>`` | string | a SuperAdmin muted this kind of in-bot alert: when the mute ends (the injected clock's time) | `ops.alert_mute_seconds` (the TTL only cleans up; the stored end decides) |
 | ``arbcast:events`` | stream | the append-only event log, oldest first, one entry per flushed batch | trimmed by the Parquet sink once written (`events.stream_max_len` as a guard) |
 | ``arbcast:events:dead`` | stream | event entries the sink could not decode, kept for inspection | permanent |
 | ``arbcast:stats:<yyyymmdd>`` | hash | daily counters: sessions started, expired, onboarding completed | 40 days |
@@ -74,6 +76,7 @@ OUTBOX_GROUP: Final = "senders"
 PUSH_STATS: Final = f"{PREFIX}:push:stats"
 RATE_LIMITER: Final = f"{PREFIX}:limiter"
 RATE_LIMITER_GRACE_S: Final = 60
+ACTOR_RESTARTS: Final = f"{PREFIX}:actors:restarts"
 
 
 def session(user_id: int) -> str:
@@ -126,6 +129,10 @@ def update_claim(bot_id: int, update_id: int) -> str:
 
 def daily_stats(yyyymmdd: str) -> str:
     return f"{PREFIX}:stats:{yyyymmdd}"
+
+
+def ops_alert_mute(kind: str) -> str:
+    return f"{PREFIX}:ops:mute:{kind}"
 
 
 class SessionFields:

@@ -26,7 +26,12 @@ class SessionCB(CallbackData, prefix="sess"):
     action: str  # keep: the reminder's "keep my session"
 
 
+class OpsAlertCB(CallbackData, prefix="ops"):
+    action: str  # mute: silence this alert kind for ops.alert_mute_seconds
+    kind: str  # core.alerts.rules.AlertKind
+
+
 # Every prefix our keyboards use; data with another prefix is not ours.
 PREFIXES: Final[frozenset[str]] = frozenset(
-    cb.__prefix__ for cb in (OnboardingCB, SettingsCB, OpportunityCB, SessionCB)
+    cb.__prefix__ for cb in (OnboardingCB, SettingsCB, OpportunityCB, SessionCB, OpsAlertCB)
 )

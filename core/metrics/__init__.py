@@ -1,0 +1,2 @@
+"""Prometheus metrics of a process: what the figures are (`figures`) and how /metrics shows
+them (`exposition`)."""

@@ -1,0 +1,55 @@
+"""What a SuperAdmin reads when an operations threshold trips, and its Mute button."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from html import escape
+from typing import Final
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from core.alerts.evaluator import Alert
+from core.alerts.rules import AlertKind
+from messaging.ui.callbacks import OpsAlertCB
+
+TITLES: Final[dict[AlertKind, str]] = {
+    AlertKind.SINK_LAG: "Analytics sink lagging",
+    AlertKind.TELEGRAM_429: "Telegram refusing sends (429)",
+    AlertKind.DEAD_LETTERS: "Dead letters waiting",
+    AlertKind.NO_OPPORTUNITIES: "No opportunities",
+}
+
+_WHAT: Final[dict[AlertKind, str]] = {
+    AlertKind.SINK_LAG: "{value:g} event batches not yet written to Parquet (threshold "
+    "{threshold:g}). Check the sink in /healthz.",
+    AlertKind.TELEGRAM_429: "{value:g} 429s per minute (threshold {threshold:g}). Sends are "
+    "being refused: check the rate limits.",
+    AlertKind.DEAD_LETTERS: "{value:g} dead letters waiting (threshold {threshold:g}). "
+    "List and replay them with <code>arbcast outbox dead-letters</code>.",
+    AlertKind.NO_OPPORTUNITIES: "No opportunity has been live since {since}. Check the market "
+    "feed and the engine.",
+}
+
+
+def _utc(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def alert_text(alert: Alert) -> str:
+    what = _WHAT[alert.kind].format(
+        value=alert.value, threshold=alert.threshold, since=_utc(alert.since)
+    )
+    return f"🚨 <b>{escape(TITLES[alert.kind])}</b>\n{what}"
+
+
+def muted_text(kind: AlertKind, until: float) -> str:
+    return f"🔕 {TITLES[kind]}: muted until {_utc(until)}."
+
+
+def mute_keyboard(kind: AlertKind, mute_seconds: float) -> InlineKeyboardMarkup:
+    hours = mute_seconds / 3600
+    label = f"🔕 Mute for {hours:g} h" if hours >= 1 else f"🔕 Mute for {mute_seconds / 60:g} min"
+    data = OpsAlertCB(action="mute", kind=kind.value).pack()
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text=label, callback_data=data)]]
+    )
