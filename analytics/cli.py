@@ -190,6 +190,21 @@ def compact(
     )
 
 
+@app.command()
+def rollup(root: RootOpt = None) -> None:
+    """Bring the dashboard's hourly rollups up to date once (the sink's job does it every
+    ``rollup_interval_seconds``)."""
+    from analytics.rollups import rollup_storage, update_rollups
+
+    settings = _settings(root)
+    lake = _storage(settings)
+    r = update_rollups(lake, settings)
+    typer.echo(
+        f"rolled up {len(r.hours_written)} of {r.hours_seen} hours ({r.raw_rows} raw rows read) "
+        f"-> {rollup_storage(lake).uri}"
+    )
+
+
 def _redis_url(explicit: str | None) -> str:
     if explicit:
         return explicit
@@ -212,7 +227,9 @@ def sink(
     ] = None,
     root: RootOpt = None,
 ) -> None:
-    """Write the event stream to Parquet until Ctrl-C (then flush and exit)."""
+    """Write the event stream to Parquet until Ctrl-C (then flush and exit); with
+    ``run_rollups``, keep the dashboard's rollups beside it."""
+    from analytics.rollups import run_rollups
     from analytics.sink import ParquetSink
     from core.store.client import connect as redis_connect
 
@@ -228,9 +245,17 @@ def sink(
                 loop.add_signal_handler(sig, stop.set)
         s = ParquetSink(redis, _storage(settings), settings, consumer=consumer)
         typer.echo(f"sink {s.consumer} -> {s.storage.uri} (Ctrl-C to stop)")
+        rollups = (
+            asyncio.create_task(run_rollups(s.storage, settings, stop))
+            if settings.run_rollups
+            else None
+        )
         try:
             stats = await s.run(stop)
         finally:
+            stop.set()
+            if rollups is not None:
+                await rollups
             await redis.aclose()
         typer.echo(
             f"wrote {stats.events_written} events in {stats.files_written} files "

@@ -6,13 +6,18 @@
   value escaped) and charts (inline SVG drawn by ``static/dashboard.js``, no CDN), refreshed
   live: the script polls the JSON endpoint every few seconds and redraws;
 - ``GET /admin/api/reports``: every report as JSON (``{"reports": {name: {"columns",
-  "rows"}}, "generated_at", "took_ms", "window", "errors"}``), optionally over a window
-  (``?since=…&until=…``, ISO dates or times, UTC when naive);
+  "rows"}}, "timeseries", "generated_at", "took_ms", "window", "errors"}``), optionally over
+  a window (``?since=…&until=…``, ISO dates or times, UTC when naive; or ``?range=1h|24h|7d``,
+  the last hour, day or week);
 - ``GET /admin/static/{dashboard.js,dashboard.css}``: the page's script and style.
 
-The reports are computed with DuckDB over the Parquet lake in a worker thread
-(`asyncio.to_thread`) and cached for ``cache_seconds``; concurrent requests for the same
-window wait for one computation instead of each running their own.
+The reports are computed with DuckDB over the Parquet lake, from a worker thread
+(`asyncio.to_thread`), in a child process at a lower priority when the settings ask for it
+(``dashboard_process``, `analytics.background`), and cached for ``cache_seconds``; concurrent
+requests for the same window wait for one computation instead of each running their own. The
+time series (sends against the limit, 429s, backlog, latency percentiles:
+`analytics.timeseries`) read the hourly rollups that `analytics.rollups` writes beside the
+lake, not the raw events.
 
 Every route needs the admin token: ``Authorization: Bearer <token>``, or ``?token=<token>``
 once (the answer sets an HttpOnly cookie derived from the token, so the page's own requests
@@ -30,7 +35,9 @@ import html
 import json
 import logging
 import math
+import os
 import secrets
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,10 +48,19 @@ from typing import Any
 
 from aiohttp import web
 
+from analytics.background import ChildProcess
+from analytics.dashboard_range import (
+    render_range_control,
+    render_timeseries_section,
+    resolve_range,
+    window_query,
+)
 from analytics.duck import connect
 from analytics.reports import REPORTS, run_report
 from analytics.settings import AnalyticsSettings
 from analytics.storage import Storage
+from analytics.timeseries import compute_timeseries
+from core.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +81,7 @@ _TITLES = {
     "validation": "Validation: pass rate per level",
     "retention": "Retention: weekly cohorts (share of each cohort active, by week since)",
     "push_outcomes": "Push outcomes per opportunity (distinct users)",
+    "tiers": "Tiers: users, sessions, alerts, click-through and refusals per tier",
     "experiments": "Experiments: conversion per variant",
 }
 
@@ -91,6 +108,7 @@ CHARTS: tuple[tuple[str, str], ...] = (
     ("rejected", "Users refused by eligibility layer"),
     ("latency", "Alert latency from detection (ms)"),
     ("engagement", "Click-through rate (%)"),
+    ("tiers", "Alerts sent per tier"),
 )
 
 
@@ -190,6 +208,28 @@ def compute_reports(
     }
 
 
+def compute_payload(
+    storage: Storage,
+    settings: AnalyticsSettings,
+    since: datetime | None,
+    until: datetime | None,
+    threads: int | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """What one refresh shows: every report, and the time series (read from the rollups);
+    ``computed_in`` says which process and at which niceness (blocking; runs in the child)."""
+    payload = compute_reports(storage, settings, since, until, threads=threads)
+    try:
+        payload["timeseries"] = compute_timeseries(storage, settings, since, until, now)
+    except Exception as exc:  # the reports still show
+        log.exception("dashboard: the time series failed")
+        payload["errors"]["timeseries"] = f"{type(exc).__name__}: {exc}"[:500]
+        payload["timeseries"] = None
+    tid = threading.get_native_id()
+    payload["computed_in"] = {"pid": os.getpid(), "nice": os.getpriority(os.PRIO_PROCESS, tid)}
+    return payload
+
+
 @dataclass
 class _Entry:
     payload: dict[str, Any]
@@ -271,6 +311,7 @@ def render_page(
     base: str,
     api_url: str,
     refresh_seconds: float,
+    query: Mapping[str, str] | None = None,
 ) -> str:
     """The dashboard's HTML with the tables of ``payload``; every value is escaped."""
     reports: Mapping[str, Any] = payload.get("reports", {})
@@ -331,7 +372,9 @@ def render_page(
 {status}</p>
 </header>
 <main>
+{render_range_control(query or {})}
 <section class="kpis" id="kpis">{kpis}</section>
+{render_timeseries_section()}
 <section class="charts" id="charts">{charts}</section>
 {"".join(sections)}
 </main>
@@ -395,6 +438,7 @@ class Dashboard:
     cache: ReportCache
     refresh_seconds: float
     static: dict[str, bytes]
+    clock: Clock = field(default_factory=SystemClock)
 
     def check(self, request: web.Request) -> tuple[str | None, bool]:
         """(error message or None, whether the token came in the query string).
@@ -437,6 +481,11 @@ class Dashboard:
         return wrapper
 
     def _window(self, request: web.Request) -> Window:
+        preset = request.query.get("range")
+        if preset:
+            if request.query.get("since") or request.query.get("until"):
+                raise web.HTTPBadRequest(text="pass either range= or since=/until=, not both")
+            return resolve_range(preset, datetime.fromtimestamp(self.clock.now(), UTC)), None
         return (
             _parse_time(request.query.get("since"), "since"),
             _parse_time(request.query.get("until"), "until"),
@@ -453,10 +502,14 @@ class Dashboard:
         except Exception as exc:  # still serve the page: its script retries
             log.exception("dashboard: computing the reports failed")
             payload = {"error": f"{type(exc).__name__}: {exc}"[:500]}
-        query = {k: v for k, v in request.query.items() if k in ("since", "until")}
+        query = window_query(request.query)
         api = request.app.router["arbcast_dashboard_api"].url_for().with_query(query)
         text = render_page(
-            payload, base=self.base, api_url=str(api), refresh_seconds=self.refresh_seconds
+            payload,
+            base=self.base,
+            api_url=str(api),
+            refresh_seconds=self.refresh_seconds,
+            query=query,
         )
         return web.Response(text=text, content_type="text/html")
 
@@ -493,16 +546,37 @@ def add_dashboard(
     cache_seconds: float = 2.0,
     refresh_seconds: float = 5.0,
     threads: int | None = None,
+    clock: Clock | None = None,
+    process: bool | None = None,
 ) -> None:
-    """Mount the dashboard on ``app`` under ``path``; an empty token mounts nothing (404)."""
+    """Mount the dashboard on ``app`` under ``path``; an empty token mounts nothing (404).
+
+    ``clock``: "now" for the preset ranges and for which hours are still open (default: the
+    system's). ``process``: compute in a child process (stopped with the app); None: as
+    ``settings.dashboard_process`` says when settings are given, else in the worker thread."""
     if not admin_token:
         log.info("admin dashboard disabled (no admin token set)")
         return
     base = "/" + path.strip("/")
     an_settings = settings or AnalyticsSettings()
 
+    the_clock = clock or SystemClock()
+    in_child = (
+        an_settings.dashboard_process and settings is not None if process is None else process
+    )
+    child = ChildProcess(an_settings.background_nice) if in_child else None
+
     def compute(since: datetime | None, until: datetime | None) -> dict[str, Any]:
-        return compute_reports(storage, an_settings, since, until, threads=threads)
+        now = datetime.fromtimestamp(the_clock.now(), UTC)
+        args = (storage, an_settings, since, until, threads, now)
+        return child.call(compute_payload, *args) if child else compute_payload(*args)
+
+    if child is not None:
+
+        async def stop_child(_: web.Application) -> None:
+            await asyncio.to_thread(child.close)
+
+        app.on_cleanup.append(stop_child)
 
     dash = Dashboard(
         storage=storage,
@@ -511,6 +585,7 @@ def add_dashboard(
         cache=ReportCache(compute, ttl=cache_seconds),
         refresh_seconds=refresh_seconds,
         static={n: (STATIC_DIR / n).read_bytes() for n in STATIC_FILES},
+        clock=the_clock,
     )
     app[DASHBOARD] = dash
     app.router.add_get(base, dash.guarded(dash.page), name="arbcast_dashboard")

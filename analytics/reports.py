@@ -399,6 +399,81 @@ def push_outcomes(con: duckdb.DuckDBPyConnection, w: Window) -> Report:
     return _report(con, "push_outcomes", sql)
 
 
+def tiers(con: duckdb.DuckDBPyConnection, w: Window) -> Report:
+    """Per subscription tier: active users (a session or audit event in the window), sessions
+    started, alerts sent (new messages carrying opportunities), distinct (user, opportunity)
+    delivered by push or on demand and how many of those the user pressed a button on
+    (click-through), and commands or button presses refused (audit rows not allowed: no
+    session, not in the plan, ...). Everything a user did counts under their tier as last
+    recorded on a distribution row before the window's end ('unknown': never recorded)."""
+    before_end = Window(None, w.until).where()
+    sql = f"""
+    WITH tier_of AS (
+        SELECT user_id, arg_max(tier, ts) AS tier FROM distribution
+        WHERE tier IS NOT NULL AND user_id IS NOT NULL AND {before_end}
+        GROUP BY user_id
+    ),
+    active AS (
+        SELECT DISTINCT user_id FROM (
+            SELECT user_id FROM session WHERE user_id IS NOT NULL AND {w.where()}
+            UNION ALL SELECT user_id FROM audit WHERE user_id IS NOT NULL AND {w.where()}
+        )
+    ),
+    started AS (
+        SELECT user_id, count(*) AS n FROM session
+        WHERE name = 'session.started' AND user_id IS NOT NULL AND {w.where()} GROUP BY user_id
+    ),
+    alerts AS (
+        SELECT user_id, count(*) AS n FROM distribution
+        WHERE name = 'distribution.sent' AND {_KIND} <> 'edit' AND user_id IS NOT NULL
+          AND coalesce(items, CASE WHEN opportunity_id IS NULL THEN 0 ELSE 1 END) > 0
+          AND {w.where()}
+        GROUP BY user_id
+    ),
+    delivered AS (
+        SELECT DISTINCT user_id,
+               unnest(string_split({_OPPORTUNITY_IDS}, ',')) AS opportunity_id
+        FROM distribution
+        WHERE (name = 'distribution.shown'
+               OR (name = 'distribution.sent' AND {_KIND} <> 'edit'))
+          AND user_id IS NOT NULL AND {_OPPORTUNITY_IDS} IS NOT NULL AND {w.where()}
+    ),
+    clicked AS (
+        SELECT DISTINCT user_id, opportunity_id FROM engagement
+        WHERE user_id IS NOT NULL AND opportunity_id IS NOT NULL
+    ),
+    reach AS (
+        SELECT d.user_id, count(*) AS delivered, count(c.user_id) AS clicked
+        FROM delivered d LEFT JOIN clicked c USING (user_id, opportunity_id)
+        WHERE d.opportunity_id <> '' GROUP BY d.user_id
+    ),
+    refused AS (
+        SELECT user_id, count(*) AS n FROM audit
+        WHERE allowed = false AND user_id IS NOT NULL AND {w.where()} GROUP BY user_id
+    ),
+    users AS (
+        SELECT user_id FROM active UNION SELECT user_id FROM started
+        UNION SELECT user_id FROM alerts UNION SELECT user_id FROM reach
+        UNION SELECT user_id FROM refused
+    )
+    SELECT coalesce(t.tier, 'unknown') AS tier,
+           count(a.user_id) AS active_users,
+           CAST(coalesce(sum(s.n), 0) AS BIGINT) AS sessions_started,
+           CAST(coalesce(sum(al.n), 0) AS BIGINT) AS alerts_sent,
+           CAST(coalesce(sum(r.delivered), 0) AS BIGINT) AS delivered,
+           CAST(coalesce(sum(r.clicked), 0) AS BIGINT) AS clicked,
+           CASE WHEN sum(r.delivered) > 0
+                THEN round(100.0 * sum(r.clicked) / sum(r.delivered), 2) END AS ctr_pct,
+           CAST(coalesce(sum(f.n), 0) AS BIGINT) AS refused
+    FROM users u
+    LEFT JOIN tier_of t USING (user_id) LEFT JOIN active a USING (user_id)
+    LEFT JOIN started s USING (user_id) LEFT JOIN alerts al USING (user_id)
+    LEFT JOIN reach r USING (user_id) LEFT JOIN refused f USING (user_id)
+    GROUP BY 1 ORDER BY 1
+    """
+    return _report(con, "tiers", sql)
+
+
 def two_proportion_z(c0: int, n0: int, c1: int, n1: int) -> tuple[float | None, float | None]:
     """Two-sided two-proportion z-test with pooled variance: (z, p-value)."""
     if n0 == 0 or n1 == 0:
@@ -465,6 +540,7 @@ REPORTS: dict[str, Callable[..., Report]] = {
     "validation": validation,
     "retention": retention,
     "push_outcomes": push_outcomes,
+    "tiers": tiers,
     "experiments": experiments,
 }
 

@@ -23,13 +23,16 @@ from redis.asyncio import Redis
 
 from actors.engine import EngineClient
 from actors.factory import create_engine, kill_created
+from analytics.rollups import run_rollups
 from analytics.sink import ParquetSink
 from analytics.storage import Storage
 from arbcast.engine import Engine
+from arbcast.ops import Ops
 from arbcast.pushes import Pushes
 from bot.dispatcher import create_dispatcher
+from bot.ops_routes import HealthCheck
 from bot.polling import UpdatePoller
-from bot.webhook import HealthCheck, create_webhook_app
+from bot.webhook import create_webhook_app
 from core.clock import Clock
 from core.events import EventLog
 from core.services import Services, build_services
@@ -64,7 +67,9 @@ class Runtime:
         self.sink: ParquetSink | None = None
         self._sink_task: Supervised | None = None
         self._sink_stop = asyncio.Event()
+        self._rollup_task: Supervised | None = None
         self.poller: UpdatePoller | None = None
+        self.ops: Ops | None = None
         self._services_started = False
         self._clock = clock
         self._events = events
@@ -110,6 +115,7 @@ class Runtime:
             self.settings, tokens=self.pushes.bot_tokens() if self.pushes else None
         )
         self.dp = create_dispatcher(self.settings, self.services)
+        self.ops = Ops(self.services, self._redis, self.pushes)
         if self.settings.analytics.run_sink:
             self.sink = ParquetSink(
                 self._redis, Storage.from_settings(self.settings.analytics), self.settings.analytics
@@ -122,9 +128,22 @@ class Runtime:
                 stop=self._sink_stop,
             )
             self._sink_task.start()
+            if self.settings.analytics.run_rollups:
+                # The dashboard's hourly rollups, on a niced thread of their own beside the sink.
+                lake, an = Storage.from_settings(self.settings.analytics), self.settings.analytics
+                self._rollup_task = Supervised(
+                    "rollups",
+                    lambda: run_rollups(lake, an, asyncio.Event()),
+                    backoff=backoff_of(self.settings),
+                )
+                self._rollup_task.start()
         if self.settings.engine_runtime.enabled and self._start_engine:
-            # On the main thread: Ray installs its signal handlers there.
-            self.engine = create_engine(self.settings, self.redis_url)
+            # On the main thread: Ray installs its signal handlers there. A local market-data
+            # root is made absolute, so a worker's own working directory does not move it (on a
+            # cluster it is the actor's node's disk: use s3:// there).
+            market_data = self.settings.market_data.resolved()
+            engine_settings = self.settings.model_copy(update={"market_data": market_data})
+            self.engine = create_engine(engine_settings, self.redis_url)
         # What exists now lives as long as the process (routers, models, clients): keep it out
         # of the collector's full passes, which otherwise rescan it while updates wait. The
         # webhook benchmark's p99 fell by about a third (docs/performance.md). Collected
@@ -145,6 +164,8 @@ class Runtime:
         if self.pushes is not None:
             rows = await self.pushes.start()
             log.info("push pipeline started: %d users with an active session", rows)
+            if self.ops is not None:
+                self.ops.start_alerts()  # the pipeline delivers them
 
     async def __aexit__(
         self,
@@ -165,6 +186,10 @@ class Runtime:
                 await engine.stop()
                 await engine.flush()
 
+        async def stop_ops() -> None:
+            if self.ops is not None:
+                await self.ops.stop()
+
         async def stop_pushes() -> None:
             if pushes is not None:
                 await pushes.stop()
@@ -174,6 +199,8 @@ class Runtime:
                 await self.services.close()  # flushes buffered events into the stream first
 
         async def stop_sink() -> None:
+            if self._rollup_task is not None:
+                await self._rollup_task.stop()  # each file is written atomically: cancel it
             if self._sink_task is not None:
                 await self._sink_task.join()  # the sink writes what it holds before it returns
 
@@ -197,6 +224,7 @@ class Runtime:
         try:
             await run_all(
                 [
+                    ("ops listener and alerts", stop_ops),
                     ("engine", stop_engine),
                     ("push pipeline", stop_pushes),
                     ("core services", close_services),
@@ -273,12 +301,19 @@ class Runtime:
         # Our poller, not dp.start_polling: it confirms an update only once handled, so one
         # that meets a Redis outage is held, not lost.
         self.poller = UpdatePoller(self.dp, self.bot, self.settings)
+        assert self.ops is not None
+        await self.ops.start_listener(await self.health_checks())
         await self.poller.run()
 
     async def webhook_app(self) -> web.Application:
         assert self.bot is not None
         return create_webhook_app(
-            self.dp, self.bot, self.settings, self.services, checks=await self.health_checks()
+            self.dp,
+            self.bot,
+            self.settings,
+            self.services,
+            checks=await self.health_checks(),
+            metrics=self.ops.metrics if self.ops is not None else None,
         )
 
     async def start_webhook(self, public_url: str | None = None) -> web.AppRunner:

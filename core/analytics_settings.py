@@ -92,6 +92,37 @@ class AnalyticsSettings(BaseModel):
     dashboard_threads: Annotated[
         int | None, Field(description="DuckDB threads for dashboard and /admin_stats queries")
     ] = 2
+    dashboard_send_limit_per_second: Annotated[
+        float,
+        Field(
+            gt=0, description="Telegram's bot-wide sends/s: the line on the dashboard's sends chart"
+        ),
+    ] = 30.0
+    dashboard_process: bool = Field(
+        default=True,
+        description="Compute the dashboard's reports in a child process, off the bot's event "
+        "loop and GIL",
+    )
+    background_nice: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=19,
+            description="Niceness added to the dashboard's child process and the rollup job's "
+            "thread, so that handling updates comes first",
+        ),
+    ] = 10
+    rollup_interval_seconds: Annotated[
+        float,
+        Field(
+            gt=0, description="The rollup job refreshes the dashboard's hourly rollups this often"
+        ),
+    ] = 60.0
+    run_rollups: bool = Field(
+        default=True,
+        description="Run the dashboard's rollup job beside the sink (`arbcast run`, "
+        "`arbcast analytics sink`)",
+    )
     admin_stats_timeout_seconds: Annotated[
         float,
         Field(gt=0, description="/admin_stats stops its DuckDB queries after this long"),

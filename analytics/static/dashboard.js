@@ -5,9 +5,11 @@
 (function () {
   const SVG = "http://www.w3.org/2000/svg";
   const body = document.body;
-  const api = body.dataset.api;
+  let api = body.dataset.api;
   const refreshMs = Math.max(500, 1000 * (parseFloat(body.dataset.refresh) || 5));
   let updates = 0;
+  let timer = null;
+  const WINDOW_PARAMS = ["range", "since", "until"];
 
   function fmt(v) {
     if (v === null || v === undefined) return "\u2014";
@@ -131,6 +133,165 @@
     box.replaceChildren(s);
   }
 
+  // Time on the x axis: "HH:MM" within a day, "MM-DD HH:MM" across days (UTC).
+  function timeLabel(iso, span) {
+    const d = new Date(iso);
+    const hm = d.toISOString().slice(11, 16);
+    return span > 86400e3 ? `${d.toISOString().slice(5, 10)} ${hm}` : hm;
+  }
+
+  // An axis figure, short: 1.5k, 57, 0.47.
+  function tick(v) {
+    if (v >= 1000) return `${(v / 1000).toFixed(v >= 10000 ? 0 : 1)}k`;
+    if (v >= 10 || Number.isInteger(v)) return String(Math.round(v));
+    return v.toFixed(2);
+  }
+
+  // Lines over time: one polyline per series, an optional dashed limit line, a legend.
+  function lines(name, xs, series, opts) {
+    const box = document.querySelector(`[data-chart="${name}"]`);
+    if (!box) return;
+    const n = xs.length;
+    if (n === 0) {
+      box.replaceChildren(el("p", { class: "empty" }, "No data in this range."));
+      return;
+    }
+    const W = 600, H = 210, left = 46, right = 10, topPad = 24, bottom = 22;
+    const all = series.flatMap((s) => s.values.filter((v) => typeof v === "number"));
+    let top = Math.max(...all, opts.limit || 0, 1);
+    top = top * 1.08;
+    const x = (k) => left + (n === 1 ? 0 : (k / (n - 1)) * (W - left - right));
+    const y = (v) => H - bottom - (v / top) * (H - bottom - topPad);
+    const s = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", class: "lines",
+                           "data-points": n });
+    s.appendChild(svg("line", { x1: left, y1: H - bottom, x2: W - right, y2: H - bottom,
+                                class: "axis" }));
+    for (const frac of [0, 0.5, 1]) {
+      const v = (top / 1.08) * frac;
+      s.appendChild(svg("line", { x1: left, y1: y(v), x2: W - right, y2: y(v), class: "grid" }));
+      s.appendChild(svg("text", { x: left - 5, y: y(v) + 4, class: "label", "text-anchor": "end" },
+                        tick(v)));
+    }
+    const span = n > 1 ? new Date(xs[n - 1]) - new Date(xs[0]) : 0;
+    const ticks = [...new Set([0, 1, 2, 3, 4].map((i) => Math.round((i * (n - 1)) / 4)))];
+    for (const k of ticks) {
+      s.appendChild(svg("text", { x: x(k), y: H - 6, class: "label",
+                                  "text-anchor": k === 0 ? "start" : k === n - 1 ? "end" : "middle" },
+                        timeLabel(xs[k], span)));
+    }
+    if (opts.limit) {
+      const g = svg("g", { "data-limit": JSON.stringify(opts.limit) });
+      g.appendChild(svg("line", { x1: left, y1: y(opts.limit), x2: W - right, y2: y(opts.limit),
+                                  class: "limit" }));
+      g.appendChild(svg("text", { x: W - right, y: y(opts.limit) - 4, class: "limit-label",
+                                  "text-anchor": "end" }, `limit ${fmt(opts.limit)}/s`));
+      s.appendChild(g);
+    }
+    let lx = left + 4;
+    series.forEach((ser, i) => {
+      const pts = [];
+      ser.values.forEach((v, k) => {
+        if (typeof v === "number") pts.push(`${x(k).toFixed(1)},${y(v).toFixed(1)}`);
+      });
+      const g = svg("g", { "data-series": ser.key, "data-values": JSON.stringify(ser.values) });
+      g.appendChild(svg("title", {}, ser.label));
+      if (pts.length === 1) {
+        const [px, py] = pts[0].split(",");
+        g.appendChild(svg("circle", { cx: px, cy: py, r: 3, class: `dot s${i}` }));
+      } else if (pts.length > 1) {
+        g.appendChild(svg("polyline", { points: pts.join(" "), class: `line s${i}` }));
+      }
+      g.appendChild(svg("rect", { x: lx, y: 4, width: 10, height: 10, class: `key s${i}` }));
+      g.appendChild(svg("text", { x: lx + 14, y: 13, class: "legend" }, ser.label));
+      lx += 26 + 6.2 * ser.label.length;
+      s.appendChild(g);
+    });
+    box.replaceChildren(s);
+  }
+
+  function renderTimeseries(ts) {
+    const meta = document.getElementById("timeseries-meta");
+    if (!ts) {
+      if (meta) meta.textContent = "time series unavailable";
+      return;
+    }
+    const rows = records(ts);
+    const xs = rows.map((r) => r.bucket);
+    const col = (c) => rows.map((r) => r[c]);
+    const per = ts.bucket_seconds >= 3600 ? `${ts.bucket_seconds / 3600} h` : `${ts.bucket_seconds / 60} min`;
+    lines("sends", xs, [
+      { key: "sends_per_s", label: "sends/s (average)", values: col("sends_per_s") },
+      { key: "peak_1s", label: "busiest second", values: col("peak_1s") },
+    ], { limit: ts.send_limit_per_second });
+    lines("flood", xs, [{ key: "flood_429", label: `429s per ${per}`, values: col("flood_429") }], {});
+    lines("backlog", xs, [{ key: "backlog", label: "messages waiting", values: col("backlog") }], {});
+    lines("latency_series", xs, [
+      { key: "latency_p50_ms", label: "p50", values: col("latency_p50_ms") },
+      { key: "latency_p95_ms", label: "p95", values: col("latency_p95_ms") },
+      { key: "latency_p99_ms", label: "p99", values: col("latency_p99_ms") },
+    ], {});
+    if (meta) {
+      const rd = ts.read || {};
+      meta.dataset.grain = ts.grain;
+      meta.dataset.rollupRows = String(rd.rollup_rows || 0);
+      meta.textContent = `Time series: ${rows.length} buckets of ${per}` +
+        (ts.since ? ` from ${ts.since} to ${ts.until}` : "") +
+        ` · read ${rd.rollup_rows || 0} rollup rows from ${rd.rollup_files || 0} files` +
+        ((rd.raw_hours || []).length ? `, ${rd.raw_rows} raw rows of ${rd.raw_hours.length} open hours` : "") +
+        ` in ${fmt(ts.took_ms)} ms`;
+    }
+  }
+
+  // The range control: the window lives in the page's URL (so a reload or a shared link keeps
+  // it) and in the API URL the page polls.
+  function applyWindow(params) {
+    const url = new URL(location.href);
+    const apiUrl = new URL(api, location.href);
+    for (const k of WINDOW_PARAMS) {
+      url.searchParams.delete(k);
+      apiUrl.searchParams.delete(k);
+      if (params[k]) {
+        url.searchParams.set(k, params[k]);
+        apiUrl.searchParams.set(k, params[k]);
+      }
+    }
+    history.replaceState(null, "", url.pathname + url.search);
+    api = apiUrl.pathname + apiUrl.search;
+    markRange();
+    const w = document.getElementById("window");
+    if (w) {
+      w.textContent = params.range ? `last ${params.range}`
+        : params.since || params.until ? `${params.since || "the beginning"} → ${params.until || "now"}`
+        : "all time";
+    }
+    if (timer !== null) clearTimeout(timer);
+    poll();
+  }
+
+  function markRange() {
+    const q = new URLSearchParams(location.search);
+    const current = q.get("range") || (q.get("since") || q.get("until") ? "custom" : "");
+    for (const b of document.querySelectorAll("#range button[data-range]")) {
+      b.setAttribute("aria-pressed", String(b.dataset.range === current));
+    }
+  }
+
+  function asUtc(v) {
+    return v ? `${v.length === 16 ? v + ":00" : v}+00:00` : "";
+  }
+
+  for (const b of document.querySelectorAll("#range button[data-range]")) {
+    b.addEventListener("click", () => {
+      const r = b.dataset.range;
+      if (r === "custom") {
+        applyWindow({ since: asUtc(document.getElementById("range-since").value),
+                      until: asUtc(document.getElementById("range-until").value) });
+      } else {
+        applyWindow(r ? { range: r } : {});
+      }
+    });
+  }
+
   function sum(rows, col) {
     return rows.reduce((a, r) => a + (typeof r[col] === "number" ? r[col] : 0), 0);
   }
@@ -194,6 +355,10 @@
     hbars("engagement", records(R.engagement).slice(0, 12).map((r) => ({
       label: `${r.type} · ${r.tier} · ${r.priority}`, value: r.ctr_pct,
     })), 100);
+    hbars("tiers", records(R.tiers).map((r) => ({
+      label: `${r.tier} (CTR ${fmt(r.ctr_pct)}%)`, value: r.alerts_sent,
+    })));
+    renderTimeseries(p.timeseries);
 
     updates += 1;
     const status = document.getElementById("status");
@@ -223,7 +388,7 @@
     } catch (e) {
       fail(`could not load the reports (${e}); retrying`);
     }
-    setTimeout(poll, refreshMs);
+    timer = setTimeout(poll, refreshMs);
   }
 
   poll();

@@ -326,3 +326,65 @@ def push_outcomes(
             )
         )
     return sorted(rows, key=lambda r: (-r[3], -r[2], -r[1], r[0]))
+
+
+def tiers(
+    events: Iterable[Event], since: datetime | None, until: datetime | None
+) -> list[tuple[Any, ...]]:
+    """(tier, active users, sessions started, alerts sent, delivered, clicked, ctr_pct,
+    refused) per tier, each user under the tier of their latest distribution row before the
+    window's end; by tier name."""
+    events = sorted(events, key=lambda e: e.ts)
+    tier_of: dict[int, str] = {}
+    for e in events:
+        if (
+            e.name.startswith("distribution.")
+            and e.user_id is not None
+            and e.attrs.get("tier") is not None
+            and inside(e, None, until)
+        ):
+            tier_of[e.user_id] = str(e.attrs["tier"])  # later rows overwrite earlier ones
+    active: set[int] = set()
+    per_user: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])  # started, alerts, refused
+    delivered: set[tuple[int, str]] = set()
+    for e in events:
+        if e.user_id is None or not inside(e, since, until):
+            continue
+        table = e.name.split(".", 1)[0]
+        if table in ("session", "audit"):
+            active.add(e.user_id)
+        if e.name == "session.started":
+            per_user[e.user_id][0] += 1
+        if table == "audit" and e.attrs.get("allowed") is False:
+            per_user[e.user_id][2] += 1
+        if e.name == "distribution.sent" and e.attrs.get("kind", "send") != "edit":
+            ids = e.attrs.get("opportunity_ids", e.attrs.get("opportunity_id"))
+            if int(str(e.attrs.get("items", 1 if e.attrs.get("opportunity_id") else 0))) > 0:
+                per_user[e.user_id][1] += 1
+            if ids:
+                delivered.update((e.user_id, o) for o in str(ids).split(",") if o)
+        if e.name == "distribution.shown" and e.attrs.get("opportunity_id"):
+            delivered.add((e.user_id, str(e.attrs["opportunity_id"])))
+    clicked = {
+        (e.user_id, str(e.attrs["opportunity_id"]))
+        for e in events
+        if e.name.startswith("engagement.")
+        and e.user_id is not None
+        and e.attrs.get("opportunity_id") is not None
+    }
+    users = active | {u for u, c in per_user.items() if any(c)} | {u for u, _ in delivered}
+    rows: dict[str, list[int]] = defaultdict(lambda: [0] * 6)
+    for u in users:
+        r = rows[tier_of.get(u, "unknown")]
+        r[0] += u in active
+        r[1] += per_user[u][0] if u in per_user else 0
+        r[2] += per_user[u][1] if u in per_user else 0
+        r[5] += per_user[u][2] if u in per_user else 0
+    for u, o in delivered:
+        r = rows[tier_of.get(u, "unknown")]
+        r[3] += 1
+        r[4] += (u, o) in clicked
+    return [
+        (t, a, s, al, d, c, round(100 * c / d, 2) if d else None, f)
+        for t, (a, s, al, d, c, f) in sorted(rows.items())
+    ]

@@ -1,4 +1,4 @@
-"""The `analytics` CLI: query, report, compact, shell and sink, on a real lake."""
+"""The `analytics` CLI: query, report, compact, shell, sink and rollup, on a real lake."""
 
 from __future__ import annotations
 
@@ -141,3 +141,15 @@ async def test_sink_command_writes_the_stream_and_flushes_on_ctrl_c(
     assert proc.returncode == 0, out
     assert "wrote 500 events" in out
     assert await redis.xlen("arbcast:events") == 0
+
+
+def test_rollup_brings_the_dashboards_rollups_up_to_date(lake: Path) -> None:
+    out = runner.invoke(app, ["rollup", "--root", str(lake)])
+    assert out.exit_code == 0, out.output
+    rows = [e for e in mixed_events(1400) if e.name.startswith("distribution.")]
+    hours = {int(e.ts // 3600) for e in rows}
+    assert f"rolled up {len(hours)} of {len(hours)} hours ({len(rows)} raw rows read)" in out.output
+    assert f"-> {lake}-rollups" in out.output
+    assert Path(f"{lake}-rollups/hours.parquet").is_file()
+    again = runner.invoke(app, ["rollup", "--root", str(lake)])
+    assert f"rolled up 0 of {len(hours)} hours (0 raw rows read)" in again.output

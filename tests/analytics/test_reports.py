@@ -284,6 +284,20 @@ def generate(seed: int = 11, users: int = 80, days: int = 12) -> list[Event]:
                 },
             )
         )
+    # refusals (the gate without a session, a button outside the plan), from their own random
+    # stream so that the rest of the lake stays as it was
+    refusals = random.Random(seed + 1)
+    for uid in range(1, users + 1):
+        for _ in range(refusals.choice([0, 0, 1, 3])):
+            ev.append(
+                Event(
+                    name=refusals.choice(["audit.command", "audit.callback"]),
+                    ts=round(T0 + refusals.random() * days * DAY, 3),
+                    user_id=uid,
+                    attrs={"command": "/opportunities", "allowed": False,
+                           "reason": refusals.choice(["no_session", "not_entitled"])},
+                )
+            )  # fmt: skip
     rnd.shuffle(ev)
     return ev
 
@@ -403,6 +417,20 @@ def test_push_outcomes_per_opportunity_equal_a_python_computation(
 
 
 @pytest.mark.parametrize(("since", "until"), WINDOWS)
+def test_tier_breakdown_equals_a_python_computation(
+    con: duckdb.DuckDBPyConnection, since: datetime | None, until: datetime | None
+) -> None:
+    """Per tier: active users, sessions, alerts, deliveries, clicks and refusals, each user
+    under their latest recorded tier before the window's end."""
+    rows = run_report(con, "tiers", since, until).rows
+    assert rows == oracles.tiers(EVENTS, since, until)
+    tiers = {r[0] for r in rows}
+    assert {"free", "premium"} <= tiers
+    for column in range(1, 8):  # every figure is exercised by the generated lake
+        assert any(r[column] for r in rows), column
+
+
+@pytest.mark.parametrize(("since", "until"), WINDOWS)
 def test_validation_pass_rate_per_level_equals_a_python_computation(
     con: duckdb.DuckDBPyConnection, since: datetime | None, until: datetime | None
 ) -> None:
@@ -468,6 +496,7 @@ def test_two_proportion_z_test_matches_a_textbook_example() -> None:
         "validation",
         "retention",
         "push_outcomes",
+        "tiers",
         "experiments",
     ],
 )

@@ -79,6 +79,9 @@ async def test_the_demo_runs_every_step_and_reads_its_reports_back(
     outcomes = run_report(con, "push_outcomes").rows
     assert outcomes == oracles.push_outcomes(events, None, None)
     assert sum(r[3] for r in outcomes) > 0 and sum(r[2] for r in outcomes) > 0
+    by_tier = run_report(con, "tiers").rows
+    assert by_tier == oracles.tiers(events, None, None)
+    assert sum(r[3] for r in by_tier) > 0  # the demo's pushes are spread over its tiers
     sessions = run_report(con, "sessions").as_dicts()
     expected = oracles.sessions(events, None, None)
     for g, x in zip(sessions, expected, strict=True):
