@@ -11,7 +11,7 @@ processes that build several apps stay apart), with
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -50,33 +50,30 @@ class _FiguresCollector(Collector):
             )
             sent.add_metric([], f.outbox_counters.get("sent", 0))
             yield sent
-            outcomes = CounterMetricFamily(
+            yield _labelled(
+                CounterMetricFamily,
                 "arbcast_outbox_outcomes",
                 "Outbox outcomes: sent, retried, dead, duplicates, dropped:<reason>",
-                labels=["outcome"],
+                "outcome",
+                f.outbox_counters,
             )
-            for name, n in sorted(f.outbox_counters.items()):
-                outcomes.add_metric([name], n)
-            yield outcomes
         if f.telegram_429 is not None:
-            refused = CounterMetricFamily(
+            yield _labelled(
+                CounterMetricFamily,
                 "arbcast_telegram_429",
                 "429s reported to the GlobalRateLimiter by kind: global (the bot-wide limit) or "
                 "chat (one chat's); counted since the limiter started",
-                labels=["kind"],
+                "kind",
+                {kind: f.telegram_429.get(kind, 0) for kind in ("global", "chat")},
             )
-            for kind in ("global", "chat"):
-                refused.add_metric([kind], f.telegram_429.get(kind, 0))
-            yield refused
         if f.outbox_depth is not None:
-            depth = GaugeMetricFamily(
+            yield _labelled(
+                GaugeMetricFamily,
                 "arbcast_outbox_depth",
                 "Messages waiting in the outbox, by lane (stream, high, delayed)",
-                labels=["lane"],
+                "lane",
+                f.outbox_depth,
             )
-            for lane, n in sorted(f.outbox_depth.items()):
-                depth.add_metric([lane], n)
-            yield depth
         if f.outbox_oldest_age_seconds is not None:
             yield _gauge(
                 "arbcast_outbox_oldest_age_seconds",
@@ -107,21 +104,21 @@ class _FiguresCollector(Collector):
                 f.sink_lag_entries,
             )
         if f.dead_letters is not None:
-            dead = GaugeMetricFamily(
+            yield _labelled(
+                GaugeMetricFamily,
                 "arbcast_dead_letters",
                 "Entries waiting in a dead-letter stream (`arbcast outbox dead-letters`)",
-                labels=["stream"],
+                "stream",
+                f.dead_letters,
             )
-            for stream, n in sorted(f.dead_letters.items()):
-                dead.add_metric([stream], n)
-            yield dead
         if f.actor_restarts is not None:
-            restarts = CounterMetricFamily(
-                "arbcast_actor_restarts", "Times Ray restarted an actor", labels=["actor"]
+            yield _labelled(
+                CounterMetricFamily,
+                "arbcast_actor_restarts",
+                "Times Ray restarted an actor",
+                "actor",
+                f.actor_restarts,
             )
-            for actor, n in sorted(f.actor_restarts.items()):
-                restarts.add_metric([actor], n)
-            yield restarts
         if f.redis_used_memory_bytes is not None:
             yield _gauge(
                 "arbcast_redis_used_memory_bytes",
@@ -140,18 +137,31 @@ class _FiguresCollector(Collector):
                 "Opportunities open and not expired",
                 f.opportunities_live,
             )
-        failed = GaugeMetricFamily(
+        yield _labelled(
+            GaugeMetricFamily,
             "arbcast_figures_unread",
             "1 for a part of the figures this scrape could not read (too slow), else 0",
-            labels=["part"],
+            "part",
+            {part: 1 if part in f.failed else 0 for part in f.parts},
         )
-        for part in sorted(f.parts):
-            failed.add_metric([part], 1 if part in f.failed else 0)
-        yield failed
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, documentation, value=value)
+
+
+def _labelled(
+    family: type[CounterMetricFamily | GaugeMetricFamily],
+    name: str,
+    documentation: str,
+    label: str,
+    values: Mapping[str, float],
+) -> Metric:
+    """One family with a sample per label value, in a stable order."""
+    metric = family(name, documentation, labels=[label])
+    for key, value in sorted(values.items()):
+        metric.add_metric([key], value)
+    return metric
 
 
 class ProcessMetrics:
