@@ -215,12 +215,15 @@ def compute_payload(
     until: datetime | None,
     threads: int | None,
     now: datetime,
+    send_limit_per_second: float,
 ) -> dict[str, Any]:
     """What one refresh shows: every report, and the time series (read from the rollups);
     ``computed_in`` says which process and at which niceness (blocking; runs in the child)."""
     payload = compute_reports(storage, settings, since, until, threads=threads)
     try:
-        payload["timeseries"] = compute_timeseries(storage, settings, since, until, now)
+        payload["timeseries"] = compute_timeseries(
+            storage, settings, since, until, now, send_limit_per_second
+        )
     except Exception as exc:  # the reports still show
         log.exception("dashboard: the time series failed")
         payload["errors"]["timeseries"] = f"{type(exc).__name__}: {exc}"[:500]
@@ -548,12 +551,15 @@ def add_dashboard(
     threads: int | None = None,
     clock: Clock | None = None,
     process: bool | None = None,
+    send_limit_per_second: float = 30.0,
 ) -> None:
     """Mount the dashboard on ``app`` under ``path``; an empty token mounts nothing (404).
 
     ``clock``: "now" for the preset ranges and for which hours are still open (default: the
     system's). ``process``: compute in a child process (stopped with the app); None: as
-    ``settings.dashboard_process`` says when settings are given, else in the worker thread."""
+    ``settings.dashboard_process`` says when settings are given, else in the worker thread.
+    ``send_limit_per_second``: the line on the sends chart, the GlobalRateLimiter's rate
+    (Telegram's 30/s, or the paid-broadcast rate)."""
     if not admin_token:
         log.info("admin dashboard disabled (no admin token set)")
         return
@@ -568,7 +574,7 @@ def add_dashboard(
 
     def compute(since: datetime | None, until: datetime | None) -> dict[str, Any]:
         now = datetime.fromtimestamp(the_clock.now(), UTC)
-        args = (storage, an_settings, since, until, threads, now)
+        args = (storage, an_settings, since, until, threads, now, send_limit_per_second)
         return child.call(compute_payload, *args) if child else compute_payload(*args)
 
     if child is not None:

@@ -119,8 +119,10 @@ def compute_timeseries(
     since: datetime | None,
     until: datetime | None,
     now: datetime,
+    send_limit_per_second: float,
 ) -> dict[str, Any]:
-    """The time series of ``[since, until)`` (None: from the first hour rolled up; to now)."""
+    """The time series of ``[since, until)`` (None: from the first hour rolled up; to now);
+    ``send_limit_per_second`` is the line drawn on the sends chart (the limiter's rate)."""
     started = time.perf_counter()
     reads = Reads()
     ledger = read_ledger(storage)
@@ -133,7 +135,7 @@ def compute_timeseries(
     out: dict[str, Any] = {
         "columns": COLUMNS,
         "rows": [],
-        "send_limit_per_second": settings.dashboard_send_limit_per_second,
+        "send_limit_per_second": send_limit_per_second,
     }
     if start >= end:
         out.update(grain="minute", bucket_seconds=60, read=reads.as_dict())

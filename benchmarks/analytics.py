@@ -308,11 +308,16 @@ def dashboard_timeseries(lake: Storage) -> tuple[float, float, float, dict[str, 
     settings = AnalyticsSettings(fsync=False)
     since = datetime.fromtimestamp(T0, UTC)
     until, now = since + timedelta(days=7), since + timedelta(days=8)
-    raw_s, raw = median_seconds(lambda: compute_timeseries(lake, settings, since, until, now))
+    limit = 30.0  # the sends chart's line; no bearing on the time
+
+    def series() -> dict[str, Any]:
+        return compute_timeseries(lake, settings, since, until, now, limit)
+
+    raw_s, raw = median_seconds(series)
     t1 = time.perf_counter()
     update_rollups(lake, settings)
     pass_s = time.perf_counter() - t1
-    fast_s, fast = median_seconds(lambda: compute_timeseries(lake, settings, since, until, now))
+    fast_s, fast = median_seconds(series)
     assert fast["rows"] == raw["rows"], "the rollups disagree with the raw rows"
     return fast_s, raw_s, pass_s, fast
 

@@ -87,6 +87,7 @@ def add_ops_routes(
         refresh_seconds=a.dashboard_refresh_seconds,
         threads=a.dashboard_threads,
         clock=services.clock,
+        send_limit_per_second=settings.distribution.rate_limits.global_rate,
     )
     return metrics
 

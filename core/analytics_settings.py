@@ -92,12 +92,6 @@ class AnalyticsSettings(BaseModel):
     dashboard_threads: Annotated[
         int | None, Field(description="DuckDB threads for dashboard and /admin_stats queries")
     ] = 2
-    dashboard_send_limit_per_second: Annotated[
-        float,
-        Field(
-            gt=0, description="Telegram's bot-wide sends/s: the line on the dashboard's sends chart"
-        ),
-    ] = 30.0
     dashboard_process: bool = Field(
         default=True,
         description="Compute the dashboard's reports in a child process, off the bot's event "

@@ -36,6 +36,7 @@ from tests.analytics.test_reports import generate
 
 TOKEN = "range-browser-token"
 SETTINGS = AnalyticsSettings(fsync=False)
+LIMIT = 30.0  # the GlobalRateLimiter's rate: the sends chart's line
 START = datetime.fromtimestamp(T0, UTC)
 NOW = START + timedelta(hours=3, minutes=20)
 
@@ -82,6 +83,7 @@ async def server(tmp_path: Path) -> AsyncIterator[tuple[str, Storage]]:
         cache_seconds=0.2,
         refresh_seconds=0.5,
         clock=ManualClock(NOW.timestamp()),
+        send_limit_per_second=LIMIT,
     )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -121,7 +123,7 @@ def _check_charts(seen: dict[str, Any], expected: dict[str, Any]) -> None:
             assert values == _column(expected, key), (chart, key)
             drawn = sum(v is not None for v in values)
             assert charts[chart]["series"][key]["drawn"] == (drawn if drawn > 1 else 0)
-    assert seen["limits"] == {"sends": SETTINGS.dashboard_send_limit_per_second}
+    assert seen["limits"] == {"sends": LIMIT}
 
 
 async def test_the_time_series_and_the_range_control_in_headless_chromium(
@@ -149,10 +151,10 @@ async def _check(chromium: CDP, base: str, storage: Storage, tmp_path: Path) -> 
     )
     assert seen["url"] == f"/admin?{window}"
     assert seen["pressed"] == ["custom"]
-    expected = compute_timeseries(storage, SETTINGS, START, until, NOW)
+    expected = compute_timeseries(storage, SETTINGS, START, until, NOW, LIMIT)
     assert len(expected["rows"]) == 180 and expected["read"]["raw_hours"] == []
     _check_charts(seen, expected)
-    assert max(_column(expected, "peak_1s")) > SETTINGS.dashboard_send_limit_per_second
+    assert max(_column(expected, "peak_1s")) > LIMIT
     assert "180 buckets of 1 min" in seen["meta"] and "rollup rows" in seen["meta"]
 
     metrics = await chromium.call("Page.getLayoutMetrics")
@@ -174,7 +176,7 @@ async def _check(chromium: CDP, base: str, storage: Storage, tmp_path: Path) -> 
     )
     assert seen["pressed"] == ["24h"]
     since = NOW - timedelta(hours=24)
-    _check_charts(seen, compute_timeseries(storage, SETTINGS, since, None, NOW))
+    _check_charts(seen, compute_timeseries(storage, SETTINGS, since, None, NOW, LIMIT))
 
     # a reload keeps the range: it lives in the URL
     await chromium.call("Page.reload")

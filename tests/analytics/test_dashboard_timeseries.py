@@ -27,6 +27,7 @@ from tests.analytics.helpers import T0
 
 TOKEN = "range-token"
 SETTINGS = AnalyticsSettings(fsync=False)
+LIMIT = 25.0  # not the default: the dashboard shows what it was given
 START = datetime.fromtimestamp(T0, UTC)
 NOW = START + timedelta(hours=5, minutes=7, seconds=30)
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -44,7 +45,12 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Storage:
 async def client(lake: Storage) -> AsyncIterator[TestClient[web.Request, web.Application]]:
     app = web.Application()
     add_dashboard(
-        app, lake, admin_token=TOKEN, settings=SETTINGS, clock=ManualClock(NOW.timestamp())
+        app,
+        lake,
+        admin_token=TOKEN,
+        settings=SETTINGS,
+        clock=ManualClock(NOW.timestamp()),
+        send_limit_per_second=LIMIT,
     )
     c: TestClient[web.Request, web.Application] = TestClient(TestServer(app))
     await c.start_server()
@@ -66,10 +72,10 @@ async def test_a_preset_range_is_the_last_hours_before_now(
     assert body["window"] == {"since": since.isoformat(), "until": None}
     ts = body["timeseries"]
     assert ts["grain"] == "hour"
-    expected = compute_timeseries(lake, SETTINGS, since, None, NOW)
+    expected = compute_timeseries(lake, SETTINGS, since, None, NOW, LIMIT)
     assert ts["rows"] == expected["rows"]
     assert sum(r[1] for r in ts["rows"]) > 0
-    assert ts["send_limit_per_second"] == 30.0
+    assert ts["send_limit_per_second"] == LIMIT
 
     body = await _api(client, range="1h")
     assert body["timeseries"]["grain"] == "minute"
@@ -87,7 +93,7 @@ async def test_a_closed_range_is_read_from_the_rollups_alone(
     assert ts["read"]["raw_hours"] == [] and ts["read"]["raw_rows"] == 0
     assert ts["read"]["rollup_files"] == 3 and 0 < ts["read"]["rollup_rows"] < 5000
     assert len(ts["rows"]) == 180
-    assert ts["rows"] == compute_timeseries(lake, SETTINGS, START, until, NOW)["rows"]
+    assert ts["rows"] == compute_timeseries(lake, SETTINGS, START, until, NOW, LIMIT)["rows"]
     assert body["errors"] == {}
 
 
@@ -138,9 +144,9 @@ async def test_without_rollups_the_series_still_show_from_raw_rows(tmp_path: Pat
     storage = Storage.local(tmp_path / "lake", fsync=False)
     write_events(storage, delivery_events(hours=2))
     until = START + timedelta(hours=2)
-    ts = compute_timeseries(storage, SETTINGS, START, until, NOW)
+    ts = compute_timeseries(storage, SETTINGS, START, until, NOW, LIMIT)
     update_rollups(storage, SETTINGS)
-    rolled = compute_timeseries(storage, SETTINGS, START, until, NOW)
+    rolled = compute_timeseries(storage, SETTINGS, START, until, NOW, LIMIT)
     assert len(ts["read"]["raw_hours"]) == 2 and rolled["read"]["raw_hours"] == []
     assert ts["rows"] == rolled["rows"]
 

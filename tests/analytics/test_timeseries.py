@@ -34,6 +34,7 @@ from tests.analytics.delivery_events import by_hour, delivery_events, timeseries
 from tests.analytics.helpers import T0
 
 SETTINGS = AnalyticsSettings(fsync=False)
+LIMIT = 30.0  # the GlobalRateLimiter's rate: the sends chart's line
 EVENTS = delivery_events()
 START = datetime.fromtimestamp(T0, UTC)
 LATER = START + timedelta(days=1)  # every hour of the lake is closed by then
@@ -81,7 +82,7 @@ def test_minute_series_from_rollups_equal_the_raw_rows_and_read_no_raw_rows(
     result = update_rollups(lake, SETTINGS)
     assert len(result.hours_written) == 4  # three hours, and sends that spill into a fourth
     end = START + timedelta(hours=3)
-    answer = compute_timeseries(lake, SETTINGS, START, end, LATER)
+    answer = compute_timeseries(lake, SETTINGS, START, end, LATER, LIMIT)
     assert answer["grain"] == "minute" and answer["bucket_seconds"] == 60
     want = timeseries(EVENTS, START, end, 60)
     _assert_equal(_rows(answer), want, 60)
@@ -105,9 +106,9 @@ def test_minute_series_from_rollups_equal_the_raw_rows_and_read_no_raw_rows(
 def test_a_refresh_over_closed_hours_needs_no_raw_file(lake: Storage, tmp_path: Path) -> None:
     update_rollups(lake, SETTINGS)
     end = START + timedelta(hours=3)
-    before = compute_timeseries(lake, SETTINGS, START, end, LATER)
+    before = compute_timeseries(lake, SETTINGS, START, end, LATER, LIMIT)
     shutil.move(lake.path("distribution"), tmp_path / "elsewhere")  # the raw rows are gone
-    after = compute_timeseries(lake, SETTINGS, START, end, LATER)
+    after = compute_timeseries(lake, SETTINGS, START, end, LATER, LIMIT)
     assert after["rows"] == before["rows"]
     assert after["read"]["raw_hours"] == []
 
@@ -115,7 +116,7 @@ def test_a_refresh_over_closed_hours_needs_no_raw_file(lake: Storage, tmp_path: 
 def test_hour_series_over_a_long_range_equal_the_raw_rows(lake: Storage) -> None:
     update_rollups(lake, SETTINGS)
     end = START + timedelta(days=2)
-    answer = compute_timeseries(lake, SETTINGS, START, end, end + timedelta(hours=1))
+    answer = compute_timeseries(lake, SETTINGS, START, end, end + timedelta(hours=1), LIMIT)
     assert answer["grain"] == "hour" and answer["bucket_seconds"] == 3600
     _assert_equal(_rows(answer), timeseries(EVENTS, START, end, 3600), 3600)
     assert answer["read"]["rollup_rows"] < 1000
@@ -124,7 +125,7 @@ def test_hour_series_over_a_long_range_equal_the_raw_rows(lake: Storage) -> None
 def test_without_a_range_the_series_start_at_the_first_hour_rolled_up(lake: Storage) -> None:
     update_rollups(lake, SETTINGS)
     now = START + timedelta(hours=5)
-    answer = compute_timeseries(lake, SETTINGS, None, None, now)
+    answer = compute_timeseries(lake, SETTINGS, None, None, now, LIMIT)
     assert answer["since"] == START.isoformat()
     _assert_equal(_rows(answer), timeseries(EVENTS, START, now, 60), 60)
 
@@ -132,7 +133,7 @@ def test_without_a_range_the_series_start_at_the_first_hour_rolled_up(lake: Stor
 def test_an_open_hour_is_computed_from_its_own_raw_rows(lake: Storage) -> None:
     update_rollups(lake, SETTINGS)
     now = START + timedelta(hours=2, minutes=30)  # hour 2 is open; hour 1 closed 30 min ago
-    answer = compute_timeseries(lake, SETTINGS, START, None, now)
+    answer = compute_timeseries(lake, SETTINGS, START, None, now, LIMIT)
     assert answer["read"]["raw_hours"] == [(START + timedelta(hours=2)).isoformat()]
     assert answer["read"]["raw_rows"] == by_hour(EVENTS)[int(T0 // 3600) + 2]
     assert answer["read"]["rollup_files"] == 2
@@ -154,7 +155,7 @@ def test_the_job_rewrites_only_the_hours_that_changed(lake: Storage) -> None:
     write_events(lake, [late])
     hour1 = START + timedelta(hours=1)
     assert update_rollups(lake, SETTINGS, known=known).hours_written == [hour1]
-    answer = compute_timeseries(lake, SETTINGS, hour1, hour1 + timedelta(hours=1), LATER)
+    answer = compute_timeseries(lake, SETTINGS, hour1, hour1 + timedelta(hours=1), LATER, LIMIT)
     _assert_equal(
         _rows(answer), timeseries([*EVENTS, late], hour1, hour1 + timedelta(hours=1), 60), 60
     )
@@ -191,9 +192,11 @@ def test_an_empty_lake_has_empty_series(tmp_path: Path) -> None:
     storage = Storage.local(tmp_path / "empty", fsync=False)
     assert update_rollups(storage, SETTINGS).hours_written == []
     # all time is then the current hour so far: zeros, minute by minute
-    answer = compute_timeseries(storage, SETTINGS, None, None, LATER + timedelta(seconds=150))
+    answer = compute_timeseries(
+        storage, SETTINGS, None, None, LATER + timedelta(seconds=150), LIMIT
+    )
     assert [r[1:] for r in answer["rows"]] == [[0, 0.0, 0, 0, 0, 0, None, None, None]] * 3
-    assert answer["send_limit_per_second"] == SETTINGS.dashboard_send_limit_per_second
+    assert answer["send_limit_per_second"] == LIMIT
 
 
 async def test_the_job_runs_in_a_worker_thread_until_stopped(lake: Storage) -> None:
