@@ -10,7 +10,8 @@ previous transport, one XADD per event carrying JSON, pipelined per batch, on th
 The sink process's own throughput (stream to Parquet) is printed too.
 
 Reports: events generated directly as Parquet (compacted layout, one file per table and hour,
-7 days), then each report timed through the DuckDB views (median of 3 runs).
+7 days) in the shapes production writes (`benchmarks.analytics_lake`: real events through the
+production emitter, tiled), then each report timed through the DuckDB views (median of 3 runs).
 
 Dashboard time series: the 7-day series over the same lake, read from the hourly rollups (what
 a refresh does) against the same series computed from the raw rows of every hour (what a
@@ -32,25 +33,21 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from analytics.duck import connect, fetch
 from analytics.reports import REPORTS, Window, run_report
 from analytics.rollups import update_rollups
-from analytics.schemas import TABLES, partition_path
 from analytics.settings import AnalyticsSettings
 from analytics.sink import ParquetSink
 from analytics.storage import Storage
 from analytics.timeseries import compute_timeseries
+from benchmarks.analytics_lake import generate_lake
+from benchmarks.lake_templates import T0
 from benchmarks.report import emit, table
-from core.events import Event, EventName, RedisEventLog
+from core.events import Event, RedisEventLog
 from core.store import keys
 from core.store.client import connect as redis_connect
 from core.store.embedded import EmbeddedRedis
 
-T0 = 1_767_225_600.0  # 2026-01-01 UTC
 KINDS: list[tuple[str, dict[str, str | int | float | bool]]] = [
     (
         "audit.command",
@@ -135,123 +132,6 @@ def list_append(events: list[Event]) -> float:
     for e in events:
         buf.append(e)
     return time.process_time() - c0
-
-
-# --- report data -------------------------------------------------------------------------------
-
-
-def _strings(prefix: str, values: np.ndarray) -> pa.Array:
-    return pc.binary_join_element_wise(prefix, pc.cast(pa.array(values), pa.string()), "")
-
-
-def _choice(
-    rng: np.random.Generator, options: list[str], n: int, p: list[float] | None = None
-) -> pa.Array:
-    idx = rng.choice(len(options), size=n, p=p).astype(np.int32)
-    return pa.DictionaryArray.from_arrays(pa.array(idx), pa.array(options)).cast(pa.string())
-
-
-def generate_lake(
-    storage: Storage, n: int, *, days: int = 7, users: int = 200_000, seed: int = 1
-) -> dict[str, int]:
-    """About ``n`` events over ``days`` days, as one Parquet file per table and hour."""
-    rng = np.random.default_rng(seed)
-    share = {
-        "audit": 0.35,
-        "distribution": 0.30,
-        "session": 0.15,
-        "opportunity": 0.08,
-        "onboarding": 0.05,
-        "engagement": 0.05,
-        "experiment": 0.02,
-    }
-    counts: dict[str, int] = {}
-    next_id = 0
-    for t, frac in share.items():
-        m = int(n * frac)
-        counts[t] = m
-        spec = TABLES[t]
-        ts = np.sort(T0 + rng.random(m) * days * 86_400)
-        uid = rng.integers(1, users, m)
-        cols: dict[str, pa.Array] = {
-            "event_id": _strings("bench:", np.arange(next_id, next_id + m)),
-            "ts": pa.array(np.rint(ts * 1000).astype(np.int64), pa.timestamp("ms", tz="UTC")),
-            "user_id": pa.array(uid),
-            "session_id": _strings("s", uid),
-            "schema_version": pa.array(np.full(m, spec.version, np.int32)),
-        }
-        next_id += m
-        if t == "session":
-            names = ["session.started", "session.resumed", "session.expired", "session.terminated"]
-            cols["name"] = _choice(rng, names, m, [0.35, 0.25, 0.3, 0.1])
-            cols["length_s"] = pa.array(rng.exponential(3600, m))
-            cols["commands"] = pa.array(rng.integers(0, 40, m))
-        elif t == "audit":
-            cols["name"] = _choice(rng, ["audit.command", "audit.callback"], m, [0.8, 0.2])
-            cols["command"] = _choice(rng, ["/start", "/opportunities", "/settings", "/help"], m)
-            cols["allowed"] = pa.array(rng.random(m) < 0.9)
-        elif t == "onboarding":
-            cols["name"] = pa.array(["onboarding.step"] * 1, pa.string()).take(
-                np.zeros(m, np.int32)
-            )
-            cols["step"] = _choice(
-                rng, ["welcome", "tier", "types", "schedule", "risk", "exchanges", "done"], m
-            )
-            cols["action"] = _choice(
-                rng, ["shown", "answered", "skipped", "completed"], m, [0.5, 0.35, 0.05, 0.1]
-            )
-        elif t == "distribution":
-            cols["name"] = _choice(
-                rng,
-                [
-                    "distribution.sent",
-                    "distribution.rejected",
-                    "distribution.queued",
-                    "distribution.failed",
-                    "distribution.dropped",
-                    "distribution.shown",
-                ],
-                m,
-                [0.4, 0.3, 0.15, 0.05, 0.05, 0.05],
-            )
-            cols["opportunity_id"] = _strings("o", rng.integers(0, 5000, m))
-            cols["type"] = _choice(rng, ["arbitrage", "funding", "technical"], m)
-            cols["tier"] = _choice(rng, ["free", "basic", "premium", "enterprise"], m)
-            cols["priority"] = _choice(rng, ["high", "medium", "low"], m)
-            cols["layer"] = pa.array(rng.integers(1, 7, m))
-            cols["reason"] = _choice(rng, ["blocked", "timeout", "expired", "cap"], m)
-            cols["latency_ms"] = pa.array(rng.lognormal(3.5, 0.6, m))
-            # The shapes the real emitters write (schema 2): a message's kind and items, the
-            # users a rejection row stands for, and the latency from detection.
-            cols["kind"] = _choice(rng, ["send", "edit"], m, [0.7, 0.3])
-            cols["items"] = pa.array(rng.choice([1, 1, 1, 3], m))
-            cols["users"] = pa.array(rng.integers(1, 200, m))
-            cols["detection_latency_ms"] = pa.array(rng.lognormal(8.0, 1.0, m))
-        elif t == "engagement":
-            names = [EventName.DETAILS, EventName.FEEDBACK]
-            cols["name"] = _choice(rng, names, m, [0.9, 0.1])
-            cols["opportunity_id"] = _strings("o", rng.integers(0, 5000, m))
-        elif t == "opportunity":
-            cols["name"] = pa.array(["opportunity.validation"]).take(np.zeros(m, np.int32))
-            cols["opportunity_id"] = _strings("o", rng.integers(0, 5000, m))
-            cols["level"] = pa.array(rng.choice([1, 2, 4], m))
-            cols["passed"] = pa.array(rng.random(m) < 0.6)
-        else:
-            cols["name"] = _choice(
-                rng, ["experiment.assigned", "experiment.converted"], m, [0.7, 0.3]
-            )
-            cols["experiment"] = _choice(rng, ["welcome_copy", "push_timing"], m)
-            cols["variant"] = _choice(rng, ["control", "b"], m)
-        arrays = [cols.get(f.name, pa.nulls(m, f.type)) for f in spec.schema]
-        tbl = pa.Table.from_arrays(arrays, schema=spec.schema)
-        buckets = np.floor(ts / 3600).astype(np.int64)
-        edges = np.flatnonzero(np.diff(buckets)) + 1
-        starts = np.concatenate([[0], edges])
-        ends = np.concatenate([edges, [m]])
-        for s, e in zip(starts, ends, strict=True):
-            rel = f"{partition_path(t, int(buckets[s]))}/compact-bench.parquet"
-            storage.write_parquet(tbl.slice(int(s), int(e - s)), rel)
-    return counts
 
 
 def previous_sessions(con: Any) -> int:
