@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MAX_LATENCY_MS = 2_000.0
+FUNDING_INTERVAL_S = 8 * 3600.0  # the interval `FundingRate.rate` is quoted for
 
 
 @dataclass(frozen=True, slots=True)

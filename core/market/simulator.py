@@ -22,9 +22,16 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.market.models import BookLevel, ExchangeInfo, FundingRate, MarketUpdate, OrderBook
+from core.market.models import (
+    FUNDING_INTERVAL_S,
+    BookLevel,
+    ExchangeInfo,
+    FundingRate,
+    MarketUpdate,
+    OrderBook,
+)
 
-FUNDING_PERIOD_S = 8 * 3600.0
+FUNDING_PERIOD_S = FUNDING_INTERVAL_S
 
 
 class ExchangeSpec(BaseModel):

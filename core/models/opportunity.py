@@ -72,6 +72,16 @@ class Opportunity(BaseModel):
     position_usd_low: float = 0.0
     position_usd_medium: float = 0.0
     position_usd_high: float = 0.0
+    # The fees charged on each side (in and out where the position is closed again), % of the
+    # position; `fees_pct` is their sum. 0 on payloads from before they were recorded.
+    buy_fees_pct: float = 0.0
+    sell_fees_pct: float = 0.0
+    # FUNDING only (0 otherwise): the funding interval, the next funding time (epoch seconds),
+    # the rate difference collected per interval (%) and the intervals the position is held.
+    funding_interval_s: float = 0.0
+    next_funding_ts: float = 0.0
+    funding_diff_pct: float = 0.0
+    funding_periods: int = 0
 
     @property
     def rank(self) -> Rank:

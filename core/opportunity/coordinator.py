@@ -92,6 +92,19 @@ class CoordinatorOutput:
         return bool(self.opened or self.updated or self.closed or self.records)
 
 
+def _funding_fields(c: Candidate) -> dict[str, float | int]:
+    """A FUNDING candidate's schedule and per-interval rate difference for its `Opportunity`."""
+    if c.type is not OpportunityType.FUNDING:
+        return {}
+    f = c.figures
+    return {
+        "funding_interval_s": f.get("funding_interval_s", 0.0),
+        "next_funding_ts": f.get("next_funding_ts", 0.0),
+        "funding_diff_pct": f.get("funding_diff_8h_pct", 0.0),
+        "funding_periods": int(f.get("periods", 0.0)),
+    }
+
+
 class PairCoordinatorLogic:
     def __init__(
         self,
@@ -362,6 +375,9 @@ class PairCoordinatorLogic:
             position_usd_low=sizes[RiskTolerance.LOW],
             position_usd_medium=sizes[RiskTolerance.MEDIUM],
             position_usd_high=sizes[RiskTolerance.HIGH],
+            buy_fees_pct=c.figures.get("buy_fees_pct", 0.0),
+            sell_fees_pct=c.figures.get("sell_fees_pct", 0.0),
+            **_funding_fields(c),
         )
 
     def _refresh(self, opp: Opportunity, c: Candidate, now: float) -> Opportunity | None:

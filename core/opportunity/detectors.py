@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from core.market.depth import fill_notional, fill_quantity, total_qty
-from core.market.models import FundingRate, OrderBook
+from core.market.models import FUNDING_INTERVAL_S, FundingRate, OrderBook
 from core.models import OpportunityType
 from core.opportunity.indicators import ema, macd, rsi, volume_confirmed
 from core.opportunity.settings import DetectionSettings
@@ -101,7 +101,13 @@ def detect_arbitrage(
         position_usd=buy.notional,
         buy_depth_usd=buy_book.ask_notional,
         sell_depth_usd=sell_book.bid_notional,
-        figures={"best_ask": best_ask, "best_bid": best_bid, "qty": q},
+        figures={
+            "best_ask": best_ask,
+            "best_bid": best_bid,
+            "qty": q,
+            "buy_fees_pct": buy_fee * 100.0,
+            "sell_fees_pct": sell_fee * 100.0,
+        },
     )
 
 
@@ -142,6 +148,11 @@ def detect_funding(
             "long_rate_8h_pct": long_rate.rate * 100.0,
             "short_rate_8h_pct": short_rate.rate * 100.0,
             "periods": float(periods),
+            "funding_interval_s": FUNDING_INTERVAL_S,
+            # Both legs are paid at the earlier of the two exchanges' next funding times.
+            "next_funding_ts": min(long_rate.next_funding_ts, short_rate.next_funding_ts),
+            "buy_fees_pct": 2.0 * long_fee * 100.0,
+            "sell_fees_pct": 2.0 * short_fee * 100.0,
         },
     )
 
@@ -193,5 +204,7 @@ def detect_technical(
             "macd_hist": m.histogram,
             "macd_hist_prev": m.prev_histogram,
             "volume_confirmed": float(volume_confirmed(volumes, s.volume_window, s.volume_factor)),
+            "buy_fees_pct": fees,
+            "sell_fees_pct": 0.0,
         },
     )

@@ -23,6 +23,16 @@ features, starts from zero weights and uses no randomness, so training is determ
 `seed` of the brief is moot. Retrained every `retrain_every` new samples on the latest
 `train_window` ones, once there are `min_train_samples` with both outcomes represented.
 
+Calibration (`calibration`): the model trains on the whole window, and Platt scaling is
+fitted on cross-fitted predictions of that window — `calibration_folds` interleaved folds, each
+predicted by a model trained without it — so the calibrator only ever sees what the model
+predicts for episodes it has not trained on, without giving up the most recent data. (A
+held-out latest slice was tried first: on the benchmark's prequential test its small slices
+made Platt overshoot, Brier 0.120 against 0.104 cross-fitted.) The confidence is thus a
+measured probability; its Brier score and reliability table are in `benchmarks.opportunity`.
+Every confidence, the prior's too, is clamped to [`confidence_floor`, `confidence_ceiling`]:
+never 0 % or 100 %.
+
 Prior (before a model exists): the Level 2 similar-pattern success rate (itself backed off as
 documented in `history`), which is exactly the frequency estimate of the same probability.
 
@@ -41,6 +51,7 @@ import numpy as np
 import numpy.typing as npt
 
 from core.models import OpportunityType, Priority, RiskTolerance
+from core.opportunity.calibration import PlattCalibrator, clamp_probability
 from core.opportunity.detectors import Candidate
 from core.opportunity.history import SpreadHistory
 from core.opportunity.settings import ScoringSettings
@@ -135,10 +146,33 @@ class LogisticModel:
         )
 
 
+def fit_calibrated(
+    x: Array, y: Array, settings: ScoringSettings
+) -> tuple[LogisticModel, PlattCalibrator | None]:
+    """The model fitted on all of `x`, `y` and, once the window holds
+    `min_calibration_samples` with both outcomes in every fold's training part, the Platt
+    calibrator fitted on its cross-fitted (out-of-fold) predictions."""
+    s = settings
+    model = LogisticModel.fit(x, y, l2=s.l2, max_iter=s.max_iter)
+    if len(y) < s.min_calibration_samples or not 0 < y.sum() < len(y):
+        return model, None
+    fold = np.arange(len(y)) % s.calibration_folds
+    out_of_fold = np.empty(len(y), dtype=np.float64)
+    for k in range(s.calibration_folds):
+        held = fold == k
+        train_y = y[~held]
+        if not 0 < train_y.sum() < len(train_y):
+            return model, None
+        part = LogisticModel.fit(x[~held], train_y, l2=s.l2, max_iter=s.max_iter)
+        out_of_fold[held] = part.predict(x[held])
+    return model, PlattCalibrator.fit(out_of_fold, y)
+
+
 class ConfidenceScorer:
     def __init__(self, settings: ScoringSettings | None = None) -> None:
         self.settings = settings or ScoringSettings()
         self.model: LogisticModel | None = None
+        self.calibrator: PlattCalibrator | None = None
         self.last_attempt = 0  # history.total_recorded at the last (re)training attempt
         self.trainings = 0
 
@@ -155,25 +189,33 @@ class ConfidenceScorer:
             return False
         x = np.asarray([smp.features for smp in samples], dtype=np.float64)
         y = np.asarray([1.0 if smp.success else 0.0 for smp in samples], dtype=np.float64)
-        self.model = LogisticModel.fit(x, y, l2=s.l2, max_iter=s.max_iter)
+        self.model, self.calibrator = fit_calibrated(x, y, s)
         self.trainings += 1
         return True
 
     def confidence(self, feats: tuple[float, ...], prior: float) -> tuple[float, bool]:
-        """(confidence, from_model): the model's probability, or `prior` before one exists."""
+        """(confidence, from_model): the model's calibrated probability, or `prior` before one
+        exists; clamped to [`confidence_floor`, `confidence_ceiling`] either way."""
+        s = self.settings
         if self.model is None:
-            return min(max(prior, 0.0), 1.0), False
-        return self.model.predict_one(feats), True
+            return clamp_probability(prior, s.confidence_floor, s.confidence_ceiling), False
+        p = self.model.predict_one(feats)
+        if self.calibrator is not None:
+            p = self.calibrator.apply_one(p)
+        return clamp_probability(p, s.confidence_floor, s.confidence_ceiling), True
 
     def snapshot(self) -> dict[str, Any]:
         return {
             "model": None if self.model is None else self.model.to_dict(),
+            "calibrator": None if self.calibrator is None else self.calibrator.to_dict(),
             "last_attempt": self.last_attempt,
             "trainings": self.trainings,
         }
 
     def restore(self, data: dict[str, Any]) -> None:
         self.model = None if data["model"] is None else LogisticModel.from_dict(data["model"])
+        cal = data.get("calibrator")  # absent from snapshots taken before calibration
+        self.calibrator = None if cal is None else PlattCalibrator.from_dict(cal)
         self.last_attempt = int(data["last_attempt"])
         self.trainings = int(data["trainings"])
 

@@ -160,6 +160,18 @@ class ScoringSettings(BaseModel):
     train_window: Annotated[int, Field(ge=10, description="Most recent samples trained on")] = 2_000
     l2: Annotated[float, Field(ge=0, description="Ridge penalty on standardised weights")] = 1.0
     max_iter: Annotated[int, Field(ge=1)] = 30
+    calibration_folds: Annotated[
+        int, Field(ge=2, le=20, description="Cross-fitting folds for the calibration")
+    ] = 5
+    min_calibration_samples: Annotated[
+        int, Field(ge=10, description="Window size before the confidence is calibrated")
+    ] = 40
+    confidence_floor: Annotated[
+        float, Field(ge=0, lt=0.5, description="Lowest confidence shown (never 0 %)")
+    ] = 0.01
+    confidence_ceiling: Annotated[
+        float, Field(gt=0.5, lt=1, description="Highest confidence shown (never 100 %)")
+    ] = 0.99
     high_min_profit_pct: Annotated[float, Field(description="HIGH: expected profit ≥ this, %")] = (
         0.5
     )

@@ -2,23 +2,33 @@
 list and the Details answer read the same lines, so a trader never sees one opportunity
 described two ways.
 
-Pure functions of domain objects; every value is escaped. What the card says depends on the
-opportunity's type (a cross-exchange spread is bought and sold, a funding-rate difference is
-held long and short, a technical signal has an entry and a target), on the user (times in
-their timezone, the position size for their risk tolerance, and no size at all when the engine
-recommended none, rather than an assumed one) and on the tier: Premium, Enterprise and
-SuperAdmin also get the validation summary (gross spread, fees, slippage), the order-book
-depth, the minimum position and the id (`DETAILED_TIERS`).
+Pure functions of domain objects and of `now` (the caller's clock: "open for" and "next
+funding in" are computed from it, never from the system time); every value is escaped. What the
+card says depends on the opportunity's type (a cross-exchange spread is bought and sold, a
+funding-rate difference is held long and short, a technical signal has an entry and a target),
+on the user (times in their timezone, the position size for their risk tolerance, and no size at
+all when the engine recommended none, rather than an assumed one) and on the tier: Premium,
+Enterprise and SuperAdmin also get the breakdown (gross spread, fees per exchange, slippage),
+the order-book depth, the minimum position and the id (`DETAILED_TIERS`); every tier gets it one
+tap away, in Details (`full`).
+
+Every card names both exchanges with a link to their market page (`market_links`), the net
+spread after fees and slippage, the confidence (the engine's calibrated probability that the
+opportunity lasts long enough to act on, shown as a whole percentage from 1 to 99: never 100 %),
+how long it has been open and, for funding, the interval, the next funding time and the expected
+payment for the user's size.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from html import escape
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.models import Opportunity, OpportunityType, Priority, Tier, UserProfile
+from messaging.ui.market_links import market_url
 
 DETAILED_TIERS: Final = frozenset({Tier.PREMIUM, Tier.ENTERPRISE, Tier.SUPERADMIN})
 PRIORITY_MARK: Final = {Priority.HIGH: "⚡", Priority.MEDIUM: "🔔", Priority.LOW: "💡"}
@@ -52,8 +62,37 @@ def _price(p: float) -> str:
     return f"{p:,.6g}"
 
 
+def duration(seconds: float) -> str:
+    """A compact span, its two largest units: ``45s``, ``3m 12s``, ``2h 5m``, ``8h``, ``1d 3h``
+    (a zero second unit is left out; never negative)."""
+    s = max(0, int(seconds))
+    days, rest = divmod(s, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    units = [(days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")]
+    first = next((i for i, (n, _) in enumerate(units) if n), None)
+    if first is None:
+        return "0s"
+    return " ".join(f"{n}{u}" for n, u in units[first : first + 2] if n)
+
+
+def confidence_pct(confidence: float) -> str:
+    """The confidence as a whole percentage in 1..99: a probability from a finite history is
+    never certain, and rounding must not make it read as 100 % (or 0 %)."""
+    value = 1 if math.isnan(confidence) else round(confidence * 100)
+    return f"{min(max(value, 1), 99)}%"
+
+
+def exchange_link(exchange: str, opp: Opportunity) -> str:
+    """The exchange's name, linked to its market page for the pair when it has a template."""
+    url = market_url(exchange, opp.symbol, opp.type)
+    if url is None:
+        return _e(exchange)
+    return f'<a href="{escape(url, quote=True)}">{_e(exchange)}</a>'
+
+
 def _route(opp: Opportunity) -> str:
-    buy, sell = _e(opp.buy_exchange), _e(opp.sell_exchange)
+    buy, sell = exchange_link(opp.buy_exchange, opp), exchange_link(opp.sell_exchange, opp)
     if opp.type is OpportunityType.FUNDING:
         return (
             f"Long on {buy} at {_price(opp.buy_price)}, short on {sell} at "
@@ -64,43 +103,108 @@ def _route(opp: Opportunity) -> str:
     return f"Buy on {buy} at {_price(opp.buy_price)}, sell on {sell} at {_price(opp.sell_price)}"
 
 
+def _size(opp: Opportunity, profile: UserProfile) -> float:
+    return opp.position_for(profile.preferences.risk_tolerance.value)
+
+
 def _sizing(opp: Opportunity, profile: UserProfile) -> str | None:
     risk = profile.preferences.risk_tolerance.value
-    size = opp.position_for(risk)
+    size = _size(opp, profile)
     if size <= 0:
         return None
     profit = size * opp.expected_profit_pct / 100
     return f"Size for your {risk} risk: ${size:,.0f} → est. profit ${profit:,.2f}"
 
 
+def next_funding(opp: Opportunity, now: float) -> float | None:
+    """The next funding time at or after `now` (a stored time already past rolls forward by
+    whole intervals), or None when the opportunity carries no schedule."""
+    interval, at = opp.funding_interval_s, opp.next_funding_ts
+    if opp.type is not OpportunityType.FUNDING or interval <= 0 or at <= 0:
+        return None
+    if at < now:
+        at += math.ceil((now - at) / interval) * interval
+    return at
+
+
+def _funding(opp: Opportunity, profile: UserProfile, now: float) -> list[str]:
+    """Interval, next funding (relative and local time) and the expected payment."""
+    at = next_funding(opp, now)
+    if at is None:
+        return []
+    tz = profile.preferences.timezone
+    interval = duration(opp.funding_interval_s)
+    diff, periods = opp.funding_diff_pct, opp.funding_periods
+    lines = [
+        f"Funding every {interval} · next in {duration(at - now)} "
+        f"({local_time(at, tz, now=now)}) · difference {diff:.4f}% per funding"
+    ]
+    size = _size(opp, profile)
+    held = f" over {periods} fundings ({duration(periods * opp.funding_interval_s)})"
+    if size > 0:
+        per = size * diff / 100
+        total = f", ${per * periods:,.2f}{held}" if periods > 1 else ""
+        lines.append(
+            f"Expected payment: ${per:,.2f} per funding on ${size:,.0f}{total}, before fees"
+        )
+    else:
+        total = f", {diff * periods:.4f}%{held}" if periods > 1 else ""
+        lines.append(
+            f"Expected payment: {diff:.4f}% of the position per funding{total}, before fees"
+        )
+    return lines
+
+
+def _fees(opp: Opportunity) -> str | None:
+    """The fees per exchange, when the engine recorded them."""
+    if not (opp.buy_fees_pct or opp.sell_fees_pct):
+        return None
+    if opp.buy_exchange == opp.sell_exchange:
+        return f"Fees: {_e(opp.buy_exchange)} {opp.buy_fees_pct + opp.sell_fees_pct:.3f}%"
+    return (
+        f"Fees: {_e(opp.buy_exchange)} {opp.buy_fees_pct:.3f}% · "
+        f"{_e(opp.sell_exchange)} {opp.sell_fees_pct:.3f}%"
+    )
+
+
 def _details(opp: Opportunity) -> list[str]:
     lines = [
         f"Validation: gross {opp.gross_spread_pct:.3f}% − fees {opp.fees_pct:.3f}% − "
         f"slippage {opp.slippage_pct:.3f}% = net {opp.net_spread_pct:.3f}%",
-        f"Depth ${opp.available_depth_usd:,.0f} · min position ${opp.min_position_usd:,.0f}",
     ]
+    fees = _fees(opp)
+    if fees:
+        lines.append(fees)
+    lines.append(
+        f"Depth ${opp.available_depth_usd:,.0f} · min position ${opp.min_position_usd:,.0f}"
+    )
     lines.append(f"<code>{_e(opp.opportunity_id)}</code>")
     return lines
 
 
 def card(opp: Opportunity, profile: UserProfile, now: float, *, full: bool = False) -> list[str]:
-    """The lines describing one opportunity (without a greeting). `full`: with the validation
-    summary, depth and id whatever the tier (the Details answer: the whole record)."""
+    """The lines describing one opportunity (without a greeting). `full`: with the breakdown,
+    depth and id whatever the tier (the Details answer: the whole record)."""
     tz = profile.preferences.timezone
+    shown = full or detailed(profile)
+    net = f"Net spread after fees and slippage: <b>{opp.net_spread_pct:.3f}%</b>"
     lines = [
         f"<b>{_e(opp.symbol)}</b> · {opp.type.label} · {opp.priority.value} priority",
         _route(opp),
-        f"Net spread after fees: <b>{opp.net_spread_pct:.3f}%</b> · "
-        f"confidence {opp.confidence:.0%}",
+        net if shown else f"{net} (breakdown in Details)",
+        f"Confidence {confidence_pct(opp.confidence)}: the measured chance it lasts long "
+        "enough to act on",
     ]
     sizing = _sizing(opp, profile)
     if sizing:
         lines.append(sizing)
+    lines += _funding(opp, profile, now)
     lines.append(
         f"Detected {local_time(opp.detected_at, tz, now=now)} · "
-        f"valid until {local_time(opp.expires_at, tz, now=now)}"
+        f"valid until {local_time(opp.expires_at, tz, now=now)} · "
+        f"open for {duration(now - opp.detected_at)}"
     )
-    if full or detailed(profile):
+    if shown:
         lines += _details(opp)
     return lines
 
@@ -114,12 +218,14 @@ def digest_item(
     lines = [
         f"{i}. {PRIORITY_MARK[opp.priority]} <b>{_e(opp.symbol)}</b> · {opp.type.label}{mark}",
         "   " + _route(opp),
-        f"   net <b>{opp.net_spread_pct:.3f}%</b> · confidence {opp.confidence:.0%} · "
-        f"until {local_time(opp.expires_at, tz, now=now)}",
+        f"   net after fees and slippage <b>{opp.net_spread_pct:.3f}%</b> · "
+        f"confidence {confidence_pct(opp.confidence)} · open for {duration(now - opp.detected_at)}"
+        f" · until {local_time(opp.expires_at, tz, now=now)}",
     ]
     sizing = _sizing(opp, profile)
     if sizing:
         lines.append("   " + sizing)
+    lines += ["   " + line for line in _funding(opp, profile, now)]
     if detailed(profile):
         lines += ["   " + line for line in _details(opp)]
     return "\n".join(lines)

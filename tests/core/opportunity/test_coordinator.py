@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from core.market import ExchangeInfo, MarketSimSettings, OrderBook, SimulatedMarket
-from core.models import OpportunityType, Priority
+from core.models import Opportunity, OpportunityType, Priority
 from core.opportunity import (
     CoordinatorOutput,
     DetectionSettings,
@@ -239,6 +239,7 @@ def long_run() -> dict[str, Any]:
     failed: collections.Counter[tuple[int, str]] = collections.Counter()
     closed: collections.Counter[str] = collections.Counter()
     ids: list[str] = []
+    published: list[Opportunity] = []
     for i in range(2_000):
         now = T0 + i
         batch = market.step(now)
@@ -246,6 +247,7 @@ def long_run() -> dict[str, Any]:
             out = c.on_updates(batch, now)
             opened.update(o.type.value for o in out.opened)
             ids.extend(o.opportunity_id for o in out.opened)
+            published.extend(out.opened)
             failed.update((int(r.level), r.reason) for r in out.records if not r.passed)
             closed.update(out.close_reasons.values())
     return {
@@ -253,6 +255,7 @@ def long_run() -> dict[str, Any]:
         "failed": failed,
         "closed": closed,
         "ids": ids,
+        "published": published,
         "trainings": [c.scorer.trainings for c in coords],
     }
 
@@ -261,6 +264,28 @@ def test_long_simulation_publishes_opportunities_of_several_types(long_run: dict
     assert long_run["opened"]["arbitrage"] > 10
     assert long_run["opened"]["funding"] > 0
     assert len(set(long_run["ids"])) == len(long_run["ids"])  # no duplicate ids
+
+
+def test_published_opportunities_carry_fees_per_side_a_funding_schedule_and_no_certainty(
+    long_run: dict[str, Any],
+) -> None:
+    """What the card shows (issue #15) comes from the engine: fees per exchange that add up to
+    the total, for funding the 8 h interval, the next funding time and the per-interval rate
+    difference, and a confidence strictly between 0 and 1 (clamped to 1-99 %)."""
+    published: list[Opportunity] = long_run["published"]
+    for o in published:
+        assert 0.01 <= o.confidence <= 0.99
+        assert o.buy_fees_pct + o.sell_fees_pct == pytest.approx(o.fees_pct)
+    funding = [o for o in published if o.type is OpportunityType.FUNDING]
+    assert funding
+    for o in funding:
+        assert o.funding_interval_s == 8 * 3600
+        # The rate was published at most one interval before the next funding.
+        assert o.detected_at - 8 * 3600 < o.next_funding_ts <= o.detected_at + 8 * 3600
+        assert o.next_funding_ts % (8 * 3600) == 0  # the simulator pays on the 8 h grid
+        assert o.funding_diff_pct * o.funding_periods == pytest.approx(o.gross_spread_pct)
+    others = [o for o in published if o.type is not OpportunityType.FUNDING]
+    assert all(o.funding_interval_s == 0 and o.next_funding_ts == 0 for o in others)
 
 
 def test_long_simulation_refuses_some_at_each_level(long_run: dict[str, Any]) -> None:

@@ -161,6 +161,12 @@ def test_funding_known_answer_over_three_periods() -> None:
     assert c.net_spread_pct == pytest.approx(0.1)
     assert c.figures["funding_annualised_pct"] == pytest.approx(0.1 * 3 * 365)
     assert c.position_usd == 5_000
+    assert c.figures["funding_interval_s"] == 8 * 3600
+    assert c.figures["next_funding_ts"] == T0 + 3600
+    assert (c.figures["buy_fees_pct"], c.figures["sell_fees_pct"]) == (
+        pytest.approx(0.08),
+        pytest.approx(0.12),
+    )
     reverse = detect_funding(short_r, long_r, bb, ba, 0.0006, 0.0004, periods=3, position_usd=1)
     assert reverse is not None
     assert reverse.net_spread_pct == pytest.approx(-0.5)

@@ -99,7 +99,7 @@ def test_higher_tiers_get_validation_depth_and_fees() -> None:
         assert "Validation" not in text
         assert "Depth" not in text
         assert "a1b2c3d4e5f60718" not in text
-        assert "Net spread after fees: 0.950%" in text
+        assert "Net spread after fees and slippage: 0.950% (breakdown in Details)" in text
 
 
 def test_times_are_in_the_users_timezone() -> None:
