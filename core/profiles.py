@@ -49,6 +49,8 @@ def profile_from_hash(
             else frozenset(OpportunityType)
         ),
         muted_pairs=_csv(raw.get(P.MUTED_PAIRS)),
+        watchlist=_csv(raw.get(P.WATCHLIST)),
+        watch_only=raw.get(P.WATCH_ONLY) == "1",
         min_profit_pct=float(raw.get(P.MIN_PROFIT) or 0),
         timezone=raw.get(P.TIMEZONE) or "UTC",
         active_hours=_hours(raw.get(P.ACTIVE_HOURS)),
@@ -75,6 +77,7 @@ class PreferenceUpdate(TypedDict, total=False):
 
     push_enabled: bool
     high_priority_pierces_dnd: bool
+    watch_only: bool
     min_profit_pct: float
     timezone: str
     active_hours: tuple[int, int]
@@ -82,11 +85,12 @@ class PreferenceUpdate(TypedDict, total=False):
     risk_tolerance: RiskTolerance
 
 
-ListPreference = Literal["opportunity_types", "muted_pairs", "exchanges"]
+ListPreference = Literal["opportunity_types", "muted_pairs", "watchlist", "exchanges"]
 
 _LIST_FIELD: dict[ListPreference, str] = {
     "opportunity_types": P.TYPES,
     "muted_pairs": P.MUTED_PAIRS,
+    "watchlist": P.WATCHLIST,
     "exchanges": P.EXCHANGES,
 }
 # What a list never set stands for: every opportunity type (a new user wants them all).
@@ -110,6 +114,8 @@ def encode_update(update: PreferenceUpdate) -> dict[str, tuple[str, str]]:
             P.PIERCE_DND,
             _flag(update["high_priority_pierces_dnd"]),
         )
+    if "watch_only" in update:
+        out["watch_only"] = (P.WATCH_ONLY, _flag(update["watch_only"]))
     if "min_profit_pct" in update:
         out["min_profit_pct"] = (P.MIN_PROFIT, f"{update['min_profit_pct']:g}")
     if "timezone" in update:
@@ -179,15 +185,18 @@ class ProfileStore:
         how: Literal["add", "remove", "toggle"] = "toggle",
         *,
         keep_one: bool = False,
+        keep_one_of: Iterable[str] = (),
     ) -> frozenset[str]:
         """Add, remove or toggle one member of a list preference, atomically; the list after.
 
         A list never set starts from what it stands for (opportunity types: all of them). With
         `keep_one`, a change that would leave the list empty is not made (in the same script,
-        so concurrent presses cannot empty it either): the list comes back unchanged.
+        so concurrent presses cannot empty it either): the list comes back unchanged. Likewise
+        removing the last member that is in `keep_one_of` (the types a plan includes).
         """
         absent = ",".join(sorted(_ABSENT_MEANS.get(name, frozenset())))
-        args = [_LIST_FIELD[name], member, how, absent, "1" if keep_one else "0"]
+        keep_of = ",".join(sorted(set(keep_one_of)))
+        args = [_LIST_FIELD[name], member, how, absent, "1" if keep_one else "0", keep_of]
         async with store_errors("saving preferences"):
             value = await self._scripts.toggle_member(keys=[keys.user(user_id)], args=args)
             await self._redis.publish(keys.SESSION_CHANNEL, str(user_id))

@@ -1,7 +1,10 @@
 """Daily and hourly opportunity counters per user, shared by on-demand /opportunities and pushes.
 
 This store owns the counter keys (per UTC day and hour) and the last push time, and their TTLs.
-One script checks both caps and takes what both allow; the arithmetic is `Caps`'s.
+One script checks both caps and takes what both allow; the arithmetic is `Caps`'s. For
+/opportunities the same script also owns the user's recent views (issue 15, fair quota): an
+opportunity charged within `opportunities.repeat_view_free_seconds` is shown again for free, and
+only new ones are charged, so five /opportunities in a row on the same list cost one.
 """
 
 from __future__ import annotations
@@ -48,6 +51,19 @@ class Grant:
         return next_hour_start(self.at)
 
 
+@dataclass(frozen=True, slots=True)
+class ViewGrant:
+    """What /opportunities may show (ids in the asked order) and what it charged for them."""
+
+    shown: tuple[str, ...]
+    free: frozenset[str]  # shown again within the window: not charged
+    grant: Grant
+
+    @property
+    def refused(self) -> bool:
+        return not self.shown
+
+
 def next_day_start(ts: float) -> float:
     d = datetime.fromtimestamp(ts, tz=UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     return (d + timedelta(days=1)).timestamp()
@@ -81,6 +97,36 @@ class QuotaStore:
                 ],
             )
         return Grant(int(granted), int(day), int(hour), caps, now)
+
+    async def take_views(
+        self, user_id: int, ids: list[str], caps: Caps, now: float, window_s: float
+    ) -> ViewGrant:
+        """Show `ids` (best first): those charged within `window_s` free, new ones as far as
+        the caps allow, each charged once. A refused view (nothing shown) charges nothing."""
+        d = datetime.fromtimestamp(now, tz=UTC)
+        async with store_errors("counting opportunities"):
+            granted, day, hour, *shown = await self._scripts.quota_take(
+                keys=[
+                    keys.quota_day(user_id, d.strftime("%Y%m%d")),
+                    keys.quota_hour(user_id, d.strftime("%Y%m%d%H")),
+                    keys.session(user_id),
+                    keys.quota_views(user_id),
+                ],
+                args=[
+                    0,
+                    caps.daily,
+                    caps.hourly,
+                    keys.QUOTA_DAY_TTL_S,
+                    keys.QUOTA_HOUR_TTL_S,
+                    repr(now),
+                    repr(window_s),
+                    *ids,
+                ],
+            )
+        pairs = [str(s) for s in shown]
+        shown_ids, flags = tuple(pairs[::2]), pairs[1::2]
+        free = frozenset(i for i, f in zip(shown_ids, flags, strict=True) if f == "1")
+        return ViewGrant(shown_ids, free, Grant(int(granted), int(day), int(hour), caps, now))
 
     async def used(self, user_id: int, now: float) -> tuple[int, int]:
         (c,) = await self.counters_many([user_id], now)

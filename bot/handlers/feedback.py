@@ -23,6 +23,11 @@ from messaging.ui.callbacks import OpportunityCB
 router: Final = Router(name=__name__)
 
 ACTIONS: Final = ("mute_pair", "mute_type", "up", "down")
+# Votes are recorded as engagement events for analysis; nothing reads them to choose what is
+# sent yet (issue [7/8] will), so the answer says exactly that and promises nothing more.
+VOTE_RECORDED: Final = (
+    "Thanks — your vote is recorded for analysis; it doesn't change your alerts yet."
+)
 
 
 def _engaged(
@@ -55,11 +60,9 @@ async def pressed(
     if action in ("up", "down"):
         _engaged(services, session, EventName.FEEDBACK, "feedback", oid, vote=action)
         await query.answer(
-            # Votes are recorded for the analytics; nothing ranks by them yet (issue [7/8]), so
-            # the answer promises nothing more.
-            "Thanks — noted."
+            VOTE_RECORDED
             if action == "up"
-            else "Thanks — noted. For fewer like this, mute the pair or the type with 🔕."
+            else f"{VOTE_RECORDED} For fewer like this, mute the pair or the type with 🔕."
         )
         return
     if opp is None:
@@ -72,12 +75,21 @@ async def pressed(
         _engaged(services, session, EventName.MUTE_PAIR, action, oid, pair=opp.symbol)
         await query.answer(f"Muted {escape(opp.symbol)}. Unmute it in /settings.", show_alert=True)
         return
+    # The same rule as /settings: the last type, or the last one the plan includes, stays.
+    profile = await services.profiles.get(session.user_id)
+    plan = services.settings.tier_limits(profile.tier).opportunity_types
     types = await services.profiles.change_member(
-        session.user_id, "opportunity_types", opp.type.value, "remove", keep_one=True
+        session.user_id,
+        "opportunity_types",
+        opp.type.value,
+        "remove",
+        keep_one=True,
+        keep_one_of=[t.value for t in plan],
     )
-    if opp.type.value in types:  # the last type: kept; say how to stop pushes instead
+    if opp.type.value in types:  # kept; say how to stop pushes instead
         await query.answer(
-            "That is your last opportunity type; turn pushes off in /settings.", show_alert=True
+            "That is the last opportunity type your plan includes; turn pushes off in /settings.",
+            show_alert=True,
         )
         return
     _engaged(services, session, EventName.MUTE_TYPE, action, oid, type=opp.type.value)

@@ -1,6 +1,8 @@
 """/opportunities: the live opportunities the user's tier and preferences allow, best first.
 
-What is shown counts against the user's daily and hourly caps, shared with pushes.
+What is shown counts against the user's daily and hourly caps, shared with pushes, once: an
+opportunity seen again within `opportunities.repeat_view_free_seconds` is free (issue 15, fair
+quota), so asking again for the same list costs nothing and does not starve pushes.
 
 Both ask the push's eligibility (`core.distribution.eligibility`), which decides which layers
 answer each question: /opportunities lists what ``Use.ON_DEMAND`` allows, and the buttons on an
@@ -47,16 +49,26 @@ async def opportunities(message: Message, services: Services, session: UserSessi
     wanted = [o for o in live if is_eligible(state, o, now, context, policy=policy, use=ON_DEMAND)]
     wanted = wanted[: services.settings.opportunities.max_shown]
     left: tuple[int | None, int | None] = (None, None)
+    free = 0
+    withheld: tuple[int, float] | None = None
+    window_s = services.settings.opportunities.repeat_view_free_seconds
     if wanted:
-        grant = await services.quota.take(session.user_id, len(wanted), Caps.of(limits), now)
-        if grant.exhausted:
+        view = await services.quota.take_views(
+            session.user_id, [o.opportunity_id for o in wanted], Caps.of(limits), now, window_s
+        )
+        grant = view.grant
+        if view.refused:
             await message.answer(
                 templates.quota_exhausted(
                     profile.tier, grant.resets_at, profile.preferences.timezone
                 )
             )
             return
-        wanted = wanted[: grant.granted]
+        shown = set(view.shown)
+        if len(shown) < len(wanted):  # new ones the caps left out: say when more is allowed
+            withheld = (len(wanted) - len(shown), grant.resets_at)
+        wanted = [o for o in wanted if o.opportunity_id in shown]
+        free = len(view.free)
         left = grant.left
         for opp in wanted:
             services.emit(
@@ -86,7 +98,10 @@ async def opportunities(message: Message, services: Services, session: UserSessi
             ]
         )
     await message.answer(
-        templates.opportunities(wanted, profile, now, left=left),
+        templates.opportunities(
+            wanted, profile, now, left=left, free=free, free_minutes=window_s / 60
+        )
+        + templates.withheld_note(withheld, profile.preferences.timezone),
         reply_markup=keyboard,
     )
 

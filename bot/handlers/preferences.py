@@ -2,8 +2,11 @@
 
 Each change is written at once, one field per write (list fields with the atomic member script),
 recorded as a ``preferences.changed`` event, and the menu is re-rendered by editing its message.
-Pairs, timezones and hours can also be typed after pressing their button: the chat then waits
-in a `SettingsInput` state, which any command or "Cancel" leaves.
+Pairs, timezones, hours and a minimum profit can also be typed after pressing their button: the
+chat then waits in a `SettingsInput` state, which any command or "Cancel" leaves. Typed input
+forgives (issue 15): pairs are matched against the symbols the market knows, with a "did you
+mean" button; timezones may be IANA names, ``UTC±H[:MM]`` or city names; only the market's
+exchanges are offered; a plan's types can't all be deselected.
 """
 
 from __future__ import annotations
@@ -11,10 +14,8 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Container
-from functools import lru_cache
 from html import escape
 from typing import Any, Final
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from aiogram import Bot, F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
@@ -26,8 +27,17 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.filters import HAS_TEXT, IS_COMMAND, NOT_COMMAND
 from bot.handlers.refusals import FORGED, refuse
+from core.distribution.timezone_names import resolve_timezone, timezone_label
 from core.events import EventName
-from core.models import OnboardingState, OpportunityType, RiskTolerance, UserProfile, UserSession
+from core.market.catalogue import MarketCatalogue, PairMatch
+from core.models import (
+    OnboardingState,
+    OpportunityType,
+    Preferences,
+    RiskTolerance,
+    UserProfile,
+    UserSession,
+)
 from core.profiles import ListPreference, PreferenceUpdate
 from core.services import Services
 from core.settings import Settings
@@ -45,19 +55,23 @@ PAIR_EXPECTED: Final = (
     "(letters and digits only). Or press Cancel."
 )
 TZ_EXPECTED: Final = (
-    "I don't know that timezone. Please send an IANA timezone name such as "
-    "<code>Europe/Berlin</code>, <code>America/Chicago</code> or <code>UTC</code>. Or press Cancel."
+    "I don't know that timezone. Please send a city (<code>Moscow</code>, <code>New York</code>), "
+    "an offset (<code>UTC+3</code>, <code>GMT-5</code>, <code>UTC+5:30</code>) or an IANA name "
+    "(<code>Europe/Berlin</code>). Or press Cancel."
 )
 HOURS_EXPECTED: Final = (
     "Please send active hours as <code>HH-HH</code> in 24-hour time, for example "
     "<code>08-22</code> (0-24 means always; 22-06 runs overnight). Or press Cancel."
 )
 TEXT_EXPECTED: Final = "I'm waiting for text here. Send it, or press Cancel."
-LAST_TYPE: Final = "Keep at least one type. To pause every alert, turn push alerts off instead."
+LAST_TYPE: Final = (
+    "Keep at least one type your plan includes. To pause every alert, turn push alerts off instead."
+)
+WATCH_EMPTY: Final = "Add a pair to your watchlist first, then choose “Only these pairs”."
 RISK_HELP: Final = {
-    RiskTolerance.LOW: "only wide, high-confidence spreads",
-    RiskTolerance.MEDIUM: "a balance of frequency and confidence",
-    RiskTolerance.HIGH: "more alerts, including thinner or riskier spreads",
+    RiskTolerance.LOW: "the smallest suggested position size (same alerts at every level)",
+    RiskTolerance.MEDIUM: "a middle suggested position size",
+    RiskTolerance.HIGH: "the largest suggested position size, never over half the depth",
 }
 # Alerts are read from public market data, so the bot never needs a trader's exchange keys;
 # saying so is the guard against someone posing as the bot to collect them.
@@ -74,8 +88,10 @@ class SettingsInput(StatesGroup):
     """Waiting for a typed value after the matching button."""
 
     muted_pair = State()
+    watch_pair = State()
     timezone = State()
     hours = State()
+    min_profit = State()
 
 
 # --- parsing typed input ----------------------------------------------------------------------
@@ -89,24 +105,32 @@ def parse_pair(text: str) -> str | None:
     return f"{m.group(1)}/{m.group(2)}"
 
 
-@lru_cache(maxsize=1)
-def _zone_names() -> dict[str, str]:
-    return {name.lower(): name for name in available_timezones()}
-
-
 def parse_timezone(text: str) -> str | None:
-    """An IANA timezone name, matched case-insensitively ('europe/berlin' -> 'Europe/Berlin')."""
-    name = text.strip().replace(" ", "_")
-    if not name or len(name) > 64:
-        return None
-    canonical = _zone_names().get(name.lower())
-    if canonical is None:
-        return None
+    """An IANA name ('europe/berlin'), an offset ('UTC+3') or a city ('moscow'), as the IANA
+    name stored (see `core.distribution.timezone_names`); None if it is none of them."""
+    return resolve_timezone(text)
+
+
+def parse_min_profit(text: str, low: float, high: float) -> float | None:
+    """'0.3', '0,3 %' -> 0.3 if 0 or within [low, high]; None otherwise."""
+    raw = text.strip().rstrip("%").strip().replace(",", ".")
     try:
-        ZoneInfo(canonical)
-    except (ZoneInfoNotFoundError, ValueError):
+        value = float(raw)
+    except ValueError:
         return None
-    return canonical
+    if value != value or not (value == 0 or low <= value <= high):  # NaN is not a number
+        return None
+    return round(value, 4)
+
+
+def unknown_pair(text: str, match: PairMatch) -> str:
+    said = escape(text.strip()[:40])
+    if match.suggestion is None:
+        return f"I don't know the pair “{said}” on the market. {PAIR_EXPECTED}"
+    return (
+        f"I don't know the pair “{said}” on the market. Did you mean "
+        f"<code>{escape(match.suggestion)}</code>? Tap it, or send another pair."
+    )
 
 
 def parse_hours(text: str) -> tuple[int, int] | None:
@@ -178,10 +202,17 @@ async def save_type(
     add: bool,
     *,
     source: str | None = None,
+    plan_types: frozenset[OpportunityType] = frozenset(),
 ) -> bool:
-    """Turn one opportunity type on or off; False (and nothing changed) if it was the last one."""
+    """Turn one opportunity type on or off; False (and nothing changed) if it was the last one,
+    or the last of `plan_types` (a plan's types can't all be deselected)."""
     new = await services.profiles.change_member(
-        session.user_id, "opportunity_types", kind.value, "add" if add else "remove", keep_one=True
+        session.user_id,
+        "opportunity_types",
+        kind.value,
+        "add" if add else "remove",
+        keep_one=True,
+        keep_one_of=[t.value for t in plan_types],
     )
     if not add and kind.value in new:  # the last type: refused, nothing changed
         return False
@@ -219,8 +250,9 @@ def summary(profile: UserProfile, settings: Settings, now: float) -> str:
             f"Push alerts: {'on' if p.push_enabled else 'off'}",
             f"Opportunity types: {types}",
             f"Muted pairs: {_names(p.muted_pairs) or 'none'}",
+            f"Watchlist: {_watch_text(p.watchlist, p.watch_only)}",
             f"Minimum profit: {p.min_profit_pct:g}%",
-            f"Timezone: {escape(p.timezone)}",
+            f"Timezone: {escape(timezone_label(p.timezone))}",
             f"Active hours: {_hours_text(p.active_hours)}",
             f"Do Not Disturb: {dnd}",
             f"High-priority alerts through DND: {'on' if p.high_priority_pierces_dnd else 'off'}",
@@ -228,6 +260,15 @@ def summary(profile: UserProfile, settings: Settings, now: float) -> str:
             f"Exchanges: {_names(profile.exchanges, kb.EXCHANGES) or 'all'}",
         ]
     )
+
+
+def _watch_text(pairs: frozenset[str], only: bool) -> str:
+    listed = _names(pairs) or "no pairs"
+    return f"only {listed}" if only else f"off ({listed})"
+
+
+def offered_exchanges(settings: Settings) -> tuple[str, ...]:
+    return MarketCatalogue.of(settings).exchanges
 
 
 def render(
@@ -252,19 +293,27 @@ def render(
     if page == Page.PROFIT:
         return (
             f"<b>💰 Minimum profit</b>: {p.min_profit_pct:g}%\n"
-            "Only opportunities with at least this expected profit reach you.",
+            "Only opportunities with at least this expected profit reach you. Pick one, or type "
+            f"any value from {_profit_range(settings)}.",
             kb.settings_profit(p.min_profit_pct),
+        )
+    if page == Page.WATCH:
+        mode = "only these pairs" if p.watch_only else "everything except muted pairs"
+        return (
+            f"<b>👀 Watchlist</b>: {_names(p.watchlist) or 'empty'}\nYou get: {mode}. "
+            "Choose “Only these pairs” to get alerts for your watchlist alone.",
+            kb.settings_watch(p.watchlist, p.watch_only),
         )
     if page == Page.TZ:
         return (
-            f"<b>🌍 Timezone</b>: {escape(p.timezone)}\n"
+            f"<b>🌍 Timezone</b>: {escape(timezone_label(p.timezone))}\n"
             "It sets your active hours and every time I show you.",
             kb.settings_timezone(p.timezone),
         )
     if page == Page.HOURS:
         return (
             f"<b>🕗 Active hours</b>: {_hours_text(p.active_hours)} "
-            f"({escape(p.timezone)})\nAlerts arrive only between these hours.",
+            f"({escape(timezone_label(p.timezone))})\nAlerts arrive only between these hours.",
             kb.settings_hours(p.active_hours),
         )
     if page == Page.DND:
@@ -290,7 +339,7 @@ def render(
             f"<b>🏦 Exchanges you trade on</b>: {_names(profile.exchanges, kb.EXCHANGES) or 'all'}"
             "\nYou get opportunities on these exchanges only; none selected means all."
             f"\n\n{API_KEY_GUIDANCE}",
-            kb.settings_exchanges(profile.exchanges),
+            kb.settings_exchanges(profile.exchanges, offered_exchanges(settings)),
         )
     onboarding = (
         ""
@@ -300,8 +349,13 @@ def render(
     return (
         f"<b>⚙️ Your settings</b>\n{summary(profile, settings, now)}\n\n"
         f"Tap a button to change a setting.{onboarding}",
-        kb.settings_main(profile, now),
+        kb.settings_main(profile, now, exchanges_offered=len(offered_exchanges(settings))),
     )
+
+
+def _profit_range(settings: Settings) -> str:
+    o = settings.opportunities
+    return f"{o.min_profit_floor_pct:g}% to {o.min_profit_ceiling_pct:g}%"
 
 
 async def edit_or_send(
@@ -440,22 +494,57 @@ async def _apply(
         return Page.DND, "Saved"
     if action == Act.TYPE:
         add, member = parse_toggle(value, {t.value for t in OpportunityType})
-        if not await save_type(services, session, OpportunityType(member), add):
+        profile = await services.profiles.get(session.user_id)
+        plan = services.settings.tier_limits(profile.tier).opportunity_types
+        if not await save_type(services, session, OpportunityType(member), add, plan_types=plan):
             return Page.TYPES, LAST_TYPE
         return Page.TYPES, "Saved"
     if action == Act.UNMUTE:
-        pair = parse_pair(value)
-        if pair is None:
-            raise ValueError(value)
+        pair = _listed_pair(value, (await services.profiles.get(session.user_id)).preferences)
         await save_member(services, session, "muted_pairs", pair, False)
         return Page.MUTED, f"Unmuted {pair}"
-    if action == Act.MUTE:
-        if value:
-            raise ValueError(value)
-        prompt = "🔇 Send the pair to mute, for example <code>BTC/USDT</code>."
-        await _wait_for_input(query, state, SettingsInput.muted_pair, Page.MUTED, prompt)
+    if action in (Act.MUTE, Act.WATCH):
+        muting = action == Act.MUTE
+        page = Page.MUTED if muting else Page.WATCH
+        if value:  # a "did you mean" button: only a pair the market knows
+            if value not in MarketCatalogue.of(services.settings).symbols:
+                raise ValueError(value)
+            await leave_input(state)
+            await save_member(
+                services, session, "muted_pairs" if muting else "watchlist", value, True
+            )
+            return page, f"{'Muted' if muting else 'Watching'} {value}"
+        prompt = (
+            f"{'🔇' if muting else '👀'} Send the pair to {'mute' if muting else 'watch'}, "
+            "for example <code>BTC/USDT</code> or just <code>btc</code>."
+        )
+        wanted = SettingsInput.muted_pair if muting else SettingsInput.watch_pair
+        await _wait_for_input(query, state, wanted, page, prompt)
         return None
+    if action == Act.UNWATCH:
+        pair = _listed_pair(value, (await services.profiles.get(session.user_id)).preferences)
+        left = await save_member(services, session, "watchlist", pair, False)
+        profile = await services.profiles.get(session.user_id)
+        if not left and profile.preferences.watch_only:
+            await save_preferences(services, session, {"watch_only": False})
+            return Page.WATCH, f"Removed {pair}; watchlist empty, so every pair reaches you again"
+        return Page.WATCH, f"Removed {pair}"
+    if action == Act.WATCH_ONLY:
+        if value not in ("0", "1"):
+            raise ValueError(value)
+        profile = await services.profiles.get(session.user_id)
+        if value == "1" and not profile.preferences.watchlist:
+            return Page.WATCH, WATCH_EMPTY
+        await save_preferences(services, session, {"watch_only": value == "1"})
+        return Page.WATCH, "Only your watchlist" if value == "1" else "Every pair except muted"
     if action == Act.PROFIT:
+        if not value:
+            prompt = (
+                "💰 Send your minimum profit in percent, for example <code>0.3</code> "
+                f"({_profit_range(services.settings)}; 0 for no minimum)."
+            )
+            await _wait_for_input(query, state, SettingsInput.min_profit, Page.PROFIT, prompt)
+            return None
         if value not in {kb.profit_value(p) for p in kb.PROFITS}:
             raise ValueError(value)
         await save_preferences(services, session, {"min_profit_pct": float(value)})
@@ -472,7 +561,7 @@ async def _apply(
         if tz is None:
             raise ValueError(value)
         await save_preferences(services, session, {"timezone": tz})
-        return Page.TZ, f"Timezone {tz}"
+        return Page.TZ, f"Timezone {timezone_label(tz)}"
     if action == Act.HOURS:
         if not value:
             prompt = (
@@ -497,10 +586,22 @@ async def _apply(
         await save_preferences(services, session, {"risk_tolerance": risk})
         return Page.RISK, f"Risk tolerance {risk.value}"
     if action == Act.EXCHANGE:
-        add, member = parse_toggle(value, kb.EXCHANGES)
+        add, member = parse_toggle(value, offered_exchanges(services.settings))
         await save_member(services, session, "exchanges", member, add)
         return Page.EXCHANGES, "Saved"
     raise ValueError(action)
+
+
+def _listed_pair(value: str, prefs: Preferences) -> str:
+    """The pair an unmute or unwatch button names: one on the user's lists as stored (a ccxt
+    symbol such as PEPE/USDT:USDT included), or any BASE/QUOTE (an outdated button is harmless:
+    removing what is not there changes nothing). ValueError for anything else (forged)."""
+    if value in prefs.muted_pairs or value in prefs.watchlist:
+        return value
+    pair = parse_pair(value)
+    if pair is None:
+        raise ValueError(value)
+    return pair
 
 
 async def _typed_done(
@@ -522,16 +623,42 @@ async def _typed_done(
         await message.answer(f"✅ {note}\n\n{text}", reply_markup=markup)
 
 
-@router.message(StateFilter(SettingsInput.muted_pair), HAS_TEXT, NOT_COMMAND)
+@router.message(
+    StateFilter(SettingsInput.muted_pair, SettingsInput.watch_pair), HAS_TEXT, NOT_COMMAND
+)
 async def typed_pair(
     message: Message, services: Services, session: UserSession, state: FSMContext
 ) -> None:
-    pair = parse_pair(message.text or "")
-    if pair is None:
-        await message.answer(PAIR_EXPECTED)
+    muting = await state.get_state() == SettingsInput.muted_pair.state
+    text = message.text or ""
+    match = MarketCatalogue.of(services.settings).resolve_pair(text)
+    if match.pair is None:
+        markup = None
+        if match.suggestion is not None:
+            action = Act.MUTE if muting else Act.WATCH
+            markup = kb.did_you_mean(match.suggestion, action)
+        await message.answer(unknown_pair(text, match), reply_markup=markup)
         return
-    await save_member(services, session, "muted_pairs", pair, True)
-    await _typed_done(message, services, session, state, f"Muted {escape(pair)}.")
+    name: ListPreference = "muted_pairs" if muting else "watchlist"
+    await save_member(services, session, name, match.pair, True)
+    done = "Muted" if muting else "Added to your watchlist:"
+    await _typed_done(message, services, session, state, f"{done} {escape(match.pair)}.")
+
+
+@router.message(StateFilter(SettingsInput.min_profit), HAS_TEXT, NOT_COMMAND)
+async def typed_min_profit(
+    message: Message, services: Services, session: UserSession, state: FSMContext
+) -> None:
+    o = services.settings.opportunities
+    value = parse_min_profit(message.text or "", o.min_profit_floor_pct, o.min_profit_ceiling_pct)
+    if value is None:
+        await message.answer(
+            f"Please send a percentage from {_profit_range(services.settings)} (for example "
+            "<code>0.3</code>), or 0 for no minimum. Or press Cancel."
+        )
+        return
+    await save_preferences(services, session, {"min_profit_pct": value})
+    await _typed_done(message, services, session, state, f"Minimum profit set to {value:g}%.")
 
 
 @router.message(StateFilter(SettingsInput.timezone), HAS_TEXT, NOT_COMMAND)
@@ -543,7 +670,9 @@ async def typed_timezone(
         await message.answer(TZ_EXPECTED)
         return
     await save_preferences(services, session, {"timezone": tz})
-    await _typed_done(message, services, session, state, f"Timezone set to {tz}.")
+    label = timezone_label(tz)
+    shown = label if label == tz else f"{label} ({tz})"
+    await _typed_done(message, services, session, state, f"Timezone set to {escape(shown)}.")
 
 
 @router.message(StateFilter(SettingsInput.hours), HAS_TEXT, NOT_COMMAND)

@@ -1,4 +1,4 @@
-"""/status shows the session; /logout ends it; the expiry reminder's button keeps it."""
+"""/status shows the session; /logout asks, then ends it; the expiry reminder's button keeps it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from aiogram.types import CallbackQuery, Message
 
 from core.models import SessionState, UserSession
 from core.services import Services
+from messaging.ui import keyboards as kb
 from messaging.ui import templates
 from messaging.ui.callbacks import SessionCB
 
@@ -23,16 +24,37 @@ async def status(message: Message, services: Services, session: UserSession) -> 
     await message.answer(templates.status(session, profile, services.clock.now()))
 
 
+LOGOUT_QUESTION: Final = (
+    "Log out? Your alerts stop until you send /start again; your preferences are kept."
+)
+LOGGED_OUT: Final = (
+    "👋 You are logged out: no more alerts until you send /start again. Your preferences are kept."
+)
+STAYED: Final = "👍 You are still logged in."
+
+
 @router.message(Command("logout", ignore_case=True))
-async def logout(
-    message: Message, services: Services, session: UserSession, state: FSMContext
+async def logout(message: Message) -> None:
+    # Ending the session stops every alert: one tap too easy to make by mistake, so it asks.
+    await message.answer(LOGOUT_QUESTION, reply_markup=kb.confirm_logout())
+
+
+@router.callback_query(SessionCB.filter(F.action == "logout"))
+async def logout_confirmed(
+    query: CallbackQuery, services: Services, session: UserSession, state: FSMContext
 ) -> None:
     await state.clear()
     await services.sessions.end(session.user_id, SessionState.TERMINATED, "logout")
-    await message.answer(
-        "👋 You are logged out: no more alerts until you send /start again. "
-        "Your preferences are kept."
-    )
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.edit_text(LOGGED_OUT)
+
+
+@router.callback_query(SessionCB.filter(F.action == "stay"))
+async def logout_cancelled(query: CallbackQuery) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.edit_text(STAYED)
 
 
 @router.callback_query(SessionCB.filter(F.action == "keep"))

@@ -1,4 +1,5 @@
-"""/start opens a session or resumes the active one, then offers onboarding to new users."""
+"""/start opens a session or resumes the active one, then offers onboarding to new users, and
+to a returning user whose onboarding is unfinished a button to finish it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from aiogram.types import Message
 from bot.handlers.onboarding import begin_onboarding
 from core.models import OnboardingState
 from core.services import Services
+from messaging.ui import keyboards as kb
 from messaging.ui import templates
 
 router: Final = Router(name=__name__)
@@ -35,11 +37,16 @@ async def start(message: Message, services: Services, state: FSMContext) -> None
             ttl_seconds=services.settings.session.ttl_seconds,
         )
     )
-    if (
+    unfinished = (
         result.session.onboarding is not OnboardingState.COMPLETED
         and message.chat.type == ChatType.PRIVATE
-        and result.outcome == "started"
-    ):
+    )
+    if unfinished and result.outcome == "started":
         await begin_onboarding(message, state, services)
+    elif unfinished:
+        await message.answer(
+            "Your setup isn't finished yet: a few taps choose what reaches you.",
+            reply_markup=kb.finish_onboarding(),
+        )
     else:
         await message.answer("Send /opportunities for what's live now, or /help for everything.")

@@ -26,6 +26,7 @@ from core.distribution.eligibility import (
     RecipientState,
     type_mask,
 )
+from core.distribution.pair_index import move_pairs, rows_mask, set_pairs
 from core.distribution.timezones import HOUR_S, TzTable, normalise_hours
 from core.models import Opportunity, Priority, SessionState
 
@@ -41,6 +42,7 @@ _COLUMNS: dict[str, Any] = {
     "tier": np.int8,
     "push": np.bool_,
     "want_types": np.uint8,
+    "watch_only": np.bool_,
     "min_profit": np.float64,
     "dnd_until": np.float64,  # -inf: none
     "pierce": np.bool_,
@@ -93,8 +95,11 @@ class ShardColumns:
             name: np.zeros(self._cap, dtype=dt) for name, dt in _COLUMNS.items()
         }
         self._row: dict[int, int] = {}
+        # Pair sets are indexed by pair (rows per pair), so one opportunity looks up one entry.
         self._row_muted: list[frozenset[str]] = []
         self.muted: dict[str, set[int]] = {}
+        self._row_watched: list[frozenset[str]] = []
+        self.watched: dict[str, set[int]] = {}
         self.exchanges = ExchangeBits()
         self.tz = TzTable(policy.settings.tz_refresh_seconds)
         tiers = list(TIER_CODE)
@@ -143,6 +148,7 @@ class ShardColumns:
             self.n += 1
             self._row[context.chat_id] = row
             self._row_muted.append(frozenset())
+            self._row_watched.append(frozenset())
         c = self._c
         profile, session, prefs = state.profile, state.session, state.profile.preferences
         c["chat_id"][row] = context.chat_id
@@ -153,6 +159,7 @@ class ShardColumns:
         c["tier"][row] = TIER_CODE[profile.tier]
         c["push"][row] = prefs.push_enabled
         c["want_types"][row] = type_mask(prefs.opportunity_types)
+        c["watch_only"][row] = prefs.watch_only
         c["min_profit"][row] = prefs.min_profit_pct
         c["dnd_until"][row] = _NEG_INF if prefs.dnd_until is None else prefs.dnd_until
         c["pierce"][row] = prefs.high_priority_pierces_dnd
@@ -164,38 +171,26 @@ class ShardColumns:
         c["exchanges"][row] = self.exchanges.mask(profile.exchanges)
         c["restricted"][row] = profile.trading_restricted
         c["region_blocked"][row] = self.policy.region_blocked(profile.region)
-        self._set_muted(row, prefs.muted_pairs)
+        set_pairs(self.muted, self._row_muted, row, prefs.muted_pairs)
+        set_pairs(self.watched, self._row_watched, row, prefs.watchlist)
         return row
-
-    def _set_muted(self, row: int, pairs: frozenset[str]) -> None:
-        old = self._row_muted[row]
-        for pair in old - pairs:
-            rows = self.muted[pair]
-            rows.discard(row)
-            if not rows:
-                del self.muted[pair]
-        for pair in pairs - old:
-            self.muted.setdefault(pair, set()).add(row)
-        self._row_muted[row] = pairs
 
     def remove(self, chat_id: int) -> bool:
         """Remove a chat's row (the last row moves into its place)."""
         row = self._row.pop(chat_id, None)
         if row is None:
             return False
-        self._set_muted(row, frozenset())
+        set_pairs(self.muted, self._row_muted, row, frozenset())
+        set_pairs(self.watched, self._row_watched, row, frozenset())
         last = self.n - 1
         if row != last:
             for arr in self._c.values():
                 arr[row] = arr[last]
-            moved_pairs = self._row_muted[last]
-            for pair in moved_pairs:
-                rows = self.muted[pair]
-                rows.discard(last)
-                rows.add(row)
-            self._row_muted[row] = moved_pairs
+            move_pairs(self.muted, self._row_muted, last, row)
+            move_pairs(self.watched, self._row_watched, last, row)
             self._row[int(self._c["chat_id"][row])] = row
         self._row_muted.pop()
+        self._row_watched.pop()
         self.n = last
         return True
 
@@ -278,11 +273,9 @@ def evaluate_reasons(
         (Reason.PUSH_OFF, ~c["push"]),
         (Reason.TYPE_UNWANTED, (c["want_types"] & tbit) == 0),
     ]
-    muted = np.zeros(n, np.bool_)
-    muted_rows = columns.muted.get(opp.symbol)
-    if muted_rows:
-        muted[np.fromiter(muted_rows, dtype=np.int64, count=len(muted_rows))] = True
-    checks.append((Reason.PAIR_MUTED, muted))
+    checks.append((Reason.PAIR_MUTED, rows_mask(n, columns.muted.get(opp.symbol))))
+    watched = rows_mask(n, columns.watched.get(opp.symbol))
+    checks.append((Reason.NOT_WATCHED, c["watch_only"] & ~watched))
     checks.append((Reason.MIN_PROFIT, ~(opp.expected_profit_pct >= c["min_profit"])))
     if not defer_quiet:
         dnd = now < c["dnd_until"]

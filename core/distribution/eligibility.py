@@ -58,7 +58,8 @@ def type_mask(types: frozenset[OpportunityType] | set[OpportunityType]) -> int:
 
 
 class Reason(IntEnum):
-    """Why a recipient is not eligible; the order is the evaluation order."""
+    """Why a recipient is not eligible; the order is the evaluation order, except NOT_WATCHED
+    (added later, appended so stored codes keep their values)."""
 
     OK = 0
     NO_SESSION = 1
@@ -78,6 +79,7 @@ class Reason(IntEnum):
     EXCHANGE = 15
     RESTRICTED = 16
     REGION = 17
+    NOT_WATCHED = 18  # evaluated right after PAIR_MUTED (values are codes, not the order)
 
     @property
     def layer(self) -> int | None:
@@ -102,6 +104,7 @@ _META: dict[Reason, tuple[int | None, str, str]] = {
     Reason.PUSH_OFF: (3, "L3:push_off", "push notifications switched off"),
     Reason.TYPE_UNWANTED: (3, "L3:type_unwanted", "opportunity type not wanted"),
     Reason.PAIR_MUTED: (3, "L3:pair_muted", "pair muted"),
+    Reason.NOT_WATCHED: (3, "L3:not_watched", "pair not on the user's watchlist (only-these mode)"),
     Reason.MIN_PROFIT: (3, "L3:min_profit", "below the user's minimum profit"),
     Reason.DND: (3, "L3:dnd", "do not disturb"),
     Reason.ACTIVE_HOURS: (3, "L3:active_hours", "outside the user's active hours"),
@@ -147,7 +150,13 @@ _PUSH_ONLY = frozenset(
     }
 )
 _USER_FILTERS = frozenset(
-    {Reason.TYPE_UNWANTED, Reason.PAIR_MUTED, Reason.MIN_PROFIT, Reason.EXCHANGE}
+    {
+        Reason.TYPE_UNWANTED,
+        Reason.PAIR_MUTED,
+        Reason.NOT_WATCHED,
+        Reason.MIN_PROFIT,
+        Reason.EXCHANGE,
+    }
 )
 APPLIES: dict[Use, frozenset[Reason]] = {
     Use.PUSH: frozenset(Reason) - {Reason.OK},
@@ -248,6 +257,8 @@ def first_failure(
             return Reason.TYPE_UNWANTED, f"{opp.type.value} not wanted"
         if opp.symbol in prefs.muted_pairs:
             return Reason.PAIR_MUTED, f"{opp.symbol} muted"
+        if prefs.watch_only and opp.symbol not in prefs.watchlist:
+            return Reason.NOT_WATCHED, f"{opp.symbol} not on the watchlist"
         if not opp.expected_profit_pct >= prefs.min_profit_pct:
             return Reason.MIN_PROFIT, f"{opp.expected_profit_pct:g}% < {prefs.min_profit_pct:g}%"
     if Reason.DND in asks and not defer_quiet:

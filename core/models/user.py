@@ -37,6 +37,10 @@ class Preferences(BaseModel):
     push_enabled: bool = True
     opportunity_types: frozenset[OpportunityType] = frozenset(OpportunityType)
     muted_pairs: frozenset[str] = frozenset()
+    # The watchlist narrows alerts only when `watch_only` is on ("only these pairs"); off, the
+    # list is kept but every pair except the muted ones reaches the user.
+    watchlist: frozenset[str] = frozenset()
+    watch_only: bool = False
     min_profit_pct: float = 0.0
     timezone: str = "UTC"
     active_hours: tuple[int, int] = (0, 24)

@@ -15,7 +15,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from core.models import OnboardingState, OpportunityType, RiskTolerance, UserProfile
 from messaging.ui.callbacks import OnboardingCB, SessionCB, SettingsCB
 
-# Exchanges users can pick, with their display names.
+# Display names of exchanges; which are offered is the market's list (`MarketCatalogue`).
 EXCHANGES: Final[dict[str, str]] = {
     "binance": "Binance",
     "bybit": "Bybit",
@@ -81,6 +81,9 @@ class Act:
     PIERCE: Final = "pierce"  # value: "1" | "0"
     RISK: Final = "risk"  # value: low | medium | high
     EXCHANGE: Final = "exch"  # value: "+binance" | "-binance"
+    WATCH: Final = "watch"  # value: "" (asks for a pair to be typed)
+    UNWATCH: Final = "unwatch"  # value: "BTC/USDT"
+    WATCH_ONLY: Final = "wonly"  # value: "1" only the watchlist | "0" everything except muted
     FINISH: Final = "finish"  # value: "" (resumes onboarding)
     CANCEL: Final = "cancel"  # value: "" (stops waiting for typed input)
 
@@ -95,6 +98,7 @@ class Page:
     DND: Final = "dnd"
     RISK: Final = "risk"
     EXCHANGES: Final = "exch"
+    WATCH: Final = "watch"
 
 
 PAGES: Final[frozenset[str]] = frozenset(
@@ -108,6 +112,7 @@ PAGES: Final[frozenset[str]] = frozenset(
         Page.DND,
         Page.RISK,
         Page.EXCHANGES,
+        Page.WATCH,
     }
 )
 
@@ -219,10 +224,18 @@ def onboarding_risk(risk: RiskTolerance) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[row, *_ob_nav(Step.RISK)])
 
 
-def onboarding_exchanges(selected: frozenset[str]) -> InlineKeyboardMarkup:
+def exchange_label(name: str) -> str:
+    return EXCHANGES.get(name, name.capitalize())
+
+
+def onboarding_exchanges(selected: frozenset[str], offered: Sequence[str]) -> InlineKeyboardMarkup:
+    """Toggles for the exchanges the market has (`offered`), not every name we can label."""
     buttons = [
-        _btn(f"{_mark(ex in selected)} {label}", _ob(Step.EXCHANGES, toggle_value(ex, selected)))
-        for ex, label in EXCHANGES.items()
+        _btn(
+            f"{_mark(ex in selected)} {exchange_label(ex)}",
+            _ob(Step.EXCHANGES, toggle_value(ex, selected)),
+        )
+        for ex in offered
     ]
     rows = _chunks(buttons, 3)
     return InlineKeyboardMarkup(inline_keyboard=rows + _ob_nav(Step.EXCHANGES))
@@ -249,7 +262,9 @@ def _count(selected: frozenset[str], every: int) -> str:
     return "all" if not selected or len(selected) >= every else str(len(selected))
 
 
-def settings_main(profile: UserProfile, now: float) -> InlineKeyboardMarkup:
+def settings_main(
+    profile: UserProfile, now: float, *, exchanges_offered: int = len(EXCHANGES)
+) -> InlineKeyboardMarkup:
     p = profile.preferences
     dnd = "on" if p.in_dnd(now) else "off"
     rows: Rows = [
@@ -267,6 +282,12 @@ def settings_main(profile: UserProfile, now: float) -> InlineKeyboardMarkup:
             _btn(f"🔇 Muted pairs ({len(p.muted_pairs)}) ›", _set(Act.OPEN, Page.MUTED)),
         ],
         [
+            _btn(
+                f"👀 Watchlist: {'only these' if p.watch_only else 'off'} ({len(p.watchlist)}) ›",
+                _set(Act.OPEN, Page.WATCH),
+            )
+        ],
+        [
             _btn(f"💰 Min profit {p.min_profit_pct:g}% ›", _set(Act.OPEN, Page.PROFIT)),
             _btn(f"⚖️ Risk: {p.risk_tolerance.value} ›", _set(Act.OPEN, Page.RISK)),
         ],
@@ -277,7 +298,7 @@ def settings_main(profile: UserProfile, now: float) -> InlineKeyboardMarkup:
         [_btn(f"🌙 Do Not Disturb: {dnd} ›", _set(Act.OPEN, Page.DND))],
         [
             _btn(
-                f"🏦 Exchanges: {_count(profile.exchanges, len(EXCHANGES))} ›",
+                f"🏦 Exchanges: {_count(profile.exchanges, exchanges_offered)} ›",
                 _set(Act.OPEN, Page.EXCHANGES),
             ),
         ],
@@ -308,7 +329,21 @@ def settings_profit(current: float) -> InlineKeyboardMarkup:
         _btn(f"{'✅ ' if pct == current else ''}{pct:g}%", _set(Act.PROFIT, profit_value(pct)))
         for pct in PROFITS
     ]
-    return InlineKeyboardMarkup(inline_keyboard=[row, _back()])
+    typed = [_btn("⌨️ Type a value", _set(Act.PROFIT))]
+    return InlineKeyboardMarkup(inline_keyboard=[row, typed, _back()])
+
+
+def settings_watch(pairs: frozenset[str], only: bool) -> InlineKeyboardMarkup:
+    """The watchlist: its mode, a remove button per pair, and a way to add one."""
+    mode = [
+        _btn(f"{'✅ ' if not only else ''}Everything except muted", _set(Act.WATCH_ONLY, "0")),
+        _btn(f"{'✅ ' if only else ''}Only these pairs", _set(Act.WATCH_ONLY, "1")),
+    ]
+    remove = [
+        _btn(f"➖ {pair}", _set(Act.UNWATCH, pair)) for pair in sorted(pairs)[:MAX_UNMUTE_BUTTONS]
+    ]
+    rows = [mode, *_chunks(remove, 2), [_btn("➕ Add a pair", _set(Act.WATCH))], _back()]
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def settings_timezone(current: str) -> InlineKeyboardMarkup:
@@ -354,23 +389,57 @@ def settings_risk(current: RiskTolerance) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[row, _back()])
 
 
-def _exchange_toggles(action: str, selected: frozenset[str]) -> Rows:
+def _exchange_toggles(action: str, selected: frozenset[str], offered: Sequence[str]) -> Rows:
     buttons = [
-        _btn(f"{_mark(ex in selected)} {label}", _set(action, toggle_value(ex, selected)))
-        for ex, label in EXCHANGES.items()
+        _btn(
+            f"{_mark(ex in selected)} {exchange_label(ex)}",
+            _set(action, toggle_value(ex, selected)),
+        )
+        for ex in offered
     ]
     return _chunks(buttons, 3)
 
 
-def settings_exchanges(selected: frozenset[str]) -> InlineKeyboardMarkup:
+def settings_exchanges(selected: frozenset[str], offered: Sequence[str]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        inline_keyboard=[*_exchange_toggles(Act.EXCHANGE, selected), _back()]
+        inline_keyboard=[*_exchange_toggles(Act.EXCHANGE, selected, offered), _back()]
     )
 
 
 def settings_input(back_to: str) -> InlineKeyboardMarkup:
     """Shown while waiting for typed input: a way out."""
     return InlineKeyboardMarkup(inline_keyboard=[[_btn("✖️ Cancel", _set(Act.CANCEL, back_to))]])
+
+
+def did_you_mean(pair: str, action: str) -> InlineKeyboardMarkup:
+    """One button taking the suggested pair (`action`: mute or watch), and Cancel."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [_btn(f"✅ {pair}", _set(action, pair))],
+            [_btn("✖️ Cancel", _set(Act.CANCEL, Page.MUTED if action == Act.MUTE else Page.WATCH))],
+        ]
+    )
+
+
+def confirm_logout() -> InlineKeyboardMarkup:
+    """/logout asks first: ending the session stops every alert."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text="👋 Yes, log me out", callback_data=SessionCB(action="logout").pack()
+                ),
+                InlineKeyboardButton(
+                    text="✖️ Stay logged in", callback_data=SessionCB(action="stay").pack()
+                ),
+            ]
+        ]
+    )
+
+
+def finish_onboarding() -> InlineKeyboardMarkup:
+    """Offered by a resumed /start while onboarding is unfinished."""
+    return InlineKeyboardMarkup(inline_keyboard=[[_btn("🚀 Finish onboarding", _set(Act.FINISH))]])
 
 
 def keep_session() -> InlineKeyboardMarkup:

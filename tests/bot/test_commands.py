@@ -79,11 +79,23 @@ async def test_opportunities_shows_what_the_tier_allows_and_counts_against_caps(
     buttons = [row[0]["callback_data"] for row in shown["reply_markup"]["inline_keyboard"]]
     assert buttons == ["op:details:opp2", "op:details:opp1"]
     # The footer counts both caps: 2 of the hour's 2 are used, 3 of the day's 5 remain.
-    assert "0 left this hour, 3 today on your plan." in shown["text"]
+    assert "Left today: 3 · this hour: 0" in shown["text"]
+    assert "1 more needs quota: it resets at 2026-01-01 01:00 UTC." in shown["text"]
+    # Asking again within the repeat window shows the same two for free (issue 15).
+    await botenv.send(1, "/opportunities")
+    again = await botenv.last(1)
+    assert "2 seen in the last 10 min: free." in again["text"]
+    assert "Left today: 3 · this hour: 0" in again["text"]
+    buttons = [row[0]["callback_data"] for row in again["reply_markup"]["inline_keyboard"]]
+    assert buttons == ["op:details:opp2", "op:details:opp1"]
+    # Ten minutes later (same hour) a view is charged again, and the hour has nothing left:
+    # refused, and the refusal charges nothing.
+    botenv.clock.advance(seconds=botenv.services.settings.opportunities.repeat_view_free_seconds)
     await botenv.send(1, "/opportunities")
     assert "used your Free allowance" in (await botenv.last(1))["text"]
     shown_events = botenv.services.events.named(EventName.OPPORTUNITIES_SHOWN)
-    assert [e.attrs["opportunity_id"] for e in shown_events] == ["opp2", "opp1"]
+    # Shown twice (events record each showing), charged once (the session's count).
+    assert [e.attrs["opportunity_id"] for e in shown_events] == ["opp2", "opp1"] * 2
     s = await botenv.services.sessions.store.get(1)
     assert s is not None and s.opportunities_received == 2
     day, hour = await botenv.services.quota.used(1, now)

@@ -135,6 +135,7 @@ async def test_a_completed_user_starting_a_new_session_is_not_onboarded_again(
     for step in ("welcome", "tier", "types", "schedule", "risk", "exchanges"):
         await click(env, 1, mid, f"ob:{step}:next")
     await env.send(1, "/logout")
+    await env.press(1, (await env.last(1))["message_id"], "sess:logout")  # confirm
     await env.send(1, "/start")
     assert "/opportunities" in (await env.last(1))["text"]
     assert len([s for s in steps(env) if s[1] == "shown" and s[0] == "welcome"]) == 1
@@ -241,13 +242,14 @@ async def test_the_last_opportunity_type_cannot_be_turned_off(botenv: BotEnv) ->
     mid = (await onboarding_message(env, 1))["message_id"]
     for step in ("welcome", "tier"):
         await click(env, 1, mid, f"ob:{step}:next")
+    # Free includes funding only: the types outside the plan go, funding stays (issue 15).
     await click(env, 1, mid, "ob:types:-arbitrage")
-    await click(env, 1, mid, "ob:types:-funding")
-    msg = await click(env, 1, mid, "ob:types:-technical")
+    await click(env, 1, mid, "ob:types:-technical")
+    msg = await click(env, 1, mid, "ob:types:-funding")
     assert (await env.callback_answers(1))[-1]["text"] == LAST_TYPE
-    assert "ob:types:-technical" in buttons(msg)
+    assert "ob:types:-funding" in buttons(msg)
     types = (await env.services.profiles.get(1)).preferences.opportunity_types
-    assert types == {OpportunityType.TECHNICAL}
+    assert types == {OpportunityType.FUNDING}
 
 
 async def test_the_exchanges_step_asks_for_no_api_keys_and_an_old_keys_button_saves_nothing(
@@ -273,6 +275,7 @@ async def test_onboarding_buttons_without_a_session_ask_for_start(botenv: BotEnv
     await env.send(1, "/start")
     mid = (await onboarding_message(env, 1))["message_id"]
     await env.send(1, "/logout")
+    await env.press(1, (await env.last(1))["message_id"], "sess:logout")  # confirm
     await env.press(1, mid, "ob:welcome:next")
     answer = (await env.callback_answers(1))[-1]
     assert answer["text"] == templates.TERMINATED and answer["show_alert"]

@@ -86,8 +86,8 @@ async def test_every_settings_button_saves_at_once_emits_an_event_and_rerenders(
     assert "Push alerts: off" in msg["plain_text"] and "set:push:1" in buttons(msg)
 
     await click(env, 1, mid, "set:open:types")
-    msg = await click(env, 1, mid, "set:type:-funding")
-    assert "set:type:+funding" in buttons(msg)
+    msg = await click(env, 1, mid, "set:type:-technical")  # not the plan's only type
+    assert "set:type:+technical" in buttons(msg)
     await click(env, 1, mid, "set:open:")
 
     await click(env, 1, mid, "set:open:profit")
@@ -121,25 +121,25 @@ async def test_every_settings_button_saves_at_once_emits_an_event_and_rerenders(
     await click(env, 1, mid, "set:open:")
     await click(env, 1, mid, "set:open:exch")
     await click(env, 1, mid, "set:exch:+kraken")
-    msg = await click(env, 1, mid, "set:exch:+coinbase")
-    assert "Kraken, Coinbase" in msg["plain_text"] or "Coinbase, Kraken" in msg["plain_text"]
+    msg = await click(env, 1, mid, "set:exch:+okx")
+    assert "Kraken, OKX" in msg["plain_text"] or "OKX, Kraken" in msg["plain_text"]
     msg = await click(env, 1, mid, "set:exch:-kraken")
     assert "never paste keys" in msg["plain_text"]
 
     profile = await env.services.profiles.get(1)
     prefs = profile.preferences
     assert prefs.push_enabled is False
-    assert prefs.opportunity_types == {OpportunityType.ARBITRAGE, OpportunityType.TECHNICAL}
+    assert prefs.opportunity_types == {OpportunityType.ARBITRAGE, OpportunityType.FUNDING}
     assert prefs.min_profit_pct == 0.5
     assert prefs.timezone == "Asia/Tokyo"
     assert prefs.active_hours == (9, 18)
     assert prefs.dnd_until is None
     assert prefs.high_priority_pierces_dnd is True
     assert prefs.risk_tolerance is RiskTolerance.LOW
-    assert profile.exchanges == {"coinbase"}
+    assert profile.exchanges == {"okx"}
     assert changes(env) == [
         ("push_enabled", "0"),
-        ("opportunity_types", "arbitrage,technical"),
+        ("opportunity_types", "arbitrage,funding"),
         ("min_profit_pct", "0.5"),
         ("timezone", "Asia/Tokyo"),
         ("active_hours", "9-18"),
@@ -148,8 +148,8 @@ async def test_every_settings_button_saves_at_once_emits_an_event_and_rerenders(
         ("dnd_until", ""),
         ("risk_tolerance", "low"),
         ("exchanges", "kraken"),
-        ("exchanges", "coinbase,kraken"),
-        ("exchanges", "coinbase"),
+        ("exchanges", "kraken,okx"),
+        ("exchanges", "okx"),
     ]
     # Everything happened in the one menu message.
     assert (await env.last(1))["message_id"] == mid
@@ -173,8 +173,10 @@ async def test_muting_a_typed_pair_and_unmuting_it_with_its_button(botenv: BotEn
     prompt = await click(env, 1, mid, "set:mute:")
     assert "BTC/USDT" in prompt["text"] and buttons(prompt) == ["set:cancel:muted"]
 
-    await env.send(1, "BTCUSDT")
-    assert "as BASE/QUOTE" in (await env.last(1))["plain_text"]
+    await env.send(1, "dogecoin please")  # not a pair the market knows (issue 15)
+    refused = await env.last(1)
+    assert "Did you mean DOGE/USDT?" in refused["plain_text"]
+    assert buttons(refused) == ["set:mute:DOGE/USDT", "set:cancel:muted"]
     await env.send(1, "eth-usdt")
     assert "Muted ETH/USDT" in (await env.last(1))["plain_text"]
     menu = await message_by_id(env, 1, mid)
@@ -197,7 +199,7 @@ async def test_invalid_typed_timezone_is_rejected_with_what_is_expected(botenv: 
     for bad in ("Mars/Olympus", "UTC+25", "../../etc/passwd", "x" * 300):
         await env.send(1, bad)
         assert (await env.last(1))["plain_text"].startswith(TZ_EXPECTED[:30])
-        assert "IANA timezone name" in (await env.last(1))["plain_text"]
+        assert "IANA name" in (await env.last(1))["plain_text"]
     assert (await env.services.profiles.get(1)).preferences.timezone == "UTC"
     await env.send(1, "america/new_york")
     assert "Timezone set to America/New_York" in (await env.last(1))["plain_text"]
@@ -266,12 +268,13 @@ async def test_the_last_type_stays_on_in_settings(botenv: BotEnv) -> None:
     env = botenv
     mid = await open_settings(env)
     await click(env, 1, mid, "set:open:types")
+    # Free includes funding only: it is the type that must stay (issue 15).
     await click(env, 1, mid, "set:type:-funding")
+    assert (await env.callback_answers(1))[-1]["text"] == LAST_TYPE
     await click(env, 1, mid, "set:type:-technical")
     await click(env, 1, mid, "set:type:-arbitrage")
-    assert (await env.callback_answers(1))[-1]["text"] == LAST_TYPE
     types = (await env.services.profiles.get(1)).preferences.opportunity_types
-    assert types == {OpportunityType.ARBITRAGE}
+    assert types == {OpportunityType.FUNDING}
 
 
 @pytest.mark.parametrize(
@@ -315,6 +318,7 @@ async def test_settings_buttons_without_a_session_ask_for_start(botenv: BotEnv) 
     env = botenv
     mid = await open_settings(env)
     await env.send(1, "/logout")
+    await env.press(1, (await env.last(1))["message_id"], "sess:logout")  # confirm
     await env.press(1, mid, "set:push:0")
     answer = (await env.callback_answers(1))[-1]
     assert answer["text"] == templates.TERMINATED and answer["show_alert"]

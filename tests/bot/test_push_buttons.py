@@ -44,6 +44,24 @@ async def test_mute_type_keeps_the_other_types_and_refuses_the_last(botenv: BotE
     assert "last opportunity type" in (await botenv.callback_answers(1))[-1]["text"]
 
 
+async def test_mute_type_from_a_card_keeps_the_last_type_the_plan_includes(
+    botenv: BotEnv,
+) -> None:
+    """A Free user (Funding is the plan's only type) who also selected Arbitrage cannot mute
+    Funding from a card, as /settings would refuse it: alerts would stop for good."""
+    now = botenv.clock.now()
+    await botenv.services.opportunities.put(sample(1, now, type=OpportunityType.FUNDING))
+    mid = await _with_message(botenv)
+    await botenv.services.profiles.update(
+        1, opportunity_types=frozenset({OpportunityType.ARBITRAGE, OpportunityType.FUNDING})
+    )
+    await botenv.press(1, mid, "op:mute_type:opp1")
+    types = (await botenv.services.profiles.get(1)).preferences.opportunity_types
+    assert OpportunityType.FUNDING in types
+    assert "your plan includes" in (await botenv.callback_answers(1))[-1]["text"]
+    assert not botenv.services.events.named("engagement.mute_type")
+
+
 async def test_votes_are_engagement_events(botenv: BotEnv) -> None:
     mid = await _with_message(botenv)
     await botenv.press(1, mid, "op:up:x1")
@@ -51,9 +69,12 @@ async def test_votes_are_engagement_events(botenv: BotEnv) -> None:
     votes = [(e.attrs["opportunity_id"], e.attrs["vote"])
              for e in botenv.services.events.named("engagement.feedback")]  # fmt: skip
     assert votes == [("x1", "up"), ("x2", "down")]
-    # Nothing ranks by votes yet, so the answers promise no tuning (issue [5/8]).
+    # Nothing ranks by votes yet, so the answers promise no tuning and say what a vote does now
+    # (issue #15).
     answers = [a["text"] for a in (await botenv.callback_answers(1))[-2:]]
-    assert answers[0] == "Thanks — noted."
+    recorded = "Thanks — your vote is recorded for analysis; it doesn't change your alerts yet."
+    assert answers[0] == recorded
+    assert answers[1].startswith(recorded)
     assert "mute" in answers[1] and not any("tune" in a for a in answers)
 
 

@@ -103,6 +103,7 @@ async def test_design_session_activity_examples_through_the_bot(botenv: BotEnv) 
 async def test_logout_ends_the_session_and_gates_again(botenv: BotEnv) -> None:
     await botenv.send(1, "/start")
     await botenv.send(1, "/logout")
+    await botenv.press(1, (await botenv.last(1))["message_id"], "sess:logout")  # confirm
     assert "logged out" in (await botenv.last(1))["text"]
     s = await botenv.services.sessions.store.get(1)
     assert s is not None and s.state is SessionState.TERMINATED
@@ -118,6 +119,7 @@ async def test_a_button_pressed_without_a_session_gets_an_alert(botenv: BotEnv) 
     message = with_buttons[-1]
     data = message["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
     await botenv.send(1, "/logout")
+    await botenv.press(1, (await botenv.last(1))["message_id"], "sess:logout")  # confirm
     await botenv.press(1, message["message_id"], data)
     answers = await botenv.callback_answers(1)
     assert answers[-1]["text"] == templates.TERMINATED

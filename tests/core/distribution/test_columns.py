@@ -103,6 +103,8 @@ def recipients(draw: st.DrawFn, now: float) -> tuple[RecipientState, ChatContext
             draw, frozenset(OpportunityType), st.frozensets(st.sampled_from(OpportunityType))
         ),
         muted_pairs=usually(draw, frozenset(), st.frozensets(st.sampled_from(PAIRS), max_size=2)),
+        watchlist=draw(st.frozensets(st.sampled_from(PAIRS), max_size=2)),
+        watch_only=usually(draw, False, st.booleans()),
         min_profit_pct=usually(draw, 0.0, st.sampled_from([0.0, 0.5, 0.8, 2.0])),
         timezone=zone,
         active_hours=draw(st.just((0, 24)) | edge | fixed),

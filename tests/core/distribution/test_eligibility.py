@@ -289,6 +289,8 @@ _USES_TABLE: list[tuple[str, RecipientState, dict[str, Any], tuple[bool, bool, b
      (True, True, False)),
     ("L3:pair_muted", recipient(prefs={"muted_pairs": frozenset({"BTC/USDT"})}), {},
      (True, True, False)),
+    ("L3:not_watched", recipient(prefs={"watchlist": frozenset({"ETH/USDT"}), "watch_only": True}),
+     {}, (True, True, False)),
     ("L3:min_profit", recipient(prefs={"min_profit_pct": 5.0}), {}, (True, True, False)),
     ("L3:dnd", recipient(prefs={"dnd_until": T0 + 60}), {}, (True, False, False)),
     ("L3:active_hours", recipient(prefs={"active_hours": (9, 17)}), {}, (True, False, False)),

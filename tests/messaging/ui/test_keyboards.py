@@ -47,7 +47,7 @@ def every_keyboard() -> list[InlineKeyboardMarkup]:
         kb.onboarding_types(EVERY, ARB),
         kb.onboarding_schedule((8, 22), "America/New_York"),
         kb.onboarding_risk(RiskTolerance.HIGH),
-        kb.onboarding_exchanges(frozenset(kb.EXCHANGES)),
+        kb.onboarding_exchanges(frozenset(kb.EXCHANGES), ("binance", "bybit", "okx", "kraken")),
         kb.onboarding_done(),
         kb.settings_main(profile(), 0.0),
         kb.settings_main(profile(prefs=Preferences(dnd_until=10.0, muted_pairs=muted)), 5.0),
@@ -58,7 +58,9 @@ def every_keyboard() -> list[InlineKeyboardMarkup]:
         kb.settings_hours((0, 24)),
         kb.settings_dnd(True, True),
         kb.settings_risk(RiskTolerance.LOW),
-        kb.settings_exchanges(frozenset({"okx"})),
+        kb.settings_exchanges(frozenset({"okx"}), ("binance", "bybit", "okx", "kraken")),
+        kb.settings_watch(muted, True),
+        kb.finish_onboarding(),
         kb.settings_input(Page.MUTED),
     ]
 
@@ -82,7 +84,10 @@ def test_every_button_carries_typed_callback_data_of_at_most_64_bytes(
         (Step.TYPES, kb.onboarding_types(EVERY, EVERY)),
         (Step.SCHEDULE, kb.onboarding_schedule((0, 24), "UTC")),
         (Step.RISK, kb.onboarding_risk(RiskTolerance.MEDIUM)),
-        (Step.EXCHANGES, kb.onboarding_exchanges(frozenset())),
+        (
+            Step.EXCHANGES,
+            kb.onboarding_exchanges(frozenset(), ("binance", "bybit", "okx", "kraken")),
+        ),
     ],
 )
 def test_every_onboarding_step_offers_next_and_skip_for_its_own_step(
@@ -126,10 +131,11 @@ def test_schedule_offers_hour_and_timezone_presets_with_the_current_ones_ticked(
 
 
 def test_exchanges_step_toggles_every_exchange() -> None:
-    markup = kb.onboarding_exchanges(frozenset({"binance"}))
-    assert {f"ob:exchanges:{'-' if ex == 'binance' else '+'}{ex}" for ex in kb.EXCHANGES} <= set(
-        data(markup)
-    )
+    markup = kb.onboarding_exchanges(frozenset({"binance"}), ("binance", "bybit", "okx", "kraken"))
+    offered = ("binance", "bybit", "okx", "kraken")
+    assert {f"ob:exchanges:{'-' if ex == 'binance' else '+'}{ex}" for ex in offered} == {
+        d for d in data(markup) if d.startswith("ob:exchanges:") and d[13] in "+-"
+    }
     assert "✅ Binance" in labels(markup)
 
 
