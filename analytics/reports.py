@@ -532,6 +532,40 @@ def experiments(con: duckdb.DuckDBPyConnection, w: Window, goal: str) -> Report:
 
 __all__ = ["REPORTS", "Report", "Window", "run_report", "to_csv", "to_json", "to_rich_table"]
 
+
+def revenue(con: duckdb.DuckDBPyConnection, w: Window) -> Report:
+    """Per tier, Telegram Stars paid in the window: successful payments (each charge once;
+    renewals among them), distinct payers, gross Stars, Stars refunded (refunds made in the
+    window; a repeated refund that changed nothing does not count) and net."""
+    sql = f"""
+    WITH paid AS (
+        SELECT tier, user_id, amount, coalesce(recurring, false) AS recurring
+        FROM payment WHERE name = 'payment.succeeded' AND tier IS NOT NULL AND {w.where()}
+    ),
+    refunded AS (
+        SELECT tier, sum(amount) AS stars FROM payment
+        WHERE name = 'payment.refunded' AND tier IS NOT NULL
+          AND coalesce(outcome, '') <> 'nothing' AND {w.where()}
+        GROUP BY tier
+    ),
+    gross AS (
+        SELECT tier, count(*) AS payments, count(*) FILTER (WHERE recurring) AS renewals,
+               count(DISTINCT user_id) AS payers, sum(amount) AS stars
+        FROM paid GROUP BY tier
+    )
+    SELECT tier,
+           CAST(coalesce(g.payments, 0) AS BIGINT) AS payments,
+           CAST(coalesce(g.renewals, 0) AS BIGINT) AS renewals,
+           CAST(coalesce(g.payers, 0) AS BIGINT) AS payers,
+           CAST(coalesce(g.stars, 0) AS BIGINT) AS gross_stars,
+           CAST(coalesce(r.stars, 0) AS BIGINT) AS refunded_stars,
+           CAST(coalesce(g.stars, 0) - coalesce(r.stars, 0) AS BIGINT) AS net_stars
+    FROM gross g FULL OUTER JOIN refunded r USING (tier)
+    ORDER BY tier
+    """
+    return _report(con, "revenue", sql)
+
+
 REPORTS: dict[str, Callable[..., Report]] = {
     "sessions": sessions,
     "onboarding": onboarding,
@@ -541,6 +575,7 @@ REPORTS: dict[str, Callable[..., Report]] = {
     "retention": retention,
     "push_outcomes": push_outcomes,
     "tiers": tiers,
+    "revenue": revenue,
     "experiments": experiments,
 }
 

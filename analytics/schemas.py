@@ -207,6 +207,21 @@ class MarketAttrs(_Attrs):
     stale: bool | None = Field(None, description="Whether the feed was stale")
 
 
+class PaymentAttrs(_Attrs):
+    tier: str | None = Field(None, description="The plan paid for (or refunded, or ended)")
+    amount: int | None = Field(None, description="Telegram Stars (whole)")
+    currency: str | None = Field(None, description="succeeded: XTR (Telegram Stars)")
+    charge_id: str | None = Field(None, description="telegram_payment_charge_id")
+    recurring: bool | None = Field(None, description="succeeded: a renewal of a subscription")
+    paid_until: float | None = Field(None, description="When the paid period ends (epoch s)")
+    ok: bool | None = Field(None, description="pre_checkout: whether the order was accepted")
+    reason: str | None = Field(None, description="Why a pre-checkout or payment was refused")
+    outcome: str | None = Field(
+        None, description="expired, refunded: fell_back (to Free), kept_tier or nothing"
+    )
+    admin: int | None = Field(None, description="refunded: the SuperAdmin who refunded")
+
+
 class OtherAttrs(_Attrs):
     pass
 
@@ -329,6 +344,14 @@ TABLES: dict[str, TableSpec] = {
             names_of_table("market"),
             "Sampled order-book tops as events. The books, prices and funding rates the engine "
             "receives are recorded apart, in the market-data lake (see Market data below).",
+        ),
+        TableSpec(
+            "payment",
+            1,
+            PaymentAttrs,
+            names_of_table("payment"),
+            "Plans paid in Telegram Stars: invoices, pre-checkout answers, payments (the "
+            "revenue), renewals, cancellations, lapses and refunds.",
         ),
         TableSpec(OTHER, 1, OtherAttrs, {}, "Events whose name has no known table."),
     )

@@ -36,7 +36,9 @@ from arbcast.runtime import Runtime
 from core.clock import OffsetClock
 from core.events import read_events
 from core.settings import load_settings
+from core.subscriptions import SubscriptionStore
 from emulator.server import EmulatorServer
+from messaging.outbox.subscription_expiry import subscription_expiry
 
 DEMO_TOKEN = "700000001:ARBCASTDEMOtokenForTheLocalEmulator01"
 ADMIN_ID = 1000
@@ -244,6 +246,8 @@ async def _script(
     await admin.say(f"/settier {ann.id} premium")
     await admin.say("/admin_stats")
 
+    await _stars_purchase(rt, dan, admin)
+
     await _engine(rt, ann, clock)
 
     _heading(f"7. {extra_users} more users at once: /start, /opportunities, /status")
@@ -257,6 +261,40 @@ async def _script(
         "(the emulator paces replies at Telegram's 1 message/s per chat)"
     )
     await run_pushes(rt, http, base, [u.id for u in crowd] + [ann.id])
+
+
+async def _stars_purchase(rt: Runtime, dan: DemoUser, admin: DemoUser) -> None:
+    """Dan buys Premium with Telegram Stars; the emulator plays Telegram and Dan's wallet."""
+    _heading("5b. Dan buys Premium with Telegram Stars: invoice, pre-checkout, payment")
+    await dan.say("/subscription")
+    await dan.press(await dan.last_message(), "Buy Premium")
+    invoice = await dan.last_message()
+    link = next(
+        b["url"] for row in invoice["reply_markup"]["inline_keyboard"] for b in row if "url" in b
+    )
+    console.print(f"[bold cyan]Dan[/] pays [white]{link}[/] in Telegram")
+    paid = await dan._post(f"/emulator/users/{dan.id}/pay", {"link": link, "wait": True})
+    console.print(
+        f"[magenta]pre-checkout answered ok; charge {paid['telegram_payment_charge_id']}, "
+        f"{paid['total_amount']} ⭐[/]"
+    )
+    await dan._new_replies(False)
+    charge = paid["telegram_payment_charge_id"]
+    console.print("[bold magenta]⏩ 30 days later Telegram renews the subscription…[/]")
+    await dan._post(
+        f"/emulator/users/{dan.id}/subscription/renew", {"charge_id": charge, "wait": True}
+    )
+    await dan._new_replies(False)
+    await dan.say("/subscription")
+    await dan.press(await dan.last_message(), "Cancel")
+    store = SubscriptionStore(rt.services.redis)
+    current = await store.get(dan.id)
+    lapse_at = (current.paid_until if current else 0.0) + 1
+    console.print("[bold magenta]⏩ …and once the paid period is over without a renewal:[/]")
+    fell_back = await subscription_expiry(rt.services).run_once(now=lapse_at)
+    tier = (await rt.services.profiles.get(dan.id)).tier
+    console.print(f"[magenta]{fell_back} lapsed subscription(s); Dan is on {tier.label} now[/]")
+    await admin.say(f"/refund {dan.id} {charge}")
 
 
 async def _engine(rt: Runtime, ann: DemoUser, clock: OffsetClock) -> None:
@@ -307,7 +345,7 @@ async def _reports(rt: Runtime) -> None:
     con = connect(storage)
     # "Now" is the demo's clock (eight days ahead of the wall clock by this point).
     now = datetime.fromtimestamp(rt.services.clock.now(), UTC)
-    for name in ("sessions", "onboarding", "validation", "distribution"):
+    for name in ("sessions", "onboarding", "validation", "distribution", "revenue"):
         report = run_report(
             con,
             name,

@@ -42,6 +42,7 @@ from core.store.embedded import EmbeddedRedis, env_or_embedded
 from core.store.keys import EVENTS_STREAM
 from core.tasks import Supervised, backoff_of, run_all
 from messaging.outbox.reminders import session_reminders
+from messaging.outbox.subscription_expiry import subscription_expiry
 from messaging.transport.telegram import create_bot
 from messaging.ui.commands import COMMANDS
 
@@ -68,6 +69,7 @@ class Runtime:
         self._sink_task: Supervised | None = None
         self._sink_stop = asyncio.Event()
         self._rollup_task: Supervised | None = None
+        self._expiry_task: Supervised | None = None
         self.poller: UpdatePoller | None = None
         self.ops: Ops | None = None
         self._services_started = False
@@ -115,6 +117,14 @@ class Runtime:
             self.settings, tokens=self.pushes.bot_tokens() if self.pushes else None
         )
         self.dp = create_dispatcher(self.settings, self.services)
+        if self.pushes is not None:  # the lapse message goes out through the push outbox
+            expiry = subscription_expiry(self.services)
+            self._expiry_task = Supervised(
+                "subscription expiry",
+                lambda: expiry.run(asyncio.Event()),
+                backoff=backoff_of(self.settings),
+            )
+            self._expiry_task.start()
         self.ops = Ops(self.services, self._redis, self.pushes)
         if self.settings.analytics.run_sink:
             self.sink = ParquetSink(
@@ -191,6 +201,8 @@ class Runtime:
                 await self.ops.stop()
 
         async def stop_pushes() -> None:
+            if self._expiry_task is not None:
+                await self._expiry_task.stop()
             if pushes is not None:
                 await pushes.stop()
 

@@ -247,10 +247,29 @@ def _engagement(t: _Templates) -> None:
           button="mute_type", type="funding")  # fmt: skip
 
 
+def _payment(t: _Templates) -> None:
+    # bot.handlers.subscription.buy; bot.handlers.payments.pre_checkout, successful_payment,
+    # refund; bot.handlers.subscription.cancel; messaging.outbox.subscription_expiry
+    t.add(0.25, EventName.PAYMENT_INVOICE, user_id=U, session_id=S, tier="premium", amount=3800)
+    t.add(0.2, EventName.PAYMENT_PRE_CHECKOUT, user_id=U, ok=True, tier="premium", amount=3800)
+    t.add(0.02, EventName.PAYMENT_PRE_CHECKOUT, user_id=U, ok=False, reason="price",
+          tier="premium", amount=1)  # fmt: skip
+    for w, recurring in ((0.2, False), (0.15, True)):
+        t.add(w, EventName.PAYMENT_SUCCEEDED, user_id=U, tier="premium", amount=3800,
+              currency="XTR", charge_id="c", recurring=recurring, paid_until=T0)  # fmt: skip
+    t.add(0.02, EventName.PAYMENT_DUPLICATE, user_id=U, charge_id="c", tier="premium",
+          reason="charge_seen")  # fmt: skip
+    t.add(0.05, EventName.PAYMENT_CANCELED, user_id=U, session_id=S, tier="premium",
+          charge_id="c", paid_until=T0)  # fmt: skip
+    t.add(0.08, EventName.PAYMENT_EXPIRED, ts=T0, user_id=U, tier="premium", outcome="fell_back")
+    t.add(0.03, EventName.PAYMENT_REFUNDED, user_id=U, tier="premium", amount=3800,
+          charge_id="c", outcome="fell_back", admin=9)  # fmt: skip
+
+
 def templates() -> Mix:
     """Every table's templates (one row each, as the sink writes it) and their weights."""
     t = _Templates()
     for part in (_session, _audit, _onboarding, _preferences, _opportunity, _distribution,
-                 _engagement):  # fmt: skip
+                 _engagement, _payment):  # fmt: skip
         part(t)
     return t.mix()

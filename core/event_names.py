@@ -64,6 +64,14 @@ class EventName:
 
     MARKET_SNAPSHOT: Final = "market.snapshot"
 
+    PAYMENT_INVOICE: Final = "payment.invoice"
+    PAYMENT_PRE_CHECKOUT: Final = "payment.pre_checkout"
+    PAYMENT_SUCCEEDED: Final = "payment.succeeded"
+    PAYMENT_DUPLICATE: Final = "payment.duplicate"
+    PAYMENT_CANCELED: Final = "payment.canceled"
+    PAYMENT_EXPIRED: Final = "payment.expired"
+    PAYMENT_REFUNDED: Final = "payment.refunded"
+
 
 E = EventName
 
@@ -111,6 +119,17 @@ CATALOGUE: Final[Mapping[str, str]] = MappingProxyType(
         "[7/8])",
         E.MARKET_SNAPSHOT: "A sampled order-book top of one exchange and symbol (not emitted "
         "yet: issue [4/8])",
+        E.PAYMENT_INVOICE: "Buy pressed: a Stars invoice link made for a plan (tier, amount)",
+        E.PAYMENT_PRE_CHECKOUT: "A pre-checkout query answered (ok; reason when refused; tier, "
+        "amount)",
+        E.PAYMENT_SUCCEEDED: "A successful_payment granted (tier, amount in Stars, charge_id, "
+        "recurring: a renewal, paid_until): one row per charge, the revenue",
+        E.PAYMENT_DUPLICATE: "A successful_payment whose charge was already granted (ignored)",
+        E.PAYMENT_CANCELED: "The user cancelled their Stars subscription (no renewal; the tier "
+        "stays until paid_until)",
+        E.PAYMENT_EXPIRED: "A subscription lapsed (paid_until passed without renewal): "
+        "outcome fell_back (to Free) or kept_tier (a SuperAdmin set another tier since)",
+        E.PAYMENT_REFUNDED: "A SuperAdmin refunded a charge (tier, amount, charge_id, outcome)",
     }
 )
 

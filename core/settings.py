@@ -111,6 +111,15 @@ class TierLimits(BaseModel):
         ),
     ] = 0.0
     price_usd_month: Annotated[float, Field(ge=0, description="Shown by /subscription")] = 0.0
+    stars_per_month: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=10_000,
+            description="Price in Telegram Stars per 30 days (a Stars subscription, at most "
+            "10000); 0: not for sale",
+        ),
+    ] = 0
 
 
 def _default_tiers() -> dict[Tier, TierLimits]:
@@ -134,6 +143,7 @@ def _default_tiers() -> dict[Tier, TierLimits]:
             push_cooldown_seconds=HOUR,
             opportunity_types=frozenset({OpportunityType.ARBITRAGE, OpportunityType.FUNDING}),
             price_usd_month=19,
+            stars_per_month=1_500,
         ),
         Tier.PREMIUM: TierLimits(
             daily_cap=100,
@@ -141,6 +151,7 @@ def _default_tiers() -> dict[Tier, TierLimits]:
             push_cooldown_seconds=600,
             opportunity_types=every,
             price_usd_month=49,
+            stars_per_month=3_800,
         ),
         Tier.ENTERPRISE: TierLimits(
             daily_cap=1000,
@@ -148,11 +159,26 @@ def _default_tiers() -> dict[Tier, TierLimits]:
             push_cooldown_seconds=60,
             opportunity_types=every,
             price_usd_month=199,
+            stars_per_month=10_000,
         ),
         Tier.SUPERADMIN: TierLimits(
             daily_cap=0, hourly_cap=0, push_cooldown_seconds=0, opportunity_types=every
         ),
     }
+
+
+class PaymentSettings(BaseModel):
+    """Plans paid in Telegram Stars (bot/handlers/payments.py, core/subscriptions.py)."""
+
+    expiry_interval_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="How often lapsed Stars subscriptions are found and fall back to Free",
+    )
+    expiry_batch: int = Field(
+        default=500, ge=1, le=10_000, description="Lapsed subscriptions handled per Redis read"
+    )
 
 
 class TelegramSettings(BaseModel):
@@ -261,6 +287,19 @@ class OpportunitySettings(BaseModel):
     max_shown: Annotated[
         int, Field(gt=0, le=20, description="Opportunities per /opportunities reply")
     ] = 5
+    repeat_view_free_seconds: Annotated[
+        float,
+        Field(
+            ge=0,
+            description="An opportunity /opportunities showed is free to see again for this long",
+        ),
+    ] = 600.0
+    min_profit_floor_pct: Annotated[
+        float, Field(gt=0, description="Smallest minimum profit a user may type (0 is also taken)")
+    ] = 0.05
+    min_profit_ceiling_pct: Annotated[
+        float, Field(gt=0, description="Largest minimum profit a user may type, %")
+    ] = 20.0
     ttl_seconds: Annotated[float, Field(gt=0, description="Live opportunities expire after")] = (
         900.0
     )
@@ -356,6 +395,7 @@ class Settings(BaseSettings):
 
     session: SessionSettings = SessionSettings()
     tiers: dict[Tier, TierLimits] = Field(default_factory=_default_tiers)
+    payments: PaymentSettings = PaymentSettings()
     telegram: TelegramSettings = TelegramSettings()
     events: EventSettings = EventSettings()
     opportunities: OpportunitySettings = OpportunitySettings()

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator import api_bot, api_messages
+from emulator import api_bot, api_messages, payments
 from emulator.context import ApiContext
 from emulator.errors import NOT_FOUND, UNAUTHORIZED, ApiError, bad_request
 from emulator.params import Params
@@ -34,6 +34,10 @@ METHODS: dict[str, Handler] = {
     "deleteMessage": api_messages.delete_message,
     "sendChatAction": api_messages.send_chat_action,
     "answerCallbackQuery": api_messages.answer_callback_query,
+    "createInvoiceLink": payments.create_invoice_link,
+    "answerPreCheckoutQuery": payments.answer_pre_checkout_query,
+    "refundStarPayment": payments.refund_star_payment,
+    "editUserStarSubscription": payments.edit_user_star_subscription,
 }
 _BY_LOWER = {name.lower(): name for name in METHODS}
 

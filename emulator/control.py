@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator import simulate
+from emulator import payer, simulate
 from emulator.botapi import STATE_KEY
 from emulator.errors import ControlError, EmulatorError
 from emulator.limits import parse_mode
@@ -91,6 +91,45 @@ async def user_callback(request: web.Request) -> web.Response:
     user_id = _int(request.match_info["user_id"], "user_id")
     update, query = simulate.user_callback(_state(request), _bot(request, body), user_id, body)
     return await _answer(update, body, {"callback_query_id": query.id})
+
+
+@routes.post("/emulator/users/{user_id}/pay")
+async def user_pay(request: web.Request) -> web.Response:
+    """The user pays an invoice link: pre-checkout, then (if the bot said ok) the payment."""
+    body = await _body(request)
+    user_id = _int(request.match_info["user_id"], "user_id")
+    outcome, update, details = await payer.pay(_state(request), _bot(request, body), user_id, body)
+    return await _answer(update, body, {"status": outcome, **details})
+
+
+@routes.post("/emulator/users/{user_id}/subscription/renew")
+async def subscription_renew(request: web.Request) -> web.Response:
+    """The next period of the subscription of charge_id is paid (a recurring payment)."""
+    body = await _body(request)
+    user_id = _int(request.match_info["user_id"], "user_id")
+    update, details = payer.renew(_state(request), _bot(request, body), user_id, body)
+    return await _answer(update, body, {"status": "paid", **details})
+
+
+@routes.post("/emulator/users/{user_id}/subscription/cancel")
+async def subscription_cancel(request: web.Request) -> web.Response:
+    """The user cancels in Telegram's UI: the bot is told nothing; no more renewals."""
+    body = await _body(request)
+    user_id = _int(request.match_info["user_id"], "user_id")
+    return web.json_response(payer.cancel(_bot(request, body), user_id, body))
+
+
+@routes.get("/emulator/payments")
+async def list_payments(request: web.Request) -> web.Response:
+    """The bot's invoices and charges, as the emulator sees them."""
+    payments = _bot(request, {}).payments
+    charges = [payer.charge_json(c) for c in payments.charges.values()]
+    invoices = [
+        {"link": i.link, "payload": i.payload, "amount": i.amount,
+         "subscription_period": i.subscription_period}
+        for i in payments.invoices.values()
+    ]  # fmt: skip
+    return web.json_response({"invoices": invoices, "charges": charges})
 
 
 async def _block(request: web.Request, blocked: bool) -> web.Response:
@@ -222,6 +261,7 @@ def _config_json(state: EmulatorState) -> dict[str, Any]:
         "webhook_retry_cap": config.webhook_retry_cap,
         "default_bot_token": config.default_bot_token,
         "callback_query_timeout": config.callback_query_timeout,
+        "pre_checkout_timeout": config.pre_checkout_timeout,
         "allow_insecure_webhooks": config.allow_insecure_webhooks,
     }
 
@@ -240,7 +280,8 @@ async def set_config(request: web.Request) -> web.Response:
             state.set_limits(parse_mode(str(body["limits"])))
         except EmulatorError as error:
             raise ControlError(400, str(error)) from None
-    for key in ("webhook_retry_base", "webhook_retry_cap", "callback_query_timeout"):
+    timeouts = ("callback_query_timeout", "pre_checkout_timeout")
+    for key in ("webhook_retry_base", "webhook_retry_cap", *timeouts):
         if key in body:
             value = body[key]
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:

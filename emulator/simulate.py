@@ -44,6 +44,12 @@ def _chat(bot: BotState, user: User, chat_id: int | None, chat_type: str | None)
     return chat
 
 
+def ensure_private_chat(bot: BotState, user_id: int, first_name: str | None) -> tuple[User, Chat]:
+    """The user and their private chat with the bot, created on first sight."""
+    user = _user(bot, user_id, first_name, None)
+    return user, _chat(bot, user, None, "private")
+
+
 def command_entities(text: str) -> list[dict[str, Any]]:
     """A bot_command entity for a leading /command or /command@bot, as Telegram sets it."""
     match = COMMAND_RE.match(text)

@@ -14,6 +14,7 @@ import aiohttp
 from emulator.config import EmulatorConfig
 from emulator.errors import ControlError
 from emulator.limits import Clock, LimitMode, RateLimiter
+from emulator.payment_state import Payments
 from emulator.stats import Stats
 from emulator.updates import PendingUpdate, UpdateQueue
 from emulator.webhook import WebhookConfig, WebhookDeliverer
@@ -123,6 +124,7 @@ class BotState:
     commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # The bot's ChatMember object in each group it was added to (my_chat_member).
     memberships: dict[int, dict[str, Any]] = field(default_factory=dict)
+    payments: Payments = field(default_factory=Payments)
     webhook: WebhookConfig | None = None
     deliverer: WebhookDeliverer | None = None
     _next_message_id: dict[int, int] = field(default_factory=dict)

@@ -1,5 +1,5 @@
-"""SuperAdmin commands: /admin_stats, /settier, /why, /restrict and /region. Everyone else is
-refused, and audited."""
+"""SuperAdmin commands: /admin_stats, /settier, /why, /restrict, /region and /refund. Everyone
+else is refused, and audited."""
 
 from __future__ import annotations
 
@@ -8,17 +8,19 @@ from datetime import UTC, date, datetime
 from html import escape
 from typing import Any, Final
 
-from aiogram import Router
+from aiogram import Bot, Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject, Filter
 from aiogram.types import Message
 
 from analytics.errors import AnalyticsError
 from analytics.overview import OUTCOMES, DayOverview, day_overview_async
+from bot.handlers.payments import refund
 from core.events import EventName
 from core.models import Tier, UserSession
 from core.services import Services
 from core.why import why
-from messaging.ui import templates
+from messaging.ui import plans, templates
 
 router: Final = Router(name=__name__)
 log = logging.getLogger(__name__)
@@ -126,7 +128,7 @@ def render_overview(o: DayOverview) -> str:
 
 @router.message(Command("settier", ignore_case=True), IsSuperAdmin())
 async def settier(
-    message: Message, command: CommandObject, services: Services, session: UserSession
+    message: Message, command: CommandObject, services: Services, session: UserSession, bot: Bot
 ) -> None:
     args = (command.args or "").split()
     if len(args) != 2 or not args[0].isdigit() or args[1].lower() not in Tier.__members__.values():
@@ -135,7 +137,27 @@ async def settier(
     target, tier = int(args[0]), Tier(args[1].lower())
     await services.profiles.set_tier(target, tier)
     _audit(services, session, "settier", True, target=target, tier=tier.value)
-    await message.answer(f"✅ User {target} is now on {tier.label}.")
+    told = ""
+    if target != session.user_id:
+        try:
+            await bot.send_message(target, plans.tier_changed(tier))
+        except TelegramAPIError as exc:  # never talked to the bot, or blocked it
+            told = f" (they could not be told: {escape(str(exc))})"
+    await message.answer(f"✅ User {target} is now on {tier.label}.{told}")
+
+
+@router.message(Command("refund", ignore_case=True), IsSuperAdmin())
+async def refund_command(
+    message: Message, command: CommandObject, services: Services, session: UserSession, bot: Bot
+) -> None:
+    args = (command.args or "").split()
+    if len(args) != 2 or not args[0].isdigit():
+        await message.answer("Usage: /refund &lt;user_id&gt; &lt;telegram_payment_charge_id&gt;")
+        return
+    target, charge_id = int(args[0]), args[1][:128]
+    _audit(services, session, "refund", True, target=target, charge_id=charge_id)
+    answer = await refund(services, bot, session.user_id, target, charge_id)
+    await message.answer(escape(answer))
 
 
 LAYERS: Final = {
@@ -214,7 +236,9 @@ async def region(
     await message.answer(f"✅ User {target}'s region is {escape(code or 'none')}{note}.")
 
 
-@router.message(Command("admin_stats", "settier", "why", "restrict", "region", ignore_case=True))
+@router.message(
+    Command("admin_stats", "settier", "why", "restrict", "region", "refund", ignore_case=True)
+)
 async def refused(message: Message, services: Services, session: UserSession) -> None:
     command = (message.text or "").split(maxsplit=1)[0]
     _audit(services, session, command.lstrip("/")[:32], False)

@@ -24,6 +24,7 @@ from bot.handlers.preferences import (
     LAST_TYPE,
     RISK_HELP,
     edit_or_send,
+    offered_exchanges,
     parse_toggle,
     save_member,
     save_preferences,
@@ -131,7 +132,7 @@ def render_step(
             f"{_heading(step, 'Your plan')}\n"
             f"Now: {templates.tier_line(profile.tier, limits)}.\n\n"
             f"{templates.tiers(settings.tiers, profile.tier)}\n"
-            f"Your user id: <code>{profile.user_id}</code> · /subscription shows this any time.",
+            "To upgrade, open /subscription and press Buy: you pay in Telegram Stars.",
             kb.onboarding_tier(),
         )
     if step == Step.TYPES:
@@ -173,7 +174,7 @@ def render_step(
             f"{_heading(step, 'Exchanges')}\n"
             "Select the exchanges you trade on; with none selected you get all of them.\n\n"
             f"{API_KEY_GUIDANCE}",
-            kb.onboarding_exchanges(profile.exchanges),
+            kb.onboarding_exchanges(profile.exchanges, offered_exchanges(settings)),
         )
     raise ValueError(step)
 
@@ -306,7 +307,15 @@ async def _answer(
             add, member = parse_toggle(value, {t.value for t in OpportunityType})
         except ValueError:
             return None
-        saved = await save_type(services, session, OpportunityType(member), add, source=source)
+        plan = services.settings.tier_limits((await services.profiles.get(session.user_id)).tier)
+        saved = await save_type(
+            services,
+            session,
+            OpportunityType(member),
+            add,
+            source=source,
+            plan_types=plan.opportunity_types,
+        )
         return ("Saved", True) if saved else (LAST_TYPE, False)
     if step == Step.SCHEDULE:
         kind, _, choice = value.partition("=")
@@ -327,7 +336,7 @@ async def _answer(
         return f"Risk tolerance {value}", True
     if step == Step.EXCHANGES:
         try:
-            add, member = parse_toggle(value, set(kb.EXCHANGES))
+            add, member = parse_toggle(value, offered_exchanges(services.settings))
         except ValueError:
             return None
         await save_member(services, session, "exchanges", member, add, source=source)

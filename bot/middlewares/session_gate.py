@@ -103,7 +103,8 @@ class SessionGate(BaseMiddleware):
                 _audit(services, user.id, session.session_id, command, True, "active", event)
             return await handler(event, data)
 
-        if command in OPEN_COMMANDS:
+        # A payment (a renewal comes monthly, long after any session) is granted without one.
+        if command in OPEN_COMMANDS or (isinstance(event, Message) and event.successful_payment):
             data["session"] = None
             _audit(services, user.id, None, command or "", True, "open", event)
             return await handler(event, data)

@@ -12,8 +12,12 @@ for the same reason.
 | ``arbcast:sessions:changed`` | channel | user ids whose session or profile changed; caches and push shards re-read them | pub/sub |
 | ``arbcast:user:{uid}`` | hash | profile: tier, preferences, exchanges (see `ProfileFields`) | permanent |
 | ``arbcast:users:tier:<tier>`` | set | user ids per tier, for admin statistics | permanent |
+| ``arbcast:sub:{uid}`` | hash | the user's Stars subscription: tier, charge (its first payment's charge id, for refunds and cancelling), paid_until, canceled (see `core/subscriptions.py`) | until it lapses or is refunded |
+| ``arbcast:subs:due`` | zset | user ids with a Stars subscription, scored by paid_until (the expiry loop reads the lapsed ones) | members removed when their subscription lapses or is refunded |
+| ``arbcast:payments:charges`` | hash | every processed ``telegram_payment_charge_id`` -> JSON (user, tier, amount, subscription charge, refunded): a payment delivered twice is granted once | permanent (one entry per payment) |
 | ``arbcast:quota:{uid}:d:<yyyymmdd>`` | string | opportunities counted today (UTC) | 2 days |
 | ``arbcast:quota:{uid}:h:<yyyymmddhh>`` | string | opportunities counted this hour (UTC) | 2 hours |
+| ``arbcast:quota:{uid}:views`` | zset | opportunity ids /opportunities charged the user for, scored by when: seen again within the window they are free | `opportunities.repeat_view_free_seconds` after the last charge |
 | ``arbcast:opp:<id>`` | string | an opportunity as JSON | `opportunities.ttl_seconds` |
 | ``arbcast:opps:live`` | zset | live opportunity ids scored by expiry | members pruned as they expire |
 | ``arbcast:opp:<id>:validation`` | list | the validation records (JSON) of one opportunity, oldest first | `opportunities.closed_retention_seconds` |
@@ -77,6 +81,8 @@ PUSH_STATS: Final = f"{PREFIX}:push:stats"
 RATE_LIMITER: Final = f"{PREFIX}:limiter"
 RATE_LIMITER_GRACE_S: Final = 60
 ACTOR_RESTARTS: Final = f"{PREFIX}:actors:restarts"
+SUBSCRIPTIONS_DUE: Final = f"{PREFIX}:subs:due"
+PAYMENT_CHARGES: Final = f"{PREFIX}:payments:charges"
 
 
 def session(user_id: int) -> str:
@@ -85,6 +91,10 @@ def session(user_id: int) -> str:
 
 def user(user_id: int) -> str:
     return f"{PREFIX}:user:{{{user_id}}}"
+
+
+def subscription(user_id: int) -> str:
+    return f"{PREFIX}:sub:{{{user_id}}}"
 
 
 def users_by_tier(tier: str) -> str:
@@ -97,6 +107,10 @@ def quota_day(user_id: int, yyyymmdd: str) -> str:
 
 def quota_hour(user_id: int, yyyymmddhh: str) -> str:
     return f"{PREFIX}:quota:{{{user_id}}}:h:{yyyymmddhh}"
+
+
+def quota_views(user_id: int) -> str:
+    return f"{PREFIX}:quota:{{{user_id}}}:views"
 
 
 def opportunity(opportunity_id: str) -> str:
@@ -158,6 +172,8 @@ class ProfileFields:
     PUSH: Final = "push"
     TYPES: Final = "types"
     MUTED_PAIRS: Final = "muted_pairs"
+    WATCHLIST: Final = "watchlist"
+    WATCH_ONLY: Final = "watch_only"
     MIN_PROFIT: Final = "min_profit"
     TIMEZONE: Final = "tz"
     ACTIVE_HOURS: Final = "hours"

@@ -23,7 +23,7 @@ class OpportunityCB(CallbackData, prefix="op"):
 
 
 class SessionCB(CallbackData, prefix="sess"):
-    action: str  # keep: the reminder's "keep my session"
+    action: str  # keep: the reminder's "keep my session"; logout | stay: /logout's confirmation
 
 
 class OpsAlertCB(CallbackData, prefix="ops"):
@@ -31,7 +31,12 @@ class OpsAlertCB(CallbackData, prefix="ops"):
     kind: str  # core.alerts.rules.AlertKind
 
 
+class PlanCB(CallbackData, prefix="plan"):
+    action: str  # buy: an invoice link for `tier`; cancel: stop renewing the Stars subscription
+    tier: str = ""
+
+
 # Every prefix our keyboards use; data with another prefix is not ours.
 PREFIXES: Final[frozenset[str]] = frozenset(
-    cb.__prefix__ for cb in (OnboardingCB, SettingsCB, OpportunityCB, SessionCB, OpsAlertCB)
+    cb.__prefix__ for cb in (OnboardingCB, SettingsCB, OpportunityCB, SessionCB, OpsAlertCB, PlanCB)
 )

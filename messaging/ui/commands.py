@@ -22,11 +22,12 @@ COMMANDS: Final[tuple[CommandSpec, ...]] = (
     CommandSpec("opportunities", "Live opportunities for you"),
     CommandSpec("settings", "Your preferences (alias /preferences)"),
     CommandSpec("dnd", "Do Not Disturb: /dnd 2h, /dnd off"),
-    CommandSpec("subscription", "Tiers and what they give"),
+    CommandSpec("subscription", "Plans, and buying one with Telegram Stars"),
     CommandSpec("status", "Your session"),
     CommandSpec("logout", "End your session"),
     CommandSpec("admin_stats", "Sessions and onboarding figures", admin_only=True),
     CommandSpec("settier", "Change a user's tier: /settier <user_id> <tier>", admin_only=True),
+    CommandSpec("refund", "Refund a Stars payment: /refund <user_id> <charge_id>", admin_only=True),
     CommandSpec(
         "why", "Why a user gets an opportunity or not: /why <user_id> <id>", admin_only=True
     ),

@@ -139,7 +139,13 @@ def _cap(n: int) -> str:
 
 def tier_line(tier: Tier, limits: TierLimits) -> str:
     types = ", ".join(sorted(t.label for t in limits.opportunity_types))
-    price = "free" if limits.price_usd_month == 0 else f"${limits.price_usd_month:g}/month"
+    price = (
+        f"{limits.stars_per_month} ⭐ per 30 days"
+        if limits.stars_per_month
+        else "free"
+        if limits.price_usd_month == 0
+        else f"${limits.price_usd_month:g}/month"
+    )
     delay = (
         f"; each alert {duration(limits.delay_seconds)} after the paid plans, if still open"
         if limits.delay_seconds
@@ -159,7 +165,7 @@ def tiers(table: Mapping[Tier, TierLimits], current: Tier) -> str:
             continue
         mark = " ← you" if tier is current else ""
         lines.append(tier_line(tier, limits) + mark)
-    lines.append("\nTo upgrade, contact support with your user id; an admin applies it at once.")
+    lines.append("\nPlans are paid in Telegram Stars, renew every 30 days and can be cancelled.")
     return "\n".join(lines)
 
 
@@ -169,8 +175,11 @@ def opportunities(
     now: float,
     *,
     left: tuple[int | None, int | None] = (None, None),
+    free: int = 0,
+    free_minutes: float = 0,
 ) -> str:
-    """The /opportunities reply; `left` is what the daily and hourly caps still allow."""
+    """The /opportunities reply; `left` is what the daily and hourly caps still allow, `free`
+    how many were shown again at no cost (seen within `free_minutes`)."""
     if not items:
         return (
             "🔎 No live opportunities match your tier and preferences right now. "
@@ -178,13 +187,27 @@ def opportunities(
         )
     parts = [f"<b>Live opportunities</b> ({len(items)})"]
     parts += ["\n".join(card(o, profile, now)) for o in items]
-    day, hour = left
-    if day is not None and (hour is None or day <= hour):
-        parts.append(f"<i>{day} left today on your plan.</i>")
-    elif hour is not None:
-        more = f", {day} today" if day is not None else ""
-        parts.append(f"<i>{hour} left this hour{more} on your plan.</i>")
+    notes = []
+    if free:
+        notes.append(f"{free} seen in the last {free_minutes:g} min: free.")
+    if left != (None, None):
+        notes.append(f"Left today: {_left(left[0])} · this hour: {_left(left[1])}")
+    if notes:
+        parts.append("<i>" + "\n".join(notes) + "</i>")
     return "\n\n".join(parts)
+
+
+def withheld_note(withheld: tuple[int, float] | None, tz: str) -> str:
+    """What the caps left out of an /opportunities reply, and when more is allowed."""
+    if withheld is None:
+        return ""
+    n, resets_at = withheld
+    verb = "needs" if n == 1 else "need"
+    return f"\n<i>{n} more {verb} quota: it resets at {when(resets_at, tz)}.</i>"
+
+
+def _left(n: int | None) -> str:
+    return "unlimited" if n is None else str(n)
 
 
 def quota_exhausted(tier: Tier, resets_at: float, tz: str) -> str:

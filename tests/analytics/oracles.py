@@ -388,3 +388,38 @@ def tiers(
         (t, a, s, al, d, c, round(100 * c / d, 2) if d else None, f)
         for t, (a, s, al, d, c, f) in sorted(rows.items())
     ]
+
+
+def revenue(
+    events: Iterable[Event], since: datetime | None, until: datetime | None
+) -> list[tuple[Any, ...]]:
+    """(tier, payments, renewals, payers, gross Stars, refunded Stars, net Stars) per tier in
+    the window, by tier name: payment.succeeded rows, and payment.refunded rows whose outcome
+    is not 'nothing'."""
+    figures: dict[str, dict[str, Any]] = defaultdict(
+        lambda: {"payments": 0, "renewals": 0, "payers": set(), "gross": 0, "refunded": 0}
+    )
+    for e in events:
+        tier, amount = e.attrs.get("tier"), e.attrs.get("amount")
+        if tier is None or not isinstance(amount, int) or not inside(e, since, until):
+            continue
+        if e.name == "payment.succeeded":
+            f = figures[str(tier)]
+            f["payments"] += 1
+            f["renewals"] += 1 if e.attrs.get("recurring") else 0
+            f["payers"].add(e.user_id)
+            f["gross"] += amount
+        elif e.name == "payment.refunded" and e.attrs.get("outcome") != "nothing":
+            figures[str(tier)]["refunded"] += amount
+    return [
+        (
+            tier,
+            f["payments"],
+            f["renewals"],
+            len(f["payers"]),
+            f["gross"],
+            f["refunded"],
+            f["gross"] - f["refunded"],
+        )
+        for tier, f in sorted(figures.items())
+    ]

@@ -82,6 +82,8 @@ async def test_the_demo_runs_every_step_and_reads_its_reports_back(
     by_tier = run_report(con, "tiers").rows
     assert by_tier == oracles.tiers(events, None, None)
     assert sum(r[3] for r in by_tier) > 0  # the demo's pushes are spread over its tiers
+    revenue = run_report(con, "revenue").rows
+    assert revenue == oracles.revenue(events, None, None) and revenue  # the Stars purchase
     sessions = run_report(con, "sessions").as_dicts()
     expected = oracles.sessions(events, None, None)
     for g, x in zip(sessions, expected, strict=True):

@@ -21,11 +21,13 @@ from bot.middlewares import session_gate
 from core.clock import ManualClock
 from core.distribution.settings import DeliverySettings
 from core.events import Event, EventName, MemoryEventLog
-from core.models import SessionState, UserSession
+from core.models import SessionState, Tier, UserSession
 from core.services import Services
+from core.subscriptions import Payment, SubscriptionStore
 from emulator.server import EmulatorServer
 from messaging.outbox.message import OutboxMessage
 from messaging.outbox.store import Outbox
+from messaging.outbox.subscription_expiry import SubscriptionExpiry
 from messaging.outbox.worker import DeliveryWorker
 from tests.messaging.conftest import TOKEN, TgEnv
 
@@ -107,6 +109,36 @@ def _emitted_elsewhere(services: Services, session: UserSession) -> None:
          opportunity_id="o1", type="arbitrage", priority="high", tier="free",
          channel="on_demand")  # fmt: skip
     emit(EventName.DETAILS, user_id=UID, session_id=sid, opportunity_id="o1", button="details")
+    # bot.handlers.subscription.buy, cancel; bot.handlers.payments.pre_checkout (ok, refused),
+    # successful_payment (granted, a charge seen before, an order not ours), refund
+    emit(EventName.PAYMENT_INVOICE, user_id=UID, session_id=sid, tier="premium", amount=3800)
+    emit(EventName.PAYMENT_PRE_CHECKOUT, user_id=UID, ok=True, reason=None, tier="premium",
+         amount=3800)  # fmt: skip
+    emit(EventName.PAYMENT_PRE_CHECKOUT, user_id=UID, ok=False, reason="wrong price",
+         tier="premium", amount=1)  # fmt: skip
+    for recurring in (False, True):
+        emit(EventName.PAYMENT_SUCCEEDED, user_id=UID, tier="premium", amount=3800,
+             currency="XTR", charge_id="c1", recurring=recurring, paid_until=now)  # fmt: skip
+    emit(EventName.PAYMENT_DUPLICATE, user_id=UID, charge_id="c1", tier="premium",
+         reason="charge_seen")  # fmt: skip
+    emit(EventName.PAYMENT_DUPLICATE, user_id=UID, charge_id="c2", reason="unknown_order")
+    emit(EventName.PAYMENT_CANCELED, user_id=UID, session_id=sid, tier="premium",
+         charge_id="c1", paid_until=now)  # fmt: skip
+    emit(EventName.PAYMENT_REFUNDED, user_id=UID, tier="premium", amount=3800, charge_id="c1",
+         outcome="fell_back", admin=9)  # fmt: skip
+
+
+async def _subscription_expiry(services: Services) -> None:
+    """messaging.outbox.subscription_expiry: a paid plan lapses and falls back to Free."""
+    store = SubscriptionStore(services.redis)
+    now = services.clock.now()
+    await store.grant(Payment("x1", UID, Tier.PREMIUM, 3800, now - 1, "x1"))
+    outbox = Outbox(services.redis, DeliverySettings(), events=services.events,
+                    clock=services.clock)  # fmt: skip
+    expiry = SubscriptionExpiry(
+        store, outbox, services.settings.payments, services.events, services.clock
+    )
+    await expiry.run_once()
 
 
 def _message(n: int, **fields: Any) -> OutboxMessage:
@@ -174,5 +206,6 @@ async def production_events(
     session = await _sessions(services, clock)
     _bot_side(services, session)
     _emitted_elsewhere(services, session)
+    await _subscription_expiry(services)
     await _delivery(services, log)
     return list(log.events)
