@@ -9,7 +9,7 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from bot.handlers.preferences import save_preferences
+from bot.handlers.preferences.saving import save_preferences
 from core.models import UserSession
 from core.services import Services
 from messaging.ui import templates

@@ -19,18 +19,11 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
-from bot.handlers.preferences import (
-    API_KEY_GUIDANCE,
-    LAST_TYPE,
-    RISK_HELP,
-    edit_or_send,
-    offered_exchanges,
-    parse_toggle,
-    save_member,
-    save_preferences,
-    save_type,
-    summary,
-)
+from bot.handlers.preferences.parsing import parse_toggle
+from bot.handlers.preferences.render import offered_exchanges, summary
+from bot.handlers.preferences.replies import edit_or_send
+from bot.handlers.preferences.saving import save_member, save_preferences, save_type
+from bot.handlers.preferences.texts import API_KEY_GUIDANCE, LAST_TYPE, RISK_HELP
 from bot.handlers.refusals import FORGED, refuse
 from bot.handlers.refusals import STALE as STALE_REASON
 from core.events import EventName, Scalar

@@ -1,0 +1,72 @@
+"""The minimum-profit page: a preset, or any value typed within the configured range."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from aiogram import F, Router
+from aiogram.filters import StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+
+from bot.filters import HAS_TEXT, NOT_COMMAND
+from bot.handlers.preferences.input_state import SettingsInput, typed_done, wait_for_input
+from bot.handlers.preferences.parsing import parse_min_profit
+from bot.handlers.preferences.render import profit_range
+from bot.handlers.preferences.replies import Outcome, answer_button
+from bot.handlers.preferences.saving import save_preferences
+from core.models import UserSession
+from core.services import Services
+from messaging.ui import keyboards as kb
+from messaging.ui.callbacks import SettingsCB
+from messaging.ui.keyboards import Act, Page
+
+router: Final = Router(name=__name__)
+
+
+@router.callback_query(SettingsCB.filter(F.action == Act.PROFIT))
+async def on_profit_button(
+    query: CallbackQuery,
+    callback_data: SettingsCB,
+    services: Services,
+    session: UserSession,
+    state: FSMContext,
+) -> None:
+    await answer_button(query, callback_data, services, session, state, _apply)
+
+
+async def _apply(
+    query: CallbackQuery,
+    cb: SettingsCB,
+    services: Services,
+    session: UserSession,
+    state: FSMContext,
+) -> Outcome:
+    value = cb.value
+    if not value:
+        prompt = (
+            "💰 Send your minimum profit in percent, for example <code>0.3</code> "
+            f"({profit_range(services.settings)}; 0 for no minimum)."
+        )
+        await wait_for_input(query, state, SettingsInput.min_profit, Page.PROFIT, prompt)
+        return None
+    if value not in {kb.profit_value(p) for p in kb.PROFITS}:
+        raise ValueError(value)
+    await save_preferences(services, session, {"min_profit_pct": float(value)})
+    return Page.PROFIT, f"Minimum profit {value}%"
+
+
+@router.message(StateFilter(SettingsInput.min_profit), HAS_TEXT, NOT_COMMAND)
+async def typed_min_profit(
+    message: Message, services: Services, session: UserSession, state: FSMContext
+) -> None:
+    o = services.settings.opportunities
+    value = parse_min_profit(message.text or "", o.min_profit_floor_pct, o.min_profit_ceiling_pct)
+    if value is None:
+        await message.answer(
+            f"Please send a percentage from {profit_range(services.settings)} (for example "
+            "<code>0.3</code>), or 0 for no minimum. Or press Cancel."
+        )
+        return
+    await save_preferences(services, session, {"min_profit_pct": value})
+    await typed_done(message, services, session, state, f"Minimum profit set to {value:g}%.")
