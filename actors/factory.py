@@ -32,11 +32,13 @@ from actors.rate_limiter import GlobalRateLimiter
 from actors.user_queue_shard import UserQueueShard
 from core.market.models import ExchangeInfo
 from core.settings import Settings
+from core.store.client import URL_FROM_ENVIRONMENT, for_actors
 
 log = logging.getLogger(__name__)
 
 # Restart forever; a call in flight when an actor dies is retried (the methods are idempotent:
 # coordinators dedupe opportunities by key, so a re-applied batch updates rather than duplicates).
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 _RESTARTABLE: dict[str, Any] = {"num_cpus": 0, "max_restarts": -1, "max_task_retries": 3}
 
 
@@ -44,13 +46,15 @@ def _named(cls: Any, name: str, namespace: str, *args: Any) -> Any:
     """The actor `name`: the running one, else a new one, remembered as created here.
 
     Ray keeps constructor arguments in its control plane, so none may carry a secret: actors
-    get `Settings.without_secrets()` and read the bot token from their own environment."""
+    get `Settings.without_secrets()` and read the bot token from their own environment, and a
+    Redis URL with a password is replaced by `URL_FROM_ENVIRONMENT` (read from REDIS_URL)."""
     for arg in args:
         if isinstance(arg, Settings) and arg.secrets_held():
             raise ActorsError(
                 f"actor {name} would be given {', '.join(arg.secrets_held())}: pass "
                 "settings.without_secrets() (actors read secrets from their environment)"
             )
+    args = recordable(args)
     try:
         ray.get_actor(name, namespace=namespace)
         existed = True
@@ -60,6 +64,14 @@ def _named(cls: Any, name: str, namespace: str, *args: Any) -> Any:
     if not existed:
         ownership.remember(namespace, name, handle)
     return handle
+
+
+def recordable(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """`args` as Ray may record them: a Redis URL that carries a password becomes
+    `URL_FROM_ENVIRONMENT` (the actor reads REDIS_URL from its own environment)."""
+    return tuple(
+        for_actors(a) if isinstance(a, str) and a.startswith(_REDIS_SCHEMES) else a for a in args
+    )
 
 
 def kill_created(settings: Settings, names: set[str] | None = None) -> list[str]:
@@ -80,6 +92,9 @@ def ensure_ray(settings: Settings) -> None:
         # The local Ray's workers inherit this process's environment: the push sender takes
         # the token from there, never from its (recorded) constructor arguments.
         os.environ["TELEGRAM_BOT_TOKEN"] = settings.telegram_bot_token.get_secret_value()
+    url = settings.redis_url
+    if settings.ray.address is None and url and for_actors(url) == URL_FROM_ENVIRONMENT:
+        os.environ["REDIS_URL"] = url  # likewise, when it carries a password
     main = threading.current_thread() is threading.main_thread()
     previous = signal.getsignal(signal.SIGTERM) if main else None
     ray.init(

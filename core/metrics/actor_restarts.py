@@ -13,14 +13,14 @@ from typing import Any
 import redis as redis_sync
 from redis.asyncio import Redis
 
-from core.store.client import answer
+from core.store.client import answer, resolve
 from core.store.keys import ACTOR_RESTARTS
 
 
 def record_restart(redis_url: str, actor: str, *, timeout: float = 2.0) -> int:
     """Count one restart of `actor`; returns its count."""
     client = redis_sync.Redis.from_url(
-        redis_url, socket_timeout=timeout, socket_connect_timeout=timeout
+        resolve(redis_url), socket_timeout=timeout, socket_connect_timeout=timeout
     )
     try:
         count: int = client.hincrby(ACTOR_RESTARTS, actor, 1)  # type: ignore[assignment]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, Final, TypeVar, cast
+from urllib.parse import urlsplit
 
 import redis.exceptions
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -39,6 +41,31 @@ PUBSUB_WAIT_SECONDS = 1.0
 _TRANSIENT_REPLIES = ("LOADING", "READONLY", "MISCONF", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN")
 
 
+# What an actor is given instead of a Redis URL that carries a password: Ray records actor
+# constructor arguments in its control plane, so the actor reads the URL from its own
+# environment (REDIS_URL), as it reads the bot token. A local Ray's workers inherit it from
+# the process that started Ray; a cluster's nodes export it (docs/cluster.md).
+URL_FROM_ENVIRONMENT: Final = "env:REDIS_URL"
+
+
+def for_actors(url: str) -> str:
+    """The Redis URL to hand an actor: `url` itself unless it carries a password."""
+    return URL_FROM_ENVIRONMENT if urlsplit(url).password else url
+
+
+def resolve(url: str) -> str:
+    """The Redis URL an actor was given, with `URL_FROM_ENVIRONMENT` read from REDIS_URL."""
+    if url != URL_FROM_ENVIRONMENT:
+        return url
+    found = os.environ.get("REDIS_URL")
+    if not found:
+        raise StoreUnavailableError(
+            "this process was told to read the Redis URL from REDIS_URL, which is not set: "
+            "export REDIS_URL on every Ray node (docs/cluster.md)"
+        )
+    return found
+
+
 def connect(
     url: str,
     *,
@@ -55,7 +82,7 @@ def connect(
     unavailable) instead of holding a webhook request forever. Blocking reads must wait less
     than it (see `blocking_wait`)."""
     pool = BlockingConnectionPool.from_url(
-        url,
+        resolve(url),
         decode_responses=True,
         max_connections=max_connections,
         timeout=pool_timeout,

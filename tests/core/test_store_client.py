@@ -16,7 +16,14 @@ import redis.exceptions
 
 from core.errors import StoreUnavailableError
 from core.settings import Settings
-from core.store.client import connect, connect_for, is_store_fault, store_errors
+from core.store.client import (
+    URL_FROM_ENVIRONMENT,
+    connect,
+    connect_for,
+    is_store_fault,
+    resolve,
+    store_errors,
+)
 from core.store.embedded import EmbeddedRedis
 
 
@@ -109,3 +116,17 @@ async def test_a_paused_redis_fails_a_call_after_the_socket_timeout(
 )
 def test_which_errors_are_store_faults(exc: BaseException, fault: bool) -> None:
     assert is_store_fault(exc) is fault
+
+
+async def test_an_actor_given_the_stand_in_connects_with_its_environments_url(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    client = connect(URL_FROM_ENVIRONMENT)
+    try:
+        assert await client.ping()
+    finally:
+        await client.aclose()
+    monkeypatch.delenv("REDIS_URL")
+    with pytest.raises(StoreUnavailableError, match="export REDIS_URL on every Ray node"):
+        resolve(URL_FROM_ENVIRONMENT)
