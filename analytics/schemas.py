@@ -146,7 +146,9 @@ class OpportunityAttrs(_Attrs):
     buy: str | None = Field(None, description="Exchange to buy on")
     sell: str | None = Field(None, description="Exchange to sell on")
     net_spread_pct: float | None = Field(None, description="Spread net of fees and slippage, %")
-    confidence: float | None = Field(None, description="Level 4 score in [0, 1]")
+    confidence: float | None = Field(
+        None, description="Level 4 calibrated probability, clamped to [0.01, 0.99]"
+    )
     priority: str | None = Field(None, description="high, medium, low")
 
 
