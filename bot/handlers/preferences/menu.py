@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
@@ -17,7 +17,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.filters import IS_COMMAND
 from bot.handlers.preferences.input_state import SettingsInput, leave_input
 from bot.handlers.preferences.render import render
-from bot.handlers.preferences.replies import Outcome, answer_button
+from bot.handlers.preferences.replies import Outcome, handle_buttons
 from bot.handlers.preferences.saving import save_preferences
 from core.models import UserSession
 from core.services import Services
@@ -48,17 +48,6 @@ async def show_settings(message: Message, services: Services, session: UserSessi
     await message.answer(text, reply_markup=markup)
 
 
-@router.callback_query(SettingsCB.filter(F.action.in_(ACTIONS)))
-async def on_menu_button(
-    query: CallbackQuery,
-    callback_data: SettingsCB,
-    services: Services,
-    session: UserSession,
-    state: FSMContext,
-) -> None:
-    await answer_button(query, callback_data, services, session, state, _apply)
-
-
 async def _apply(
     query: CallbackQuery,
     cb: SettingsCB,
@@ -80,3 +69,6 @@ async def _apply(
         await save_preferences(services, session, {"push_enabled": value == "1"})
         return Page.MAIN, "Push alerts on" if value == "1" else "Push alerts off"
     raise ValueError(action)
+
+
+handle_buttons(router, ACTIONS, _apply)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 from typing import Final
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -22,7 +22,7 @@ from bot.handlers.preferences.input_state import (
     wait_for_input,
 )
 from bot.handlers.preferences.parsing import parse_pair, unknown_pair
-from bot.handlers.preferences.replies import Outcome, answer_button
+from bot.handlers.preferences.replies import Outcome, handle_buttons
 from bot.handlers.preferences.saving import save_member, save_preferences
 from bot.handlers.preferences.texts import WATCH_EMPTY
 from core.market.catalogue import MarketCatalogue
@@ -36,17 +36,6 @@ from messaging.ui.keyboards import Act, Page
 router: Final = Router(name=__name__)
 
 ACTIONS: Final = (Act.MUTE, Act.UNMUTE, Act.WATCH, Act.UNWATCH, Act.WATCH_ONLY)
-
-
-@router.callback_query(SettingsCB.filter(F.action.in_(ACTIONS)))
-async def on_pairs_button(
-    query: CallbackQuery,
-    callback_data: SettingsCB,
-    services: Services,
-    session: UserSession,
-    state: FSMContext,
-) -> None:
-    await answer_button(query, callback_data, services, session, state, _apply)
 
 
 async def _apply(
@@ -130,3 +119,6 @@ async def typed_pair(
     await save_member(services, session, name, match.pair, True)
     done = "Muted" if muting else "Added to your watchlist:"
     await typed_done(message, services, session, state, f"{done} {escape(match.pair)}.")
+
+
+handle_buttons(router, ACTIONS, _apply)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -13,7 +13,7 @@ from bot.filters import HAS_TEXT, NOT_COMMAND
 from bot.handlers.preferences.input_state import SettingsInput, typed_done, wait_for_input
 from bot.handlers.preferences.parsing import parse_min_profit
 from bot.handlers.preferences.render import profit_range
-from bot.handlers.preferences.replies import Outcome, answer_button
+from bot.handlers.preferences.replies import Outcome, handle_buttons
 from bot.handlers.preferences.saving import save_preferences
 from core.models import UserSession
 from core.services import Services
@@ -22,17 +22,6 @@ from messaging.ui.callbacks import SettingsCB
 from messaging.ui.keyboards import Act, Page
 
 router: Final = Router(name=__name__)
-
-
-@router.callback_query(SettingsCB.filter(F.action == Act.PROFIT))
-async def on_profit_button(
-    query: CallbackQuery,
-    callback_data: SettingsCB,
-    services: Services,
-    session: UserSession,
-    state: FSMContext,
-) -> None:
-    await answer_button(query, callback_data, services, session, state, _apply)
 
 
 async def _apply(
@@ -70,3 +59,6 @@ async def typed_min_profit(
         return
     await save_preferences(services, session, {"min_profit_pct": value})
     await typed_done(message, services, session, state, f"Minimum profit set to {value:g}%.")
+
+
+handle_buttons(router, (Act.PROFIT,), _apply)

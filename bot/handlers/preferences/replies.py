@@ -7,9 +7,9 @@ so a forged value is refused, and the menu re-rendered, the same way on every pa
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 
-from aiogram import Bot
+from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -89,3 +89,19 @@ async def answer_button(
     page, note = outcome
     await rerender(query, services, session, page)
     await query.answer(note or None)
+
+
+def handle_buttons(router: Router, actions: Collection[str], apply: Apply) -> None:
+    """Give `router` its one settings-button handler: presses of `actions`, carried out by
+    `apply` (each group of pages has its own router, the answering is the same)."""
+
+    async def on_button(
+        query: CallbackQuery,
+        callback_data: SettingsCB,
+        services: Services,
+        session: UserSession,
+        state: FSMContext,
+    ) -> None:
+        await answer_button(query, callback_data, services, session, state, apply)
+
+    router.callback_query(SettingsCB.filter(F.action.in_(tuple(actions))))(on_button)

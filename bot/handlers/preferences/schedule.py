@@ -8,7 +8,7 @@ from __future__ import annotations
 from html import escape
 from typing import Final
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -17,7 +17,7 @@ from bot.filters import HAS_TEXT, NOT_COMMAND
 from bot.handlers.preferences.input_state import SettingsInput, typed_done, wait_for_input
 from bot.handlers.preferences.parsing import parse_hours, parse_timezone
 from bot.handlers.preferences.render import hours_text
-from bot.handlers.preferences.replies import Outcome, answer_button
+from bot.handlers.preferences.replies import Outcome, handle_buttons
 from bot.handlers.preferences.saving import save_preferences
 from bot.handlers.preferences.texts import HOURS_EXPECTED, TZ_EXPECTED
 from core.distribution.timezone_names import timezone_label
@@ -30,17 +30,6 @@ from messaging.ui.keyboards import Act, Page
 router: Final = Router(name=__name__)
 
 ACTIONS: Final = (Act.TZ, Act.HOURS, Act.DND, Act.PIERCE)
-
-
-@router.callback_query(SettingsCB.filter(F.action.in_(ACTIONS)))
-async def on_schedule_button(
-    query: CallbackQuery,
-    callback_data: SettingsCB,
-    services: Services,
-    session: UserSession,
-    state: FSMContext,
-) -> None:
-    await answer_button(query, callback_data, services, session, state, _apply)
 
 
 async def _apply(
@@ -115,3 +104,6 @@ async def typed_hours(
         return
     await save_preferences(services, session, {"active_hours": hours})
     await typed_done(message, services, session, state, f"Active hours set to {hours_text(hours)}.")
+
+
+handle_buttons(router, ACTIONS, _apply)

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import Final
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery
 
 from bot.handlers.preferences.parsing import parse_toggle
 from bot.handlers.preferences.render import offered_exchanges
-from bot.handlers.preferences.replies import Outcome, answer_button
+from bot.handlers.preferences.replies import Outcome, handle_buttons
 from bot.handlers.preferences.saving import save_member, save_preferences, save_type
 from bot.handlers.preferences.texts import LAST_TYPE
 from core.models import OpportunityType, RiskTolerance, UserSession
@@ -24,17 +24,6 @@ from messaging.ui.keyboards import Act, Page
 router: Final = Router(name=__name__)
 
 ACTIONS: Final = (Act.TYPE, Act.RISK, Act.EXCHANGE)
-
-
-@router.callback_query(SettingsCB.filter(F.action.in_(ACTIONS)))
-async def on_trading_button(
-    query: CallbackQuery,
-    callback_data: SettingsCB,
-    services: Services,
-    session: UserSession,
-    state: FSMContext,
-) -> None:
-    await answer_button(query, callback_data, services, session, state, _apply)
 
 
 async def _apply(
@@ -61,3 +50,6 @@ async def _apply(
         await save_member(services, session, "exchanges", member, add)
         return Page.EXCHANGES, "Saved"
     raise ValueError(action)
+
+
+handle_buttons(router, ACTIONS, _apply)
