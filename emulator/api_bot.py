@@ -129,21 +129,6 @@ async def get_chat(ctx: ApiContext, params: Params) -> dict[str, Any]:
     return chat
 
 
-async def get_chat_member(ctx: ApiContext, params: Params) -> dict[str, Any]:
-    chat = ctx.chat(params.chat_id())
-    user_id = params.integer("user_id", missing="Bad Request: user_id is empty")
-    if user_id == ctx.bot.id:
-        if chat.id in ctx.bot.memberships:
-            return ctx.bot.memberships[chat.id]
-        if chat.type == "private" and chat.id in ctx.bot.blocked:
-            return {"status": "kicked", "user": ctx.bot.user.to_json(), "until_date": 0}
-        return {"status": "member", "user": ctx.bot.user.to_json()}
-    user = ctx.bot.users.get(user_id or 0)
-    if user is None or (user.id not in chat.members and user.id != chat.id):
-        raise bad_request(e.USER_NOT_FOUND)
-    return {"status": "member", "user": user.to_json()}
-
-
 def _scope_key(params: Params) -> str:
     scope = params.json("scope", "Bad Request: can't parse BotCommandScope JSON object")
     scope = scope or {"type": "default"}

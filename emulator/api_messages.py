@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from emulator import errors as e
+from emulator.chats import check_can_post, check_thread
 from emulator.context import ApiContext
 from emulator.errors import bad_request
 from emulator.html import ParsedText, parse_html
@@ -91,8 +92,9 @@ async def send_message(ctx: ApiContext, params: Params) -> dict[str, Any]:
     chat_id = params.chat_id()
     text, mode, parsed = _parse_text(params)
     markup = _markup(params)
-    ctx.chat(chat_id)
+    chat = ctx.chat(chat_id)
     reply_to = _reply_to(ctx, params, chat_id)
+    thread_id = check_thread(ctx.bot, chat, params.integer("message_thread_id"))
     ctx.outgoing(chat_id, paid=params.flag("allow_paid_broadcast"))
     message = Message(
         message_id=ctx.bot.new_message_id(chat_id),
@@ -105,6 +107,7 @@ async def send_message(ctx: ApiContext, params: Params) -> dict[str, Any]:
         date=now_date(),
         entities=parsed.entities,
         reply_to=reply_to,
+        thread_id=thread_id,
     )
     ctx.bot.messages.setdefault(chat_id, {})[message.message_id] = message
     await ctx.state.notify()
@@ -174,6 +177,7 @@ async def send_chat_action(ctx: ApiContext, params: Params) -> bool:
     if chat.type == "private" and chat_id in ctx.bot.blocked:
         ctx.state.stats.forbidden += 1
         raise e.ApiError(403, e.BOT_BLOCKED)
+    check_can_post(ctx.bot, chat)
     return True
 
 

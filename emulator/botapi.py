@@ -8,7 +8,8 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator import api_bot, api_messages, payments
+from emulator import api_bot, api_chats, api_messages, payments
+from emulator.chats import resolve_username
 from emulator.context import ApiContext
 from emulator.errors import NOT_FOUND, UNAUTHORIZED, ApiError, bad_request
 from emulator.params import Params
@@ -24,7 +25,10 @@ METHODS: dict[str, Handler] = {
     "deleteWebhook": api_bot.delete_webhook,
     "getWebhookInfo": api_bot.get_webhook_info,
     "getChat": api_bot.get_chat,
-    "getChatMember": api_bot.get_chat_member,
+    "getChatMember": api_chats.get_chat_member,
+    "getChatAdministrators": api_chats.get_chat_administrators,
+    "getChatMemberCount": api_chats.get_chat_member_count,
+    "createForumTopic": api_chats.create_forum_topic,
     "setMyCommands": api_bot.set_my_commands,
     "getMyCommands": api_bot.get_my_commands,
     "deleteMyCommands": api_bot.delete_my_commands,
@@ -51,6 +55,8 @@ async def call_method(state: EmulatorState, token: str, method: str, params: Par
     if name is None:
         raise ApiError(404, NOT_FOUND)
     bot = state.bot(token)
+    if "chat_id" in params.data:  # a public group or channel may be named by its @username
+        params.data["chat_id"] = resolve_username(bot, params.data["chat_id"])
     try:
         return await METHODS[name](ApiContext(state, bot), params)
     finally:

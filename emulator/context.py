@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from emulator.chats import GROUP_ANONYMOUS_BOT, check_can_post
 from emulator.errors import BOT_BLOCKED, CHAT_NOT_FOUND, ApiError, bad_request, too_many_requests
 from emulator.keyboard import inline_only
 from emulator.state import BotState, Chat, EmulatorState, Message
@@ -27,6 +28,12 @@ class ApiContext:
         if chat.type == "private" and chat_id in self.bot.blocked:
             self.state.stats.forbidden += 1
             raise ApiError(403, BOT_BLOCKED)
+        try:
+            check_can_post(self.bot, chat)
+        except ApiError as error:
+            if error.code == 403:
+                self.state.stats.forbidden += 1
+            raise
         refusal = self.state.limiter.check_and_count(self.bot.id, chat_id, paid=paid)
         if refusal is not None:
             self.state.stats.refused(refusal.scope)
@@ -37,17 +44,22 @@ class ApiContext:
 
     def message_json(self, message: Message, *, with_reply: bool = True) -> dict[str, Any]:
         """The Bot API Message object (a replied-to message in it has no reply of its own)."""
-        if message.outgoing:
-            sender = self.bot.user.to_json()
+        chat = self.bot.chats[message.chat_id]
+        data: dict[str, Any] = {"message_id": message.message_id}
+        if chat.type == "channel":  # a channel post has no `from`: the channel itself posts
+            data["sender_chat"] = chat.to_json()
+        elif message.anonymous:  # Telegram shows the group, and a stand-in bot as `from`
+            data["from"] = dict(GROUP_ANONYMOUS_BOT)
+            data["sender_chat"] = chat.to_json()
+        elif message.outgoing:
+            data["from"] = self.bot.user.to_json()
         else:
-            sender = self.bot.users[message.sender_id].to_json()
-        data: dict[str, Any] = {
-            "message_id": message.message_id,
-            "from": sender,
-            "chat": self.bot.chats[message.chat_id].to_json(),
-            "date": message.date,
-            "text": message.plain,
-        }
+            data["from"] = self.bot.users[message.sender_id].to_json()
+        data.update(chat=chat.to_json(), date=message.date, text=message.plain)
+        if message.thread_id is not None:
+            data["message_thread_id"] = message.thread_id
+            if chat.is_forum:
+                data["is_topic_message"] = True
         if message.entities:
             data["entities"] = message.entities
         if (markup := inline_only(message.reply_markup)) is not None:

@@ -49,6 +49,17 @@ TERMINATED_BY_OTHER_POLL = (
     "make sure that only one bot instance is running"
 )
 BOT_BLOCKED = "Forbidden: bot was blocked by the user"
+# Groups and channels ({kind}: group, supergroup or channel).
+KICKED_FROM = "Forbidden: bot was kicked from the {kind} chat"
+NOT_A_MEMBER = "Forbidden: bot is not a member of the {kind} chat"
+NEED_CHANNEL_ADMIN = "Bad Request: need administrator rights in the channel chat"
+NOT_ENOUGH_RIGHTS_TEXT = "Bad Request: not enough rights to send text messages to the chat"
+NO_ADMINS_IN_PRIVATE = "Bad Request: there are no administrators in the private chat"
+THREAD_NOT_FOUND = "Bad Request: message thread not found"
+TOPIC_CLOSED = "Bad Request: TOPIC_CLOSED"
+NOT_A_FORUM = "Bad Request: the chat is not a forum"
+TOPIC_RIGHTS = "Bad Request: not enough rights to create a topic"
+UPGRADED = "Bad Request: group chat was upgraded to a supergroup chat"
 TOO_MANY_REQUESTS = "Too Many Requests: retry after {retry_after}"
 
 
@@ -59,11 +70,19 @@ class EmulatorError(Exception):
 class ApiError(EmulatorError):
     """A Bot API error answer: HTTP status = error_code, Telegram's description."""
 
-    def __init__(self, code: int, description: str, *, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        code: int,
+        description: str,
+        *,
+        retry_after: int | None = None,
+        migrate_to_chat_id: int | None = None,
+    ) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
         self.retry_after = retry_after
+        self.migrate_to_chat_id = migrate_to_chat_id
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -73,6 +92,8 @@ class ApiError(EmulatorError):
         }
         if self.retry_after is not None:
             body["parameters"] = {"retry_after": self.retry_after}
+        if self.migrate_to_chat_id is not None:
+            body["parameters"] = {"migrate_to_chat_id": self.migrate_to_chat_id}
         return body
 
 

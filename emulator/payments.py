@@ -17,7 +17,11 @@ from emulator.payment_state import Charge, Invoice, new_id
 
 STARS: str = "XTR"
 SUBSCRIPTION_PERIOD = 2_592_000  # 30 days: the only period Telegram allows
-MAX_STARS = 10_000  # an invoice's (and a subscription's) price at most
+# Measured on Telegram with createInvoiceLink: a one-off invoice takes up to 100,000 Stars (more:
+# CURRENCY_TOTAL_AMOUNT_INVALID), a subscription's price up to 10,000 per period (more:
+# SUBSCRIPTION_AMOUNT_INVALID; the documented app config `stars_subscription_amount_max`).
+MAX_STARS = 100_000
+MAX_SUBSCRIPTION_STARS = 10_000
 MAX_TITLE, MAX_DESCRIPTION, MAX_PAYLOAD = 32, 255, 128
 MAX_PRE_CHECKOUT_ERROR = 255
 
@@ -29,6 +33,9 @@ CURRENCY_INVALID = "Bad Request: CURRENCY_TOTAL_AMOUNT_INVALID"
 PRICES_INVALID = "Bad Request: can't parse prices JSON object"
 STARS_INVOICE_INVALID = "Bad Request: STARS_INVOICE_INVALID"
 SUBSCRIPTION_PERIOD_INVALID = "Bad Request: SUBSCRIPTION_PERIOD_INVALID"
+SUBSCRIPTION_AMOUNT_INVALID = "Bad Request: SUBSCRIPTION_AMOUNT_INVALID"
+# The Bot API server's own check of a user_id parameter, missing or not a positive number.
+USER_ID_INVALID = "Bad Request: invalid user_id specified"
 PRE_CHECKOUT_ID_INVALID = "Bad Request: QUERY_ID_INVALID"
 PRE_CHECKOUT_ERROR_EMPTY = "Bad Request: ERROR_MESSAGE_EMPTY"
 CHARGE_NOT_FOUND = "Bad Request: CHARGE_NOT_FOUND"
@@ -76,6 +83,8 @@ async def create_invoice_link(ctx: ApiContext, params: Params) -> str:
     period = params.integer("subscription_period")
     if period is not None and period != SUBSCRIPTION_PERIOD:
         raise bad_request(SUBSCRIPTION_PERIOD_INVALID)
+    if period is not None and amount > MAX_SUBSCRIPTION_STARS:
+        raise bad_request(SUBSCRIPTION_AMOUNT_INVALID)
     invoice = Invoice(new_id(""), title, description, payload, amount, period)
     ctx.bot.payments.invoices[invoice.slug] = invoice
     return invoice.link
@@ -98,7 +107,9 @@ async def answer_pre_checkout_query(ctx: ApiContext, params: Params) -> bool:
 
 
 def _charge(ctx: ApiContext, params: Params) -> Charge:
-    user_id = params.integer("user_id", missing="Bad Request: user_id is empty")
+    user_id = params.integer("user_id", missing=USER_ID_INVALID)
+    if user_id is None or user_id <= 0:
+        raise bad_request(USER_ID_INVALID)
     charge_id = params.text("telegram_payment_charge_id", missing=CHARGE_ID_EMPTY) or ""
     charge = ctx.bot.payments.charges.get(charge_id)
     if charge is None or charge.user_id != user_id:

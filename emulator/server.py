@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
-from emulator import botapi, control
+from emulator import botapi, control, control_chats
 from emulator.config import CALLBACK_QUERY_TIMEOUT, EmulatorConfig
 from emulator.errors import EmulatorError
 from emulator.limits import Clock, LimitMode, parse_mode
@@ -20,6 +20,7 @@ def create_app(state: EmulatorState) -> web.Application:
     app[botapi.STATE_KEY] = state
     botapi.add_routes(app)
     app.add_routes(control.routes)
+    app.add_routes(control_chats.routes)
 
     async def http_session(app: web.Application) -> AsyncIterator[None]:
         state.http = aiohttp.ClientSession()

@@ -5,6 +5,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from emulator.chats import (
+    CHANNEL_RIGHTS,
+    RESTRICTED_PERMISSIONS,
+    check_anonymous,
+    check_writer,
+    record_actor,
+    roster,
+)
 from emulator.context import ApiContext
 from emulator.errors import ControlError
 from emulator.html import utf16_len
@@ -15,7 +23,13 @@ COMMAND_RE = re.compile(r"^/[A-Za-z0-9_]{1,32}(@[A-Za-z0-9_]{3,32})?(?=\s|$)")
 CHAT_TYPES = frozenset({"private", "group", "supergroup"})
 
 
-def _user(bot: BotState, user_id: int, first_name: str | None, username: str | None) -> User:
+def _user(
+    bot: BotState,
+    user_id: int,
+    first_name: str | None,
+    username: str | None,
+    language_code: Any = None,
+) -> User:
     user = bot.users.get(user_id)
     if user is None:
         user = bot.users[user_id] = User(user_id, first_name or f"User {user_id}")
@@ -23,6 +37,10 @@ def _user(bot: BotState, user_id: int, first_name: str | None, username: str | N
         user.first_name = first_name
     if username:
         user.username = username
+    if language_code is not None:  # the app's language, as each update of the user carries it
+        if not isinstance(language_code, str) or not 2 <= len(language_code) <= 35:
+            raise ControlError(400, "language_code must be an IETF language tag such as 'ru'")
+        user.language_code = language_code
     return user
 
 
@@ -42,6 +60,18 @@ def _chat(bot: BotState, user: User, chat_id: int | None, chat_type: str | None)
         chat = bot.chats.setdefault(chat_id, Chat(chat_id, chat_type, title=f"Group {chat_id}"))
     chat.members.add(user.id)
     return chat
+
+
+def _thread(bot: BotState, chat: Chat, thread_id: Any) -> int | None:
+    """A member writes in a forum topic (or a reply thread) given by message_thread_id."""
+    if thread_id is None:
+        return None
+    if isinstance(thread_id, bool) or not isinstance(thread_id, int):
+        raise ControlError(400, "message_thread_id must be an integer")
+    known = roster(bot, chat.id).topics if chat.is_forum else bot.messages.get(chat.id, {})
+    if thread_id not in known:
+        raise ControlError(400, f"chat {chat.id} has no thread {thread_id}")
+    return thread_id
 
 
 def ensure_private_chat(bot: BotState, user_id: int, first_name: str | None) -> tuple[User, Chat]:
@@ -64,8 +94,16 @@ def user_message(
     text = body.get("text")
     if not isinstance(text, str) or not text:
         raise ControlError(400, "text is required")
-    user = _user(bot, user_id, body.get("first_name"), body.get("username"))
+    user = _user(
+        bot, user_id, body.get("first_name"), body.get("username"), body.get("language_code")
+    )
     chat = _chat(bot, user, body.get("chat_id"), body.get("chat_type"))
+    check_writer(bot, chat, user.id, message=True)
+    anonymous = body.get("anonymous", False)
+    if not isinstance(anonymous, bool):
+        raise ControlError(400, "anonymous must be true or false")
+    if anonymous:
+        check_anonymous(bot, chat, user.id)
     message = Message(
         message_id=bot.new_message_id(chat.id),
         chat_id=chat.id,
@@ -77,6 +115,8 @@ def user_message(
         date=now_date(),
         entities=command_entities(text),
         outgoing=False,
+        thread_id=_thread(bot, chat, body.get("message_thread_id")),
+        anonymous=anonymous,
     )
     bot.messages.setdefault(chat.id, {})[message.message_id] = message
     payload = ApiContext(state, bot).message_json(message)
@@ -99,7 +139,10 @@ def user_callback(
     message = bot.messages.get(chat_id, {}).get(message_id)
     if message is None or message.deleted or not message.outgoing:
         raise ControlError(404, f"no message {message_id} from the bot in chat {chat_id}")
-    user = _user(bot, user_id, body.get("first_name"), body.get("username"))
+    user = _user(
+        bot, user_id, body.get("first_name"), body.get("username"), body.get("language_code")
+    )
+    check_writer(bot, bot.chats[chat_id], user.id, message=False)
     bot.chats[chat_id].members.add(user.id)
     # `age`: the press happened that long ago (a backlog), so the answer window is shorter.
     created_at = state.now() - float(age)
@@ -156,26 +199,6 @@ ADMIN_RIGHTS: dict[str, bool] = {
     "can_send_welcome_messages": False,
     "can_pin_messages": True,
 }
-# A restricted bot may do nothing but stay; `permissions` in the control call overrides them.
-RESTRICTED_PERMISSIONS: dict[str, bool] = {
-    "is_member": True,
-    "can_send_messages": False,
-    "can_send_audios": False,
-    "can_send_documents": False,
-    "can_send_photos": False,
-    "can_send_videos": False,
-    "can_send_video_notes": False,
-    "can_send_voice_notes": False,
-    "can_send_polls": False,
-    "can_send_other_messages": False,
-    "can_add_web_page_previews": False,
-    "can_react_to_messages": False,
-    "can_edit_tag": False,
-    "can_change_info": False,
-    "can_invite_users": False,
-    "can_pin_messages": False,
-    "can_manage_topics": False,
-}
 
 
 def _flags(defaults: dict[str, bool], given: Any, what: str) -> dict[str, bool]:
@@ -202,9 +225,12 @@ def bot_member(bot: BotState, status: str, chat: Chat, body: dict[str, Any]) -> 
     """The bot's ChatMember object with `status` in a group, as Telegram shapes it."""
     member: dict[str, Any] = {"status": status, "user": bot.user.to_json()}
     if status == "administrator":
-        member.update(_flags(ADMIN_RIGHTS, body.get("rights"), "rights"))
-        if chat.type == "supergroup":
-            member.setdefault("can_manage_topics", False)
+        rights = dict(ADMIN_RIGHTS)
+        if chat.type == "channel":
+            rights.update(CHANNEL_RIGHTS)
+        elif chat.type == "supergroup":
+            rights["can_manage_topics"] = False  # a supergroup's right, off unless given
+        member.update(_flags(rights, body.get("rights"), "rights"))
     elif status == "restricted":
         member.update(_flags(RESTRICTED_PERMISSIONS, body.get("permissions"), "permissions"))
         member["until_date"] = _until_date(body)
@@ -228,8 +254,17 @@ def set_bot_status(
         chat_type = "supergroup" if chat_id <= -1_000_000_000_000 else "group"
     if chat_type == "private" or chat_id >= 0:
         raise ControlError(400, "my_chat_member shapes here are for groups: a negative chat_id")
-    user = _user(bot, user_id, body.get("first_name"), body.get("username"))
-    chat = _chat(bot, user, chat_id, chat_type)
+    user = _user(
+        bot, user_id, body.get("first_name"), body.get("username"), body.get("language_code")
+    )
+    existing = bot.chats.get(chat_id)
+    if existing is not None and existing.type == "channel":  # made by POST /emulator/chats
+        if status in ("member", "restricted"):
+            raise ControlError(400, "a bot is only ever an administrator of a channel")
+        chat = existing
+    else:
+        chat = _chat(bot, user, chat_id, chat_type)
+    record_actor(bot, chat, user.id)
     if isinstance(body.get("title"), str):
         chat.title = body["title"]
     old = bot.memberships.get(chat.id, {"status": "left", "user": bot.user.to_json()})

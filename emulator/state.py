@@ -11,6 +11,7 @@ from typing import Any
 
 import aiohttp
 
+from emulator.chats import Roster
 from emulator.config import EmulatorConfig
 from emulator.errors import ControlError
 from emulator.limits import Clock, LimitMode, RateLimiter
@@ -32,28 +33,34 @@ class User:
     first_name: str
     username: str | None = None
     is_bot: bool = False
+    language_code: str | None = None  # the IETF tag of the user's app language ("ru", "en-US")
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.id, "is_bot": self.is_bot, "first_name": self.first_name}
         if self.username:
             data["username"] = self.username
+        if self.language_code:
+            data["language_code"] = self.language_code
         return data
 
 
 @dataclass
 class Chat:
     id: int
-    type: str  # private, group, supergroup
+    type: str  # private, group, supergroup, channel
     title: str | None = None
     first_name: str | None = None
     username: str | None = None
     members: set[int] = field(default_factory=set)
+    is_forum: bool = False  # a supergroup with topics (emulator/chats.py)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.id, "type": self.type}
         for key in ("title", "first_name", "username"):
             if (value := getattr(self, key)) is not None:
                 data[key] = value
+        if self.is_forum:
+            data["is_forum"] = True
         return data
 
 
@@ -75,6 +82,8 @@ class Message:
     deleted: bool = False
     outgoing: bool = True  # sent by the bot
     reply_to: int | None = None  # the message_id it replies to, in the same chat
+    thread_id: int | None = None  # message_thread_id: a forum topic or a reply thread
+    anonymous: bool = False  # an anonymous group admin wrote it: sent as the group itself
 
     def version(self) -> dict[str, Any]:
         return {
@@ -96,6 +105,7 @@ class Message:
             "edits": list(self.edits),
             "deleted": self.deleted,
             "reply_to_message_id": self.reply_to,
+            "message_thread_id": self.thread_id,
         }
 
 
@@ -124,6 +134,8 @@ class BotState:
     commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # The bot's ChatMember object in each group it was added to (my_chat_member).
     memberships: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # Groups' and channels' people and forum topics (emulator/chats.py).
+    rosters: dict[int, Roster] = field(default_factory=dict)
     payments: Payments = field(default_factory=Payments)
     webhook: WebhookConfig | None = None
     deliverer: WebhookDeliverer | None = None

@@ -57,7 +57,11 @@ async def _pay(control: Control, link: str, answer: dict[str, Any] | None, **ext
         ({"subscription_period": 86_400}, "SUBSCRIPTION_PERIOD_INVALID"),
         ({"prices": [{"label": "a", "amount": 1}, {"label": "b", "amount": 2}]}, "STARS_INVOICE"),
         ({"prices": [{"label": "a", "amount": 1.5}]}, "CURRENCY_TOTAL_AMOUNT_INVALID"),
-        ({"prices": [{"label": "a", "amount": 10_001}]}, "CURRENCY_TOTAL_AMOUNT_INVALID"),
+        ({"prices": [{"label": "a", "amount": 10_001}]}, "SUBSCRIPTION_AMOUNT_INVALID"),
+        (
+            {"prices": [{"label": "a", "amount": 100_001}], "subscription_period": None},
+            "CURRENCY_TOTAL_AMOUNT_INVALID",
+        ),
         ({"title": ""}, "INVOICE_TITLE_INVALID"),
     ],
 )
