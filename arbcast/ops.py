@@ -86,7 +86,13 @@ class Ops:
             return
         outbox = Outbox(self._redis, s.settings.distribution.delivery, clock=s.clock)
         self.alerts = OpsAlerts(
-            self.read, outbox, AlertMutes(self._redis, s.clock), s.settings, s.events, s.clock
+            self.read,
+            outbox,
+            AlertMutes(self._redis, s.clock),
+            s.settings,
+            s.events,
+            s.clock,
+            profiles=s.profiles,
         )
         self._alerts_task = asyncio.create_task(self.alerts.run(self._stop), name="ops-alerts")
 

@@ -20,6 +20,24 @@ SUBSCRIPTION_PERIOD_SECONDS = 2_592_000  # 30 days: the only period Telegram all
 _PREFIX = "plan"
 
 
+def N_(message: str) -> str:
+    """Marks a text for the catalogue (core cannot import messaging's gettext)."""
+    return message
+
+
+class Refusal(str):
+    """Why a pre-checkout query is refused: the English text, with the `template` and `values`
+    it was made from, so the bot can say it in the payer's language."""
+
+    template: str
+    values: dict[str, str | int]
+
+    def __new__(cls, template: str, **values: str | int) -> Refusal:
+        text = super().__new__(cls, template.format(**values))
+        text.template, text.values = template, values
+        return text
+
+
 @dataclass(frozen=True)
 class Order:
     tier: Tier
@@ -56,13 +74,16 @@ def check_order(
     """The order if the payment matches it, else why not (the text the payer is shown)."""
     order = parse_order(payload)
     if order is None or order.user_id != payer_id:
-        return "This order is not valid. Open /subscription and press Buy again."
+        return Refusal(N_("This order is not valid. Open /subscription and press Buy again."))
     price = plans_for_sale(tiers).get(order.tier)
     if price is None:
-        return f"{order.tier.label} is not for sale any more. See /subscription."
+        return Refusal(
+            N_("{plan} is not for sale any more. See /subscription."), plan=order.tier.label
+        )
     if currency != STARS_CURRENCY or total_amount != price:
-        return (
-            f"The price of {order.tier.label} is now {price} Stars. "
-            "Open /subscription and press Buy again."
+        return Refusal(
+            N_("The price of {plan} is now {price} Stars. Open /subscription and press Buy again."),
+            plan=order.tier.label,
+            price=price,
         )
     return order

@@ -68,6 +68,7 @@ def profile_from_hash(
         onboarding=OnboardingState(raw.get(P.ONBOARDING) or "pending"),
         trading_restricted=raw.get(P.RESTRICTED) == "1",
         region=raw.get(P.REGION, ""),
+        language=raw.get(P.LANGUAGE, ""),
     )
 
 
@@ -201,6 +202,15 @@ class ProfileStore:
             value = await self._scripts.toggle_member(keys=[keys.user(user_id)], args=args)
             await self._redis.publish(keys.SESSION_CHANNEL, str(user_id))
         return _csv(value)
+
+    async def language(self, user_id: int) -> str:
+        """The user's chosen language ("" while none is), one field read per update."""
+        async with store_errors("reading a profile"):
+            value = await answer(self._redis.hget(keys.user(user_id), P.LANGUAGE))
+        return value or ""
+
+    async def set_language(self, user_id: int, language: str) -> None:
+        await self._set_fields(user_id, **{P.LANGUAGE: language})
 
     async def set_tier(self, user_id: int, tier: Tier) -> None:
         async with store_errors("changing a tier"):

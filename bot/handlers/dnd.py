@@ -12,6 +12,7 @@ from aiogram.types import Message
 from bot.handlers.preferences.saving import save_preferences
 from core.models import UserSession
 from core.services import Services
+from messaging.i18n import _, ngettext
 from messaging.ui import templates
 
 router: Final = Router(name=__name__)
@@ -23,14 +24,13 @@ _PART = re.compile(r"(\d+(?:\.\d+)?)([mhdw])")
 def _span(seconds: float) -> str:
     days, rest = divmod(int(seconds), 86_400)
     if days and not rest:
-        return f"{days} day" if days == 1 else f"{days} days"
+        return ngettext("{n} day", "{n} days", days).format(n=days)
     return templates.duration(seconds)
 
 
 def usage(max_seconds: float) -> str:
-    return (
-        f"Usage: /dnd 2h (also 30m, 1d, 1h30m, up to {templates.duration(max_seconds)}) "
-        "or /dnd off."
+    return _("Usage: /dnd 2h (also 30m, 1d, 1h30m, up to {longest}) or /dnd off.").format(
+        longest=templates.duration(max_seconds)
     )
 
 
@@ -58,26 +58,32 @@ async def dnd(
     profile = await services.profiles.get(session.user_id)
     if arg in ("off", "0", "stop"):
         await save_preferences(services, session, {"dnd_until": None})
-        await message.answer("🔔 Do Not Disturb is off: alerts resume.")
+        await message.answer(_("🔔 Do Not Disturb is off: alerts resume."))
         return
     seconds = parse_duration(arg) if arg else None
     if seconds is None or seconds <= 0:
         current = profile.preferences.dnd_until
         state = (
-            f"Do Not Disturb is on until {templates.when(current, profile.preferences.timezone)}."
+            _("Do Not Disturb is on until {until}.").format(
+                until=templates.when(current, profile.preferences.timezone)
+            )
             if current is not None and profile.preferences.in_dnd(now)
-            else "Do Not Disturb is off."
+            else _("Do Not Disturb is off.")
         )
         await message.answer(f"{state}\n{usage(longest)}")
         return
     if seconds > longest:  # inf included
         await message.answer(
-            f"That is longer than {_span(longest)}, the longest Do Not Disturb. {usage(longest)}"
+            _("That is longer than {span}, the longest Do Not Disturb. {usage}").format(
+                span=_span(longest), usage=usage(longest)
+            )
         )
         return
     until = now + seconds
     await save_preferences(services, session, {"dnd_until": until})
     await message.answer(
-        f"🔕 Do Not Disturb until {templates.when(until, profile.preferences.timezone)} "
-        f"({templates.duration(seconds)}). /dnd off ends it sooner."
+        _("🔕 Do Not Disturb until {until} ({span}). /dnd off ends it sooner.").format(
+            until=templates.when(until, profile.preferences.timezone),
+            span=templates.duration(seconds),
+        )
     )

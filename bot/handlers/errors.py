@@ -18,6 +18,7 @@ from core.events import EventName
 from core.services import Services
 from core.settings import Settings
 from core.store.client import as_store_error, is_store_fault
+from messaging.i18n import _
 from messaging.ui import templates
 
 log = logging.getLogger(__name__)
@@ -46,10 +47,10 @@ async def on_error(event: ErrorEvent, services: Services, settings: Settings) ->
         if not settings.telegram.handle_in_background:
             raise as_store_error(exc, f"handling update {update.update_id}")
         log.warning("update %s lost to a store fault: %s", update.update_id, exc)
-        await _tell(message, templates.UNAVAILABLE, user)
+        await _tell(message, _(templates.UNAVAILABLE), user)
         return True
     log.exception("update %s failed", update.update_id, exc_info=exc)
-    await _tell(message, templates.TRY_AGAIN, user)
+    await _tell(message, _(templates.TRY_AGAIN), user)
     return True
 
 

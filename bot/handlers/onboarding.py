@@ -11,19 +11,19 @@ Each step shown, answered, skipped or completed is an ``onboarding.step`` event,
 
 from __future__ import annotations
 
-from html import escape
 from typing import Final
 
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 
+from bot.handlers.onboarding_steps import done_text, render_step
 from bot.handlers.preferences.parsing import parse_toggle
-from bot.handlers.preferences.render import offered_exchanges, summary
+from bot.handlers.preferences.render import offered_exchanges
 from bot.handlers.preferences.replies import edit_or_send
 from bot.handlers.preferences.saving import save_member, save_preferences, save_type
-from bot.handlers.preferences.texts import API_KEY_GUIDANCE, LAST_TYPE, RISK_HELP
+from bot.handlers.preferences.texts import LAST_TYPE
 from bot.handlers.refusals import FORGED, refuse
 from bot.handlers.refusals import STALE as STALE_REASON
 from core.events import EventName, Scalar
@@ -31,22 +31,22 @@ from core.models import (
     OnboardingState,
     OpportunityType,
     RiskTolerance,
-    Tier,
-    UserProfile,
     UserSession,
 )
 from core.services import Services
+from messaging.i18n import N_, _
 from messaging.ui import keyboards as kb
 from messaging.ui import templates
 from messaging.ui.callbacks import OnboardingCB, SettingsCB
 from messaging.ui.keyboards import Act, Step
+from messaging.ui.labels import risk_label
 
 router: Final = Router(name=__name__)
 
-STALE: Final = (
+STALE: Final = N_(
     "This onboarding step is no longer current. Send /settings to change your preferences."
 )
-SKIPPED_TEXT: Final = (
+SKIPPED_TEXT: Final = N_(
     "👌 Onboarding skipped. Your answers so far are saved; finish any time with /settings. "
     "Send /opportunities for what's live now."
 )
@@ -69,7 +69,6 @@ STATES: Final[dict[str, State]] = {
     Step.RISK: Onboarding.risk,
     Step.EXCHANGES: Onboarding.exchanges,
 }
-COUNTED: Final = len(kb.ONBOARDING_STEPS) - 1  # the welcome is not a numbered step
 
 
 def step_event(
@@ -85,99 +84,6 @@ def step_event(
     if value is not None:
         attrs["value"] = value
     services.emit(EventName.ONBOARDING_STEP, attrs, user_id=user_id, session_id=session_id)
-
-
-def _unlocking_tier(services: Services, kind: OpportunityType) -> Tier | None:
-    """The cheapest plan that delivers this type of opportunity."""
-    for tier in Tier:  # cheapest first
-        if (
-            tier is not Tier.SUPERADMIN
-            and kind in services.settings.tier_limits(tier).opportunity_types
-        ):
-            return tier
-    return None
-
-
-def _heading(step: str, title: str) -> str:
-    number = kb.ONBOARDING_STEPS.index(step)
-    return f"<b>Step {number} of {COUNTED} · {title}</b>"
-
-
-def render_step(
-    step: str, profile: UserProfile, services: Services
-) -> tuple[str, InlineKeyboardMarkup]:
-    """The text and keyboard of one onboarding step for this profile."""
-    settings = services.settings
-    p = profile.preferences
-    limits = settings.tier_limits(profile.tier)
-    if step == Step.WELCOME:
-        who = escape(profile.first_name) if profile.first_name else "trader"
-        return (
-            f"👋 <b>Let's set you up, {who}.</b>\n"
-            "arbcast alerts you to crypto arbitrage opportunities as they appear. In five short "
-            "steps you choose what to get and when: your plan, opportunity types, active hours, "
-            "risk and exchanges. Each answer is saved at once, and /settings changes anything "
-            "later.",
-            kb.onboarding_welcome(),
-        )
-    if step == Step.TIER:
-        return (
-            f"{_heading(step, 'Your plan')}\n"
-            f"Now: {templates.tier_line(profile.tier, limits)}.\n\n"
-            f"{templates.tiers(settings.tiers, profile.tier)}\n"
-            "To upgrade, open /subscription and press Buy: you pay in Telegram Stars.",
-            kb.onboarding_tier(),
-        )
-    if step == Step.TYPES:
-        locked = [
-            f"{t.label} from {tier.label}"
-            for t in OpportunityType
-            if t not in limits.opportunity_types and (tier := _unlocking_tier(services, t))
-        ]
-        note = (
-            f"\n🔒 = not in your {profile.tier.label} plan ({', '.join(locked)}); keep it "
-            "selected and it starts when you upgrade."
-            if locked
-            else ""
-        )
-        return (
-            f"{_heading(step, 'Opportunity types')}\n"
-            "Tap to choose which opportunities you want alerts for:\n"
-            "• Cross-exchange: buy on one exchange, sell on another\n"
-            "• Funding rate: perpetual funding differences\n"
-            f"• Technical: signal-based setups{note}",
-            kb.onboarding_types(p.opportunity_types, limits.opportunity_types),
-        )
-    if step == Step.SCHEDULE:
-        return (
-            f"{_heading(step, 'When')}\n"
-            f"Alerts arrive only during your active hours, in your timezone. Now: "
-            f"<b>{kb.hours_label(p.active_hours)}</b>, <b>{escape(p.timezone)}</b>.\n"
-            "/settings also takes any timezone (e.g. America/Chicago) and any hours.",
-            kb.onboarding_schedule(p.active_hours, p.timezone),
-        )
-    if step == Step.RISK:
-        lines = "\n".join(f"• {r.value.capitalize()}: {RISK_HELP[r]}" for r in RiskTolerance)
-        return (
-            f"{_heading(step, 'Risk tolerance')}\nHow much risk suits you?\n{lines}",
-            kb.onboarding_risk(p.risk_tolerance),
-        )
-    if step == Step.EXCHANGES:
-        return (
-            f"{_heading(step, 'Exchanges')}\n"
-            "Select the exchanges you trade on; with none selected you get all of them.\n\n"
-            f"{API_KEY_GUIDANCE}",
-            kb.onboarding_exchanges(profile.exchanges, offered_exchanges(settings)),
-        )
-    raise ValueError(step)
-
-
-def _done_text(profile: UserProfile, services: Services) -> str:
-    return (
-        "🎉 <b>You're all set!</b>\n"
-        f"{summary(profile, services.settings, services.clock.now())}\n\n"
-        "Send /opportunities for what's live now; /settings changes any of this."
-    )
 
 
 async def begin_onboarding(message: Message, state: FSMContext, services: Services) -> None:
@@ -202,10 +108,10 @@ async def resume_from_settings(
     """ "Finish onboarding" in /settings: continue in the same message from the plan step."""
     profile = await services.profiles.get(session.user_id)
     if profile.onboarding is OnboardingState.COMPLETED:
-        await query.answer("Onboarding is already complete.", show_alert=True)
+        await query.answer(_("Onboarding is already complete."), show_alert=True)
         return
     if not isinstance(query.message, Message):
-        await refuse(query, services, session.session_id, STALE_REASON, STALE)
+        await refuse(query, services, session.session_id, STALE_REASON, _(STALE))
         return
     await services.sessions.set_onboarding(session.user_id, OnboardingState.IN_PROGRESS)
     await state.set_state(Onboarding.tier)
@@ -229,22 +135,22 @@ async def on_step_button(
     data = await state.get_data()
     expected = STATES.get(step)
     if expected is None:  # no keyboard offers this step
-        await refuse(query, services, session.session_id, FORGED, STALE)
+        await refuse(query, services, session.session_id, FORGED, _(STALE))
         return
     if (
         current != expected.state
         or not isinstance(query.message, Message)
         or data.get("ob_msg") != query.message.message_id
     ):
-        await refuse(query, services, session.session_id, STALE_REASON, STALE)
+        await refuse(query, services, session.session_id, STALE_REASON, _(STALE))
         return
     uid, sid = session.user_id, session.session_id
 
     if value == "skip":
         await services.sessions.set_onboarding(uid, OnboardingState.SKIPPED)
         await state.clear()
-        await edit_or_send(query, SKIPPED_TEXT, None)
-        await query.answer("Skipped — /settings has everything")
+        await edit_or_send(query, _(SKIPPED_TEXT), None)
+        await query.answer(_("Skipped — /settings has everything"))
         step_event(services, uid, sid, step, "skipped")
         return
 
@@ -264,7 +170,7 @@ async def on_step_button(
 
     outcome = await _answer(step, value, services, session)
     if outcome is None:
-        await refuse(query, services, sid, FORGED, templates.UNKNOWN_BUTTON)
+        await refuse(query, services, sid, FORGED, _(templates.UNKNOWN_BUTTON))
         return
     note, saved = outcome
     if not saved:
@@ -284,8 +190,8 @@ async def _complete(
     if profile.onboarding is not OnboardingState.COMPLETED:
         await services.sessions.set_onboarding(session.user_id, OnboardingState.COMPLETED)
     await state.clear()
-    await edit_or_send(query, _done_text(profile, services), kb.onboarding_done())
-    await query.answer("Onboarding complete 🎉")
+    await edit_or_send(query, done_text(profile, services), kb.onboarding_done())
+    await query.answer(_("Onboarding complete 🎉"))
     step_event(services, session.user_id, session.session_id, Step.DONE, "completed")
 
 
@@ -309,29 +215,29 @@ async def _answer(
             source=source,
             plan_types=plan.opportunity_types,
         )
-        return ("Saved", True) if saved else (LAST_TYPE, False)
+        return (_("Saved"), True) if saved else (_(LAST_TYPE), False)
     if step == Step.SCHEDULE:
-        kind, _, choice = value.partition("=")
+        kind, _sep, choice = value.partition("=")
         if kind == "h" and choice in {kb.hours_value(h) for h in kb.HOURS}:
-            start, _, end = choice.partition("-")
+            start, _sep, end = choice.partition("-")
             hours = (int(start), int(end))
             await save_preferences(services, session, {"active_hours": hours}, source=source)
-            return "Active hours saved", True
+            return _("Active hours saved"), True
         if kind == "tz" and choice in kb.TIMEZONES:
             await save_preferences(services, session, {"timezone": choice}, source=source)
-            return f"Timezone {choice}", True
+            return _("Timezone {tz}").format(tz=choice), True
         return None
     if step == Step.RISK:
         if value not in {r.value for r in RiskTolerance}:
             return None
         risk = RiskTolerance(value)
         await save_preferences(services, session, {"risk_tolerance": risk}, source=source)
-        return f"Risk tolerance {value}", True
+        return _("Risk tolerance {risk}").format(risk=risk_label(risk)), True
     if step == Step.EXCHANGES:
         try:
             add, member = parse_toggle(value, offered_exchanges(services.settings))
         except ValueError:
             return None
         await save_member(services, session, "exchanges", member, add, source=source)
-        return "Saved", True
+        return _("Saved"), True
     return None  # welcome and tier have only Next and Skip

@@ -28,6 +28,7 @@ from core.distribution.eligibility import ChatContext, RecipientState, Use, is_e
 from core.events import EventName
 from core.models import Opportunity, UserProfile, UserSession
 from core.services import Services
+from messaging.i18n import _
 from messaging.ui import templates
 from messaging.ui.callbacks import OpportunityCB
 from messaging.ui.card import card
@@ -88,7 +89,9 @@ async def opportunities(message: Message, services: Services, session: UserSessi
             inline_keyboard=[
                 [
                     InlineKeyboardButton(
-                        text=f"Details: {o.symbol} {o.buy_exchange}→{o.sell_exchange}",
+                        text=_("Details: {pair} {buy}→{sell}").format(
+                            pair=o.symbol, buy=o.buy_exchange, sell=o.sell_exchange
+                        ),
                         callback_data=OpportunityCB(
                             action="details", opportunity_id=o.opportunity_id
                         ).pack(),
@@ -141,7 +144,7 @@ async def details(
         button="details",
     )
     if opp is None:
-        await query.answer(templates.OPPORTUNITY_GONE, show_alert=True)
+        await query.answer(_(templates.OPPORTUNITY_GONE), show_alert=True)
         return
     records = await services.opportunities.validation(opp.opportunity_id)
     await query.answer()

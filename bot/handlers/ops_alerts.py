@@ -14,6 +14,7 @@ from core.alerts.rules import AlertKind
 from core.events import EventName
 from core.models import UserSession
 from core.services import Services
+from messaging.i18n import _
 from messaging.ui.callbacks import OpsAlertCB
 from messaging.ui.ops_alerts import muted_text
 
@@ -28,7 +29,7 @@ async def mute(
     try:
         kind = AlertKind(callback_data.kind)
     except ValueError:
-        await query.answer("This alert no longer exists: nothing to mute.")
+        await query.answer(_("This alert no longer exists: nothing to mute."))
         return
     if not allowed:
         services.emit(
@@ -38,7 +39,7 @@ async def mute(
             action=kind.value,
             allowed=False,
         )
-        await query.answer("Only SuperAdmins can mute operations alerts.", show_alert=True)
+        await query.answer(_("Only SuperAdmins can mute operations alerts."), show_alert=True)
         return
     until = await AlertMutes(services.redis, services.clock).mute(
         kind, services.settings.ops.alert_mute_seconds

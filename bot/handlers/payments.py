@@ -24,6 +24,7 @@ from core.events import EventName
 from core.plans import SUBSCRIPTION_PERIOD_SECONDS, check_order, parse_order
 from core.services import Services
 from core.subscriptions import Ended, Payment, SubscriptionStore
+from messaging.i18n import _
 from messaging.ui import plans
 
 router: Final = Router(name=__name__)
@@ -47,7 +48,7 @@ async def pre_checkout(query: PreCheckoutQuery, services: Services) -> None:
             verdict = plans.one_at_a_time(current)
     ok = not isinstance(verdict, str)
     if isinstance(verdict, str):
-        await query.answer(ok=False, error_message=verdict)
+        await query.answer(ok=False, error_message=plans.refusal(verdict))
     else:
         await query.answer(ok=True)
     order = parse_order(query.invoice_payload)
@@ -128,12 +129,14 @@ async def refund(services: Services, bot: Bot, admin_id: int, target: int, charg
     store = SubscriptionStore(services.redis)
     record = await store.charge(charge_id)
     if record is None or record.user_id != target:
-        return f"No payment {charge_id} of user {target} is known."
+        return _("No payment {charge} of user {user} is known.").format(
+            charge=charge_id, user=target
+        )
     try:
         await bot.refund_star_payment(user_id=target, telegram_payment_charge_id=charge_id)
     except TelegramBadRequest as exc:
         if ALREADY_REFUNDED not in exc.message:
-            return f"Telegram refused the refund: {exc.message}"
+            return _("Telegram refused the refund: {error}").format(error=exc.message)
     ended, tier = await store.refund(target, charge_id, services.clock.now())
     outcome = ended.name.lower()
     services.emit(
@@ -146,12 +149,15 @@ async def refund(services: Services, bot: Bot, admin_id: int, target: int, charg
         admin=admin_id,
     )
     if ended is Ended.NOTHING:
-        return f"Payment {charge_id} was already refunded."
+        return _("Payment {charge} was already refunded.").format(charge=charge_id)
     if ended is Ended.FELL_BACK and tier is not None:
         with contextlib.suppress(TelegramAPIError):
-            await bot.send_message(target, plans.refunded(tier))
-        return f"Refunded {record.amount} ⭐ to user {target}; they are on Free now."
-    return (
-        f"Refunded {record.amount} ⭐ to user {target}; their tier is unchanged (the plan had "
-        "already ended, or a SuperAdmin set the tier since)."
-    )
+            told = plans.refunded(tier, await services.profiles.language(target))
+            await bot.send_message(target, told)
+        return _("Refunded {stars} ⭐ to user {user}; they are on Free now.").format(
+            stars=record.amount, user=target
+        )
+    return _(
+        "Refunded {stars} ⭐ to user {user}; their tier is unchanged (the plan had already "
+        "ended, or a SuperAdmin set the tier since)."
+    ).format(stars=record.amount, user=target)

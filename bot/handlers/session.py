@@ -11,6 +11,7 @@ from aiogram.types import CallbackQuery, Message
 
 from core.models import SessionState, UserSession
 from core.services import Services
+from messaging.i18n import N_, _
 from messaging.ui import keyboards as kb
 from messaging.ui import templates
 from messaging.ui.callbacks import SessionCB
@@ -24,19 +25,19 @@ async def status(message: Message, services: Services, session: UserSession) -> 
     await message.answer(templates.status(session, profile, services.clock.now()))
 
 
-LOGOUT_QUESTION: Final = (
+LOGOUT_QUESTION: Final = N_(
     "Log out? Your alerts stop until you send /start again; your preferences are kept."
 )
-LOGGED_OUT: Final = (
+LOGGED_OUT: Final = N_(
     "👋 You are logged out: no more alerts until you send /start again. Your preferences are kept."
 )
-STAYED: Final = "👍 You are still logged in."
+STAYED: Final = N_("👍 You are still logged in.")
 
 
 @router.message(Command("logout", ignore_case=True))
 async def logout(message: Message) -> None:
     # Ending the session stops every alert: one tap too easy to make by mistake, so it asks.
-    await message.answer(LOGOUT_QUESTION, reply_markup=kb.confirm_logout())
+    await message.answer(_(LOGOUT_QUESTION), reply_markup=kb.confirm_logout())
 
 
 @router.callback_query(SessionCB.filter(F.action == "logout"))
@@ -47,14 +48,14 @@ async def logout_confirmed(
     await services.sessions.end(session.user_id, SessionState.TERMINATED, "logout")
     await query.answer()
     if isinstance(query.message, Message):
-        await query.message.edit_text(LOGGED_OUT)
+        await query.message.edit_text(_(LOGGED_OUT))
 
 
 @router.callback_query(SessionCB.filter(F.action == "stay"))
 async def logout_cancelled(query: CallbackQuery) -> None:
     await query.answer()
     if isinstance(query.message, Message):
-        await query.message.edit_text(STAYED)
+        await query.message.edit_text(_(STAYED))
 
 
 @router.callback_query(SessionCB.filter(F.action == "keep"))

@@ -23,6 +23,7 @@ from core.plans import (
 )
 from core.services import Services
 from core.subscriptions import SubscriptionStore
+from messaging.i18n import _
 from messaging.ui import plans, templates
 from messaging.ui.callbacks import PlanCB
 
@@ -54,7 +55,7 @@ async def buy(
     stars = for_sale.get(tier) if tier is not None else None
     if tier is None or stars is None:
         await query.answer(
-            "That plan is not for sale any more; see /subscription.", show_alert=True
+            _("That plan is not for sale any more; see /subscription."), show_alert=True
         )
         return
     current = await SubscriptionStore(services.redis).get(session.user_id)
@@ -67,12 +68,12 @@ async def buy(
             description=plans.invoice_description(tier, stars),
             payload=order_payload(tier, session.user_id),
             currency=STARS_CURRENCY,
-            prices=[LabeledPrice(label=f"{tier.label}, 30 days", amount=stars)],
+            prices=[LabeledPrice(label=_("{plan}, 30 days").format(plan=tier.label), amount=stars)],
             subscription_period=SUBSCRIPTION_PERIOD_SECONDS,
         )
     except TelegramAPIError as exc:
         log.warning("createInvoiceLink failed for %s: %s", tier.value, exc)
-        await query.answer("Telegram could not make the invoice; try again.", show_alert=True)
+        await query.answer(_("Telegram could not make the invoice; try again."), show_alert=True)
         return
     services.emit(
         EventName.PAYMENT_INVOICE,
@@ -95,7 +96,7 @@ async def cancel(query: CallbackQuery, services: Services, session: UserSession,
     store = SubscriptionStore(services.redis)
     current = await store.get(session.user_id)
     if current is None or current.canceled:
-        await query.answer("You have no renewing plan to cancel.", show_alert=True)
+        await query.answer(_("You have no renewing plan to cancel."), show_alert=True)
         return
     try:
         await bot.edit_user_star_subscription(
@@ -105,7 +106,7 @@ async def cancel(query: CallbackQuery, services: Services, session: UserSession,
         )
     except TelegramAPIError as exc:
         log.warning("editUserStarSubscription failed for %s: %s", session.user_id, exc)
-        await query.answer("Telegram could not cancel it now; try again.", show_alert=True)
+        await query.answer(_("Telegram could not cancel it now; try again."), show_alert=True)
         return
     await store.mark_canceled(session.user_id)
     services.emit(

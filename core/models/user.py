@@ -64,3 +64,6 @@ class UserProfile(BaseModel):
     onboarding: OnboardingState = OnboardingState.PENDING
     trading_restricted: bool = False
     region: str = ""
+    # The language texts are written in ("en", "ru"); empty until /start chose one from the
+    # user's Telegram language_code (then it is English wherever no update says otherwise).
+    language: str = ""

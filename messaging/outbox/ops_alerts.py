@@ -18,6 +18,7 @@ from core.alerts.mutes import AlertMutes
 from core.clock import Clock
 from core.events import Emitter, EventLog, EventName
 from core.metrics.figures import OpsFigures
+from core.profiles import ProfileStore
 from core.settings import Settings
 from messaging.outbox.message import OutboxMessage, to_markup_json
 from messaging.outbox.store import Outbox
@@ -37,8 +38,10 @@ class OpsAlerts:
         settings: Settings,
         events: EventLog,
         clock: Clock,
+        profiles: ProfileStore | None = None,
     ) -> None:
         self._read, self._outbox, self._mutes = read, outbox, mutes
+        self._profiles = profiles  # each admin's language; English without
         self._settings = settings
         self._clock = clock
         self.evaluator = AlertEvaluator(settings.ops, clock)
@@ -55,13 +58,14 @@ class OpsAlerts:
             log.warning("operations alerts %s: no SuperAdmin to tell", [a.kind for a in alerts])
         now = self._clock.now()
         mute_for = self._settings.ops.alert_mute_seconds
+        lang = await self._languages(admins)
         messages = [
             OutboxMessage(
                 outgoing_id=f"ops:{a.kind}:{admin}:{now:.3f}",
                 user_id=admin,
                 chat_id=admin,
-                text=alert_text(a),
-                reply_markup=to_markup_json(mute_keyboard(a.kind, mute_for)),
+                text=alert_text(a, lang[admin]),
+                reply_markup=to_markup_json(mute_keyboard(a.kind, mute_for, lang[admin])),
                 priority="high",
                 created_at=now,
             )
@@ -79,6 +83,11 @@ class OpsAlerts:
                 admins=len(admins),
             )
         return alerts
+
+    async def _languages(self, admins: list[int]) -> dict[int, str]:
+        if self._profiles is None:
+            return dict.fromkeys(admins, "")
+        return {p.user_id: p.language for p in await self._profiles.get_many(admins)}
 
     async def run(self, stop: asyncio.Event) -> None:
         """`run_once` every `ops.alert_interval_seconds` until `stop`."""

@@ -58,16 +58,22 @@ class SessionReminders:
             if due:
                 profiles = {p.user_id: p for p in await self._profiles.get_many(
                     [d.user_id for d in due])}  # fmt: skip
-                markup = keyboards.keep_session().model_dump_json(exclude_none=True)
+                markups = {  # the button in each recipient's language
+                    lang: keyboards.keep_session(lang).model_dump_json(exclude_none=True)
+                    for lang in {profiles[d.user_id].language for d in due}
+                }
                 messages = [
                     OutboxMessage(
                         outgoing_id=f"remind:{d.key}",
                         user_id=d.user_id,
                         chat_id=d.user_id,
                         text=templates.session_reminder(
-                            d.expires_at, now, profiles[d.user_id].preferences.timezone
+                            d.expires_at,
+                            now,
+                            profiles[d.user_id].preferences.timezone,
+                            profiles[d.user_id].language,
                         ),
-                        reply_markup=markup,
+                        reply_markup=markups[profiles[d.user_id].language],
                         priority="high",
                         created_at=now,
                     )

@@ -17,6 +17,7 @@ import logging
 
 from core.clock import Clock
 from core.events import Emitter, EventLog, EventName
+from core.profiles import ProfileStore
 from core.services import Services
 from core.settings import PaymentSettings
 from core.subscriptions import Ended, SubscriptionStore
@@ -35,8 +36,10 @@ class SubscriptionExpiry:
         settings: PaymentSettings,
         events: EventLog,
         clock: Clock,
+        profiles: ProfileStore | None = None,
     ) -> None:
         self._store, self._outbox, self._settings, self._clock = store, outbox, settings, clock
+        self._profiles = profiles  # the users' languages; English without
         self._emit = Emitter(events, clock)
 
     async def run_once(self, now: float | None = None) -> int:
@@ -64,7 +67,7 @@ class SubscriptionExpiry:
                             outgoing_id=f"lapse:{user_id}:{int(now)}",
                             user_id=user_id,
                             chat_id=user_id,
-                            text=plans.fell_back(tier),
+                            text=plans.fell_back(tier, await self._language(user_id)),
                             priority="high",
                             created_at=now,
                         )
@@ -73,6 +76,9 @@ class SubscriptionExpiry:
                 await self._outbox.enqueue(messages)
             if len(due) < self._settings.expiry_batch:
                 return fell_back
+
+    async def _language(self, user_id: int) -> str:
+        return await self._profiles.language(user_id) if self._profiles is not None else ""
 
     async def run(self, stop: asyncio.Event) -> None:
         """`run_once` every `payments.expiry_interval_seconds` until `stop`."""
@@ -96,4 +102,5 @@ def subscription_expiry(services: Services) -> SubscriptionExpiry:
         settings.payments,
         services.events,
         services.clock,
+        services.profiles,
     )

@@ -28,6 +28,8 @@ from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.models import Opportunity, OpportunityType, Priority, Tier, UserProfile
+from messaging.i18n import _, ngettext
+from messaging.ui.labels import priority_label, risk_label, type_label
 from messaging.ui.market_links import market_url
 
 DETAILED_TIERS: Final = frozenset({Tier.PREMIUM, Tier.ENTERPRISE, Tier.SUPERADMIN})
@@ -69,11 +71,11 @@ def duration(seconds: float) -> str:
     days, rest = divmod(s, 86_400)
     hours, rest = divmod(rest, 3_600)
     minutes, secs = divmod(rest, 60)
-    units = [(days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")]
-    first = next((i for i, (n, _) in enumerate(units) if n), None)
+    units = [(days, _("{n}d")), (hours, _("{n}h")), (minutes, _("{n}m")), (secs, _("{n}s"))]
+    first = next((i for i, (n, _unit) in enumerate(units) if n), None)
     if first is None:
-        return "0s"
-    return " ".join(f"{n}{u}" for n, u in units[first : first + 2] if n)
+        return _("{n}s").format(n=0)
+    return " ".join(u.format(n=n) for n, u in units[first : first + 2] if n)
 
 
 def confidence_pct(confidence: float) -> str:
@@ -93,14 +95,14 @@ def exchange_link(exchange: str, opp: Opportunity) -> str:
 
 def _route(opp: Opportunity) -> str:
     buy, sell = exchange_link(opp.buy_exchange, opp), exchange_link(opp.sell_exchange, opp)
+    prices = {"buy": buy, "sell": sell, "bid": _price(opp.buy_price), "ask": _price(opp.sell_price)}
     if opp.type is OpportunityType.FUNDING:
-        return (
-            f"Long on {buy} at {_price(opp.buy_price)}, short on {sell} at "
-            f"{_price(opp.sell_price)} to collect the funding difference"
-        )
+        return _(
+            "Long on {buy} at {bid}, short on {sell} at {ask} to collect the funding difference"
+        ).format(**prices)
     if opp.type is OpportunityType.TECHNICAL:
-        return f"Signal on {buy}: entry {_price(opp.buy_price)}, target {_price(opp.sell_price)}"
-    return f"Buy on {buy} at {_price(opp.buy_price)}, sell on {sell} at {_price(opp.sell_price)}"
+        return _("Signal on {buy}: entry {bid}, target {ask}").format(**prices)
+    return _("Buy on {buy} at {bid}, sell on {sell} at {ask}").format(**prices)
 
 
 def _size(opp: Opportunity, profile: UserProfile) -> float:
@@ -108,12 +110,14 @@ def _size(opp: Opportunity, profile: UserProfile) -> float:
 
 
 def _sizing(opp: Opportunity, profile: UserProfile) -> str | None:
-    risk = profile.preferences.risk_tolerance.value
+    risk = risk_label(profile.preferences.risk_tolerance)
     size = _size(opp, profile)
     if size <= 0:
         return None
     profit = size * opp.expected_profit_pct / 100
-    return f"Size for your {risk} risk: ${size:,.0f} → est. profit ${profit:,.2f}"
+    return _("Size for your {risk} risk: ${size} → est. profit ${profit}").format(
+        risk=risk, size=f"{size:,.0f}", profit=f"{profit:,.2f}"
+    )
 
 
 def next_funding(opp: Opportunity, now: float) -> float | None:
@@ -136,21 +140,33 @@ def _funding(opp: Opportunity, profile: UserProfile, now: float) -> list[str]:
     interval = duration(opp.funding_interval_s)
     diff, periods = opp.funding_diff_pct, opp.funding_periods
     lines = [
-        f"Funding every {interval} · next in {duration(at - now)} "
-        f"({local_time(at, tz, now=now)}) · difference {diff:.4f}% per funding"
+        _(
+            "Funding every {interval} · next in {left} ({at}) · difference {diff}% per funding"
+        ).format(
+            interval=interval,
+            left=duration(at - now),
+            at=local_time(at, tz, now=now),
+            diff=f"{diff:.4f}",
+        )
     ]
     size = _size(opp, profile)
-    held = f" over {periods} fundings ({duration(periods * opp.funding_interval_s)})"
+    held = ngettext(" over {n} funding ({span})", " over {n} fundings ({span})", periods).format(
+        n=periods, span=duration(periods * opp.funding_interval_s)
+    )
     if size > 0:
         per = size * diff / 100
         total = f", ${per * periods:,.2f}{held}" if periods > 1 else ""
         lines.append(
-            f"Expected payment: ${per:,.2f} per funding on ${size:,.0f}{total}, before fees"
+            _("Expected payment: ${per} per funding on ${size}{total}, before fees").format(
+                per=f"{per:,.2f}", size=f"{size:,.0f}", total=total
+            )
         )
     else:
         total = f", {diff * periods:.4f}%{held}" if periods > 1 else ""
         lines.append(
-            f"Expected payment: {diff:.4f}% of the position per funding{total}, before fees"
+            _("Expected payment: {diff}% of the position per funding{total}, before fees").format(
+                diff=f"{diff:.4f}", total=total
+            )
         )
     return lines
 
@@ -160,23 +176,31 @@ def _fees(opp: Opportunity) -> str | None:
     if not (opp.buy_fees_pct or opp.sell_fees_pct):
         return None
     if opp.buy_exchange == opp.sell_exchange:
-        return f"Fees: {_e(opp.buy_exchange)} {opp.buy_fees_pct + opp.sell_fees_pct:.3f}%"
-    return (
-        f"Fees: {_e(opp.buy_exchange)} {opp.buy_fees_pct:.3f}% · "
-        f"{_e(opp.sell_exchange)} {opp.sell_fees_pct:.3f}%"
-    )
+        fees = f"{_e(opp.buy_exchange)} {opp.buy_fees_pct + opp.sell_fees_pct:.3f}%"
+    else:
+        fees = (
+            f"{_e(opp.buy_exchange)} {opp.buy_fees_pct:.3f}% · "
+            f"{_e(opp.sell_exchange)} {opp.sell_fees_pct:.3f}%"
+        )
+    return _("Fees: {fees}").format(fees=fees)
 
 
 def _details(opp: Opportunity) -> list[str]:
     lines = [
-        f"Validation: gross {opp.gross_spread_pct:.3f}% − fees {opp.fees_pct:.3f}% − "
-        f"slippage {opp.slippage_pct:.3f}% = net {opp.net_spread_pct:.3f}%",
+        _("Validation: gross {gross}% − fees {fees}% − slippage {slippage}% = net {net}%").format(
+            gross=f"{opp.gross_spread_pct:.3f}",
+            fees=f"{opp.fees_pct:.3f}",
+            slippage=f"{opp.slippage_pct:.3f}",
+            net=f"{opp.net_spread_pct:.3f}",
+        ),
     ]
     fees = _fees(opp)
     if fees:
         lines.append(fees)
     lines.append(
-        f"Depth ${opp.available_depth_usd:,.0f} · min position ${opp.min_position_usd:,.0f}"
+        _("Depth ${depth} · min position ${minimum}").format(
+            depth=f"{opp.available_depth_usd:,.0f}", minimum=f"{opp.min_position_usd:,.0f}"
+        )
     )
     lines.append(f"<code>{_e(opp.opportunity_id)}</code>")
     return lines
@@ -187,22 +211,27 @@ def card(opp: Opportunity, profile: UserProfile, now: float, *, full: bool = Fal
     depth and id whatever the tier (the Details answer: the whole record)."""
     tz = profile.preferences.timezone
     shown = full or detailed(profile)
-    net = f"Net spread after fees and slippage: <b>{opp.net_spread_pct:.3f}%</b>"
+    net = _("Net spread after fees and slippage: <b>{net}%</b>").format(
+        net=f"{opp.net_spread_pct:.3f}"
+    )
     lines = [
-        f"<b>{_e(opp.symbol)}</b> · {opp.type.label} · {opp.priority.value} priority",
+        f"<b>{_e(opp.symbol)}</b> · {type_label(opp.type)} · {priority_label(opp.priority)}",
         _route(opp),
-        net if shown else f"{net} (breakdown in Details)",
-        f"Confidence {confidence_pct(opp.confidence)}: the measured chance it lasts long "
-        "enough to act on",
+        net if shown else net + _(" (breakdown in Details)"),
+        _("Confidence {pct}: the measured chance it lasts long enough to act on").format(
+            pct=confidence_pct(opp.confidence)
+        ),
     ]
     sizing = _sizing(opp, profile)
     if sizing:
         lines.append(sizing)
     lines += _funding(opp, profile, now)
     lines.append(
-        f"Detected {local_time(opp.detected_at, tz, now=now)} · "
-        f"valid until {local_time(opp.expires_at, tz, now=now)} · "
-        f"open for {duration(now - opp.detected_at)}"
+        _("Detected {detected} · valid until {until} · open for {open}").format(
+            detected=local_time(opp.detected_at, tz, now=now),
+            until=local_time(opp.expires_at, tz, now=now),
+            open=duration(now - opp.detected_at),
+        )
     )
     if shown:
         lines += _details(opp)
@@ -214,13 +243,21 @@ def digest_item(
 ) -> str:
     """The card as a digest's item `i`: the same lines, compact, indented under the number."""
     tz = profile.preferences.timezone
-    mark = " · 🔁 updated" if updated else ""
+    mark = _(" · 🔁 updated") if updated else ""
     lines = [
-        f"{i}. {PRIORITY_MARK[opp.priority]} <b>{_e(opp.symbol)}</b> · {opp.type.label}{mark}",
+        f"{i}. {PRIORITY_MARK[opp.priority]} <b>{_e(opp.symbol)}</b> · {type_label(opp.type)}"
+        + mark,
         "   " + _route(opp),
-        f"   net after fees and slippage <b>{opp.net_spread_pct:.3f}%</b> · "
-        f"confidence {confidence_pct(opp.confidence)} · open for {duration(now - opp.detected_at)}"
-        f" · until {local_time(opp.expires_at, tz, now=now)}",
+        "   "
+        + _(
+            "net after fees and slippage <b>{net}%</b> · confidence {pct} · open for {open} · "
+            "until {until}"
+        ).format(
+            net=f"{opp.net_spread_pct:.3f}",
+            pct=confidence_pct(opp.confidence),
+            open=duration(now - opp.detected_at),
+            until=local_time(opp.expires_at, tz, now=now),
+        ),
     ]
     sizing = _sizing(opp, profile)
     if sizing:

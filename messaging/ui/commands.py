@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from aiogram import Bot
+from aiogram.types import BotCommand
+
 from core.models import Tier
+from messaging.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, _, use_locale
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,29 +21,40 @@ class CommandSpec:
 
 
 COMMANDS: Final[tuple[CommandSpec, ...]] = (
-    CommandSpec("start", "Start or resume your session", needs_session=False),
-    CommandSpec("help", "What you can do", needs_session=False),
-    CommandSpec("opportunities", "Live opportunities for you"),
-    CommandSpec("settings", "Your preferences (alias /preferences)"),
-    CommandSpec("dnd", "Do Not Disturb: /dnd 2h, /dnd off"),
-    CommandSpec("subscription", "Plans, and buying one with Telegram Stars"),
-    CommandSpec("status", "Your session"),
-    CommandSpec("logout", "End your session"),
-    CommandSpec("admin_stats", "Sessions and onboarding figures", admin_only=True),
-    CommandSpec("settier", "Change a user's tier: /settier <user_id> <tier>", admin_only=True),
-    CommandSpec("refund", "Refund a Stars payment: /refund <user_id> <charge_id>", admin_only=True),
+    CommandSpec("start", N_("Start or resume your session"), needs_session=False),
+    CommandSpec("help", N_("What you can do"), needs_session=False),
+    CommandSpec("opportunities", N_("Live opportunities for you")),
+    CommandSpec("settings", N_("Your preferences (alias /preferences)")),
+    CommandSpec("language", N_("Language: English or Russian")),
+    CommandSpec("dnd", N_("Do Not Disturb: /dnd 2h, /dnd off")),
+    CommandSpec("subscription", N_("Plans, and buying one with Telegram Stars")),
+    CommandSpec("status", N_("Your session")),
+    CommandSpec("logout", N_("End your session")),
+    CommandSpec("admin_stats", N_("Sessions and onboarding figures"), admin_only=True),
+    CommandSpec("settier", N_("Change a user's tier: /settier <user_id> <tier>"), admin_only=True),
     CommandSpec(
-        "why", "Why a user gets an opportunity or not: /why <user_id> <id>", admin_only=True
+        "refund", N_("Refund a Stars payment: /refund <user_id> <charge_id>"), admin_only=True
+    ),
+    CommandSpec(
+        "why", N_("Why a user gets an opportunity or not: /why <user_id> <id>"), admin_only=True
     ),
     CommandSpec(
         "restrict",
-        "Stop or allow a user's alerts (compliance): /restrict <user_id> on|off",
+        N_("Stop or allow a user's alerts (compliance): /restrict <user_id> on|off"),
         admin_only=True,
     ),
     CommandSpec(
         "region",
-        "Set a user's region (blocked regions get no alerts): /region <user_id> <CC|->",
+        N_("Set a user's region (blocked regions get no alerts): /region <user_id> <CC|->"),
         admin_only=True,
+    ),
+    CommandSpec(
+        "link_channel",
+        N_("Post public alerts to a channel: /link_channel @channel [delay minutes]"),
+        admin_only=True,
+    ),
+    CommandSpec(
+        "unlink_channel", N_("Stop posting to a channel: /unlink_channel @channel"), admin_only=True
     ),
 )
 
@@ -57,6 +72,31 @@ def command_name(text: str | None) -> str | None:
     head = text.split(maxsplit=1)[0][1:]
     name = head.split("@", 1)[0].lower()
     return ALIASES.get(name, name) or None
+
+
+def description(command: CommandSpec) -> str:
+    """The command's one-line help in the current language (descriptions are marked `N_`)."""
+    return _(command.description)
+
+
+def bot_commands(language: str) -> list[BotCommand]:
+    """The menu of non-admin commands in `language`, for ``setMyCommands``."""
+    with use_locale(language):
+        return [
+            BotCommand(command=c.name, description=description(c))
+            for c in COMMANDS
+            if not c.admin_only
+        ]
+
+
+async def publish_commands(bot: Bot) -> None:
+    """``setMyCommands`` once per language: Telegram shows each user the menu of their app's
+    language, and the default one (English) to every other language."""
+    for language in LANGUAGES:
+        await bot.set_my_commands(
+            bot_commands(language),
+            language_code=None if language == DEFAULT_LANGUAGE else language,
+        )
 
 
 def visible_commands(*, has_session: bool, tier: Tier) -> list[CommandSpec]:

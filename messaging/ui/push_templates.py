@@ -25,8 +25,10 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from core.distribution.user_queue import Outgoing
 from core.models import Opportunity, UserProfile
+from messaging.i18n import _, ngettext, use_locale
 from messaging.ui.callbacks import OpportunityCB
 from messaging.ui.card import PRIORITY_MARK, card, digest_item, local_time
+from messaging.ui.labels import type_label
 
 log = logging.getLogger(__name__)
 
@@ -46,27 +48,38 @@ def _e(value: object) -> str:
 
 
 def _hello(profile: UserProfile) -> str:
-    return _e(profile.first_name) if profile.first_name else "Trader"
+    return _e(profile.first_name) if profile.first_name else _("Trader")
 
 
 def single(opp: Opportunity, profile: UserProfile, now: float) -> Rendered:
-    head = f"{PRIORITY_MARK[opp.priority]} {_hello(profile)}, a new opportunity"
-    text = "\n".join([head, *card(opp, profile, now)])
-    return Rendered(text, keyboard([opp]))
+    with use_locale(profile.language):
+        head = _("{mark} {name}, a new opportunity").format(
+            mark=PRIORITY_MARK[opp.priority], name=_hello(profile)
+        )
+        text = "\n".join([head, *card(opp, profile, now)])
+        return Rendered(text, keyboard([opp]))
 
 
 def missed_line(missed: int) -> str:
-    noun = "opportunity" if missed == 1 else "opportunities"
-    return f"🌙 While you were away, {missed} {noun} came and went before your quiet time ended."
+    return ngettext(
+        "🌙 While you were away, {n} opportunity came and went before your quiet time ended.",
+        "🌙 While you were away, {n} opportunities came and went before your quiet time ended.",
+        missed,
+    ).format(n=missed)
 
 
 def away(missed: int, profile: UserProfile) -> Rendered:
     """The summary of held alerts that expired or closed before the quiet time ended."""
-    return Rendered(
-        f"{missed_line(missed)}\n{_hello(profile)}, send /opportunities for what is live now; "
-        "/settings changes your Do Not Disturb and active hours.",
-        None,
-    )
+    with use_locale(profile.language):
+        return Rendered(
+            missed_line(missed)
+            + "\n"
+            + _(
+                "{name}, send /opportunities for what is live now; "
+                "/settings changes your Do Not Disturb and active hours."
+            ).format(name=_hello(profile)),
+            None,
+        )
 
 
 def digest(
@@ -78,6 +91,19 @@ def digest(
     max_items: int = 5,
     missed: int = 0,
 ) -> Rendered:
+    with use_locale(profile.language):
+        return _digest(opps, profile, now, updated=updated, max_items=max_items, missed=missed)
+
+
+def _digest(
+    opps: Iterable[Opportunity],
+    profile: UserProfile,
+    now: float,
+    *,
+    updated: Iterable[str],
+    max_items: int,
+    missed: int,
+) -> Rendered:
     ranked = sorted(opps, key=lambda o: o.rank)
     shown = ranked[:max_items]
     upd = frozenset(updated)
@@ -87,10 +113,16 @@ def digest(
             for i, o in enumerate(shown, 1)
         ]
         more = len(ranked) - len(shown)
-        head = f"📬 {_hello(profile)}, {len(shown)} opportunities, best first"
+        head = ngettext(
+            "📬 {name}, {n} opportunity, best first",
+            "📬 {name}, {n} opportunities, best first",
+            len(shown),
+        ).format(name=_hello(profile), n=len(shown))
         if missed:
             head += f"\n<i>{missed_line(missed)}</i>"
-        tail = [f"<i>…and {more} more: see /opportunities</i>"] if more else []
+        tail = (
+            ["<i>" + _("…and {n} more: see /opportunities").format(n=more) + "</i>"] if more else []
+        )
         text = "\n\n".join([head, *items, *tail])
         if len(text) <= MAX_TEXT or len(shown) <= 1:
             return Rendered(text, keyboard(shown, numbered=True))
@@ -100,15 +132,20 @@ def digest(
 def closed(opp: Opportunity, profile: UserProfile, now: float) -> Rendered:
     """The edit for a message whose opportunity closed: struck through, no buttons."""
     tz = profile.preferences.timezone
-    head = f"🔒 <b>Closed</b> at {local_time(now, tz, now=now)}: this opportunity is no longer live"
-    body = "\n".join(card(opp, profile, now))
-    return Rendered(f"{head}\n<s>{body}</s>", None)
+    with use_locale(profile.language):
+        head = _("🔒 <b>Closed</b> at {at}: this opportunity is no longer live").format(
+            at=local_time(now, tz, now=now)
+        )
+        body = "\n".join(card(opp, profile, now))
+        return Rendered(f"{head}\n<s>{body}</s>", None)
 
 
 def closed_unknown(profile: UserProfile, now: float) -> Rendered:
     """The closed edit when the opportunity itself is no longer stored."""
     tz = profile.preferences.timezone
-    return Rendered(f"🔒 <b>Closed</b> at {local_time(now, tz, now=now)}.", None)
+    with use_locale(profile.language):
+        text = _("🔒 <b>Closed</b> at {at}.").format(at=local_time(now, tz, now=now))
+        return Rendered(text, None)
 
 
 def render(
@@ -154,9 +191,11 @@ def buttons(opp: Opportunity, *, number: int | None = None) -> list[InlineKeyboa
     """One row: Details / Mute pair / Mute type / 👍 / 👎 (numbered in a digest)."""
     oid = opp.opportunity_id
     labels = (
-        f"ℹ️ {number}" if number is not None else "ℹ️ Details",
-        "🔕 Pair" if number is not None else f"🔕 Mute {opp.symbol}",
-        "🔕 Type" if number is not None else f"🔕 Mute {opp.type.label}",
+        f"ℹ️ {number}" if number is not None else _("ℹ️ Details"),
+        _("🔕 Pair") if number is not None else _("🔕 Mute {pair}").format(pair=opp.symbol),
+        _("🔕 Type")
+        if number is not None
+        else _("🔕 Mute {type}").format(type=type_label(opp.type)),
         "👍",
         "👎",
     )

@@ -19,7 +19,7 @@ from typing import Final
 
 from aiogram import Router
 
-from bot.handlers.preferences import leftovers, menu, pairs, profit, schedule, trading
+from bot.handlers.preferences import language, leftovers, menu, pairs, profit, schedule, trading
 from bot.handlers.preferences.input_state import SettingsInput, leave_input
 from bot.handlers.preferences.parsing import (
     parse_hours,
@@ -49,6 +49,7 @@ router.include_routers(
     profit.router,
     schedule.router,
     trading.router,
+    language.router,
     leftovers.router,
 )
 

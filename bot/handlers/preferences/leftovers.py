@@ -18,6 +18,7 @@ from bot.handlers.preferences.texts import TEXT_EXPECTED
 from bot.handlers.refusals import FORGED, refuse
 from core.models import UserSession
 from core.services import Services
+from messaging.i18n import _
 from messaging.ui import templates
 from messaging.ui.callbacks import SettingsCB
 from messaging.ui.keyboards import Act
@@ -30,9 +31,9 @@ async def unknown_settings_action(
     query: CallbackQuery, services: Services, session: UserSession
 ) -> None:
     # Act.FINISH belongs to onboarding, whose router comes before this package's.
-    await refuse(query, services, session.session_id, FORGED, templates.UNKNOWN_BUTTON)
+    await refuse(query, services, session.session_id, FORGED, _(templates.UNKNOWN_BUTTON))
 
 
 @router.message(StateFilter(SettingsInput), NOT_COMMAND)
 async def not_text_while_waiting(message: Message) -> None:
-    await message.answer(TEXT_EXPECTED)
+    await message.answer(_(TEXT_EXPECTED))

@@ -18,16 +18,18 @@ from bot.filters import IS_COMMAND
 from bot.handlers.preferences.input_state import SettingsInput, leave_input
 from bot.handlers.preferences.render import render
 from bot.handlers.preferences.replies import Outcome, handle_buttons
-from bot.handlers.preferences.saving import save_preferences
+from bot.handlers.preferences.saving import emit_change, save_preferences
 from core.models import UserSession
+from core.personalisation.store import RelevanceStore
 from core.services import Services
+from messaging.i18n import _
 from messaging.ui import keyboards as kb
 from messaging.ui.callbacks import SettingsCB
 from messaging.ui.keyboards import Act, Page
 
 router: Final = Router(name=__name__)
 
-ACTIONS: Final = (Act.OPEN, Act.CANCEL, Act.PUSH)
+ACTIONS: Final = (Act.OPEN, Act.CANCEL, Act.PUSH, Act.RESET_RELEVANCE)
 
 
 @router.message(StateFilter(SettingsInput), IS_COMMAND)
@@ -62,12 +64,19 @@ async def _apply(
         return value, ""
     if action == Act.CANCEL:
         await leave_input(state)
-        return (value if value in kb.PAGES else Page.MAIN), "Cancelled"
+        return (value if value in kb.PAGES else Page.MAIN), _("Cancelled")
     if action == Act.PUSH:
         if value not in ("0", "1"):
             raise ValueError(value)
         await save_preferences(services, session, {"push_enabled": value == "1"})
-        return Page.MAIN, "Push alerts on" if value == "1" else "Push alerts off"
+        return Page.MAIN, _("Push alerts on") if value == "1" else _("Push alerts off")
+    if action == Act.RESET_RELEVANCE:
+        if value:
+            raise ValueError(value)
+        store = RelevanceStore(services.redis, services.settings.personalisation)
+        await store.reset(session.user_id)
+        emit_change(services, session, "personalisation", "reset", source="settings")
+        return Page.MAIN, _("Personalisation reset: your digests are ordered as for a new user.")
     raise ValueError(action)
 
 

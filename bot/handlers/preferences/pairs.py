@@ -29,6 +29,7 @@ from core.market.catalogue import MarketCatalogue
 from core.models import Preferences, UserSession
 from core.profiles import ListPreference
 from core.services import Services
+from messaging.i18n import _
 from messaging.ui import keyboards as kb
 from messaging.ui.callbacks import SettingsCB
 from messaging.ui.keyboards import Act, Page
@@ -49,7 +50,7 @@ async def _apply(
     if action == Act.UNMUTE:
         pair = _listed_pair(value, (await services.profiles.get(session.user_id)).preferences)
         await save_member(services, session, "muted_pairs", pair, False)
-        return Page.MUTED, f"Unmuted {pair}"
+        return Page.MUTED, _("Unmuted {pair}").format(pair=pair)
     if action in (Act.MUTE, Act.WATCH):
         muting = action == Act.MUTE
         page = Page.MUTED if muting else Page.WATCH
@@ -60,10 +61,18 @@ async def _apply(
             await save_member(
                 services, session, "muted_pairs" if muting else "watchlist", value, True
             )
-            return page, f"{'Muted' if muting else 'Watching'} {value}"
+            done = _("Muted {pair}") if muting else _("Watching {pair}")
+            return page, done.format(pair=value)
         prompt = (
-            f"{'🔇' if muting else '👀'} Send the pair to {'mute' if muting else 'watch'}, "
-            "for example <code>BTC/USDT</code> or just <code>btc</code>."
+            _(
+                "🔇 Send the pair to mute, for example <code>BTC/USDT</code> or just "
+                "<code>btc</code>."
+            )
+            if muting
+            else _(
+                "👀 Send the pair to watch, for example <code>BTC/USDT</code> or just "
+                "<code>btc</code>."
+            )
         )
         wanted = SettingsInput.muted_pair if muting else SettingsInput.watch_pair
         await wait_for_input(query, state, wanted, page, prompt)
@@ -74,16 +83,20 @@ async def _apply(
         profile = await services.profiles.get(session.user_id)
         if not left and profile.preferences.watch_only:
             await save_preferences(services, session, {"watch_only": False})
-            return Page.WATCH, f"Removed {pair}; watchlist empty, so every pair reaches you again"
-        return Page.WATCH, f"Removed {pair}"
+            return Page.WATCH, _(
+                "Removed {pair}; watchlist empty, so every pair reaches you again"
+            ).format(pair=pair)
+        return Page.WATCH, _("Removed {pair}").format(pair=pair)
     if action == Act.WATCH_ONLY:
         if value not in ("0", "1"):
             raise ValueError(value)
         profile = await services.profiles.get(session.user_id)
         if value == "1" and not profile.preferences.watchlist:
-            return Page.WATCH, WATCH_EMPTY
+            return Page.WATCH, _(WATCH_EMPTY)
         await save_preferences(services, session, {"watch_only": value == "1"})
-        return Page.WATCH, "Only your watchlist" if value == "1" else "Every pair except muted"
+        return Page.WATCH, _("Only your watchlist") if value == "1" else _(
+            "Every pair except muted"
+        )
     raise ValueError(action)
 
 
@@ -117,8 +130,8 @@ async def typed_pair(
         return
     name: ListPreference = "muted_pairs" if muting else "watchlist"
     await save_member(services, session, name, match.pair, True)
-    done = "Muted" if muting else "Added to your watchlist:"
-    await typed_done(message, services, session, state, f"{done} {escape(match.pair)}.")
+    done = _("Muted {pair}.") if muting else _("Added to your watchlist: {pair}.")
+    await typed_done(message, services, session, state, done.format(pair=escape(match.pair)))
 
 
 handle_buttons(router, ACTIONS, _apply)

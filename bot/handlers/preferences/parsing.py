@@ -9,6 +9,7 @@ from html import escape
 from bot.handlers.preferences.texts import PAIR_EXPECTED
 from core.distribution.timezone_names import resolve_timezone
 from core.market.catalogue import PairMatch
+from messaging.i18n import _
 
 _PAIR = re.compile(r"^([A-Z0-9]{1,15})\s*[/\-_ ]\s*([A-Z0-9]{1,15})$")
 _HOURS = re.compile(r"^(\d{1,2})(?::00)?\s*[-–—]\s*(\d{1,2})(?::00)?$")
@@ -43,11 +44,13 @@ def parse_min_profit(text: str, low: float, high: float) -> float | None:
 def unknown_pair(text: str, match: PairMatch) -> str:
     said = escape(text.strip()[:40])
     if match.suggestion is None:
-        return f"I don't know the pair “{said}” on the market. {PAIR_EXPECTED}"
-    return (
-        f"I don't know the pair “{said}” on the market. Did you mean "
-        f"<code>{escape(match.suggestion)}</code>? Tap it, or send another pair."
-    )
+        return _("I don't know the pair “{said}” on the market.").format(said=said) + (
+            " " + _(PAIR_EXPECTED)
+        )
+    return _(
+        "I don't know the pair “{said}” on the market. Did you mean <code>{pair}</code>? Tap "
+        "it, or send another pair."
+    ).format(said=said, pair=escape(match.suggestion))
 
 
 def parse_hours(text: str) -> tuple[int, int] | None:

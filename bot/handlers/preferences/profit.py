@@ -17,6 +17,7 @@ from bot.handlers.preferences.replies import Outcome, handle_buttons
 from bot.handlers.preferences.saving import save_preferences
 from core.models import UserSession
 from core.services import Services
+from messaging.i18n import _
 from messaging.ui import keyboards as kb
 from messaging.ui.callbacks import SettingsCB
 from messaging.ui.keyboards import Act, Page
@@ -33,16 +34,16 @@ async def _apply(
 ) -> Outcome:
     value = cb.value
     if not value:
-        prompt = (
+        prompt = _(
             "💰 Send your minimum profit in percent, for example <code>0.3</code> "
-            f"({profit_range(services.settings)}; 0 for no minimum)."
-        )
+            "({range}; 0 for no minimum)."
+        ).format(range=profit_range(services.settings))
         await wait_for_input(query, state, SettingsInput.min_profit, Page.PROFIT, prompt)
         return None
     if value not in {kb.profit_value(p) for p in kb.PROFITS}:
         raise ValueError(value)
     await save_preferences(services, session, {"min_profit_pct": float(value)})
-    return Page.PROFIT, f"Minimum profit {value}%"
+    return Page.PROFIT, _("Minimum profit {pct}%").format(pct=value)
 
 
 @router.message(StateFilter(SettingsInput.min_profit), HAS_TEXT, NOT_COMMAND)
@@ -53,12 +54,15 @@ async def typed_min_profit(
     value = parse_min_profit(message.text or "", o.min_profit_floor_pct, o.min_profit_ceiling_pct)
     if value is None:
         await message.answer(
-            f"Please send a percentage from {profit_range(services.settings)} (for example "
-            "<code>0.3</code>), or 0 for no minimum. Or press Cancel."
+            _(
+                "Please send a percentage from {range} (for example <code>0.3</code>), or 0 for "
+                "no minimum. Or press Cancel."
+            ).format(range=profit_range(services.settings))
         )
         return
     await save_preferences(services, session, {"min_profit_pct": value})
-    await typed_done(message, services, session, state, f"Minimum profit set to {value:g}%.")
+    done = _("Minimum profit set to {pct}%.").format(pct=f"{value:g}")
+    await typed_done(message, services, session, state, done)
 
 
 handle_buttons(router, (Act.PROFIT,), _apply)

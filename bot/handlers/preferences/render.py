@@ -11,9 +11,11 @@ from core.distribution.timezone_names import timezone_label
 from core.market.catalogue import MarketCatalogue
 from core.models import OnboardingState, OpportunityType, RiskTolerance, UserProfile
 from core.settings import Settings
+from messaging.i18n import LANGUAGE_NAMES, _, normalize
 from messaging.ui import keyboards as kb
 from messaging.ui import templates
 from messaging.ui.keyboards import Page
+from messaging.ui.labels import risk_label, type_label
 
 
 def _names(items: frozenset[str], labels: dict[str, str] | None = None) -> str:
@@ -22,42 +24,59 @@ def _names(items: frozenset[str], labels: dict[str, str] | None = None) -> str:
 
 def hours_text(hours: tuple[int, int]) -> str:
     label = kb.hours_label(hours)
-    return label + (" (overnight)" if hours[0] > hours[1] else "")
+    return label + (_(" (overnight)") if hours[0] > hours[1] else "")
 
 
 def summary(profile: UserProfile, settings: Settings, now: float) -> str:
     """Every preference of the profile, one line each (Telegram HTML)."""
     p = profile.preferences
     allowed = settings.tier_limits(profile.tier).opportunity_types
-    types = ", ".join(t.label for t in OpportunityType if t in p.opportunity_types) or "none"
-    locked = [t.label for t in OpportunityType if t in p.opportunity_types and t not in allowed]
+    types = ", ".join(type_label(t) for t in OpportunityType if t in p.opportunity_types) or _(
+        "none"
+    )
+    locked = [
+        type_label(t) for t in OpportunityType if t in p.opportunity_types and t not in allowed
+    ]
     if locked:
-        types += f" ({', '.join(locked)} not in your {profile.tier.label} plan: /subscription)"
+        types += " " + _("({types} not in your {plan} plan: /subscription)").format(
+            types=", ".join(locked), plan=profile.tier.label
+        )
     dnd = (
-        f"on until {templates.when(p.dnd_until, p.timezone)}"
+        _("on until {until}").format(until=templates.when(p.dnd_until, p.timezone))
         if p.dnd_until is not None and p.in_dnd(now)
-        else "off"
+        else _("off")
     )
     return "\n".join(
         [
-            f"Push alerts: {'on' if p.push_enabled else 'off'}",
-            f"Opportunity types: {types}",
-            f"Muted pairs: {_names(p.muted_pairs) or 'none'}",
-            f"Watchlist: {_watch_text(p.watchlist, p.watch_only)}",
-            f"Minimum profit: {p.min_profit_pct:g}%",
-            f"Timezone: {escape(timezone_label(p.timezone))}",
-            f"Active hours: {hours_text(p.active_hours)}",
-            f"Do Not Disturb: {dnd}",
-            f"High-priority alerts through DND: {'on' if p.high_priority_pierces_dnd else 'off'}",
-            f"Risk tolerance: {p.risk_tolerance.value}",
-            f"Exchanges: {_names(profile.exchanges, kb.EXCHANGES) or 'all'}",
+            _("Push alerts: {state}").format(state=_on(p.push_enabled)),
+            _("Opportunity types: {types}").format(types=types),
+            _("Muted pairs: {pairs}").format(pairs=_names(p.muted_pairs) or _("none")),
+            _("Watchlist: {watch}").format(watch=_watch_text(p.watchlist, p.watch_only)),
+            _("Minimum profit: {pct}%").format(pct=f"{p.min_profit_pct:g}"),
+            _("Timezone: {tz}").format(tz=escape(timezone_label(p.timezone))),
+            _("Active hours: {hours}").format(hours=hours_text(p.active_hours)),
+            _("Do Not Disturb: {state}").format(state=dnd),
+            _("High-priority alerts through DND: {state}").format(
+                state=_on(p.high_priority_pierces_dnd)
+            ),
+            _("Risk tolerance: {risk}").format(risk=risk_label(p.risk_tolerance)),
+            _("Exchanges: {names}").format(
+                names=_names(profile.exchanges, kb.EXCHANGES) or _("all")
+            ),
+            _("Language: {name}").format(name=LANGUAGE_NAMES[normalize(profile.language)]),
         ]
     )
 
 
+def _on(on: bool) -> str:
+    return _("on") if on else _("off")
+
+
 def _watch_text(pairs: frozenset[str], only: bool) -> str:
-    listed = _names(pairs) or "no pairs"
-    return f"only {listed}" if only else f"off ({listed})"
+    listed = _names(pairs) or _("no pairs")
+    return (
+        _("only {pairs}").format(pairs=listed) if only else _("off ({pairs})").format(pairs=listed)
+    )
 
 
 def offered_exchanges(settings: Settings) -> tuple[str, ...]:
@@ -66,7 +85,9 @@ def offered_exchanges(settings: Settings) -> tuple[str, ...]:
 
 def profit_range(settings: Settings) -> str:
     o = settings.opportunities
-    return f"{o.min_profit_floor_pct:g}% to {o.min_profit_ceiling_pct:g}%"
+    return _("{low}% to {high}%").format(
+        low=f"{o.min_profit_floor_pct:g}", high=f"{o.min_profit_ceiling_pct:g}"
+    )
 
 
 def render(
@@ -77,75 +98,101 @@ def render(
     allowed = settings.tier_limits(profile.tier).opportunity_types
     if page == Page.TYPES:
         return (
-            "<b>📊 Opportunity types</b>\nTap a type to turn its alerts on or off. "
-            f"🔒 = not in your {profile.tier.label} plan yet (see /subscription).",
+            _(
+                "<b>📊 Opportunity types</b>\nTap a type to turn its alerts on or off. "
+                "🔒 = not in your {plan} plan yet (see /subscription)."
+            ).format(plan=profile.tier.label),
             kb.settings_types(p.opportunity_types, allowed),
         )
     if page == Page.MUTED:
-        listed = _names(p.muted_pairs) or "none"
+        listed = _names(p.muted_pairs) or _("none")
         return (
-            f"<b>🔇 Muted pairs</b>: {listed}\nMuted pairs never alert you. "
-            "Tap a pair to unmute it, or mute another.",
+            _(
+                "<b>🔇 Muted pairs</b>: {pairs}\nMuted pairs never alert you. "
+                "Tap a pair to unmute it, or mute another."
+            ).format(pairs=listed),
             kb.settings_muted(p.muted_pairs),
         )
     if page == Page.PROFIT:
         return (
-            f"<b>💰 Minimum profit</b>: {p.min_profit_pct:g}%\n"
-            "Only opportunities with at least this expected profit reach you. Pick one, or type "
-            f"any value from {profit_range(settings)}.",
+            _(
+                "<b>💰 Minimum profit</b>: {pct}%\n"
+                "Only opportunities with at least this expected profit reach you. Pick one, or "
+                "type any value from {range}."
+            ).format(pct=f"{p.min_profit_pct:g}", range=profit_range(settings)),
             kb.settings_profit(p.min_profit_pct),
         )
     if page == Page.WATCH:
-        mode = "only these pairs" if p.watch_only else "everything except muted pairs"
+        mode = _("only these pairs") if p.watch_only else _("everything except muted pairs")
         return (
-            f"<b>👀 Watchlist</b>: {_names(p.watchlist) or 'empty'}\nYou get: {mode}. "
-            "Choose “Only these pairs” to get alerts for your watchlist alone.",
+            _(
+                "<b>👀 Watchlist</b>: {pairs}\nYou get: {mode}. "
+                "Choose “Only these pairs” to get alerts for your watchlist alone."
+            ).format(pairs=_names(p.watchlist) or _("empty"), mode=mode),
             kb.settings_watch(p.watchlist, p.watch_only),
         )
     if page == Page.TZ:
         return (
-            f"<b>🌍 Timezone</b>: {escape(timezone_label(p.timezone))}\n"
-            "It sets your active hours and every time I show you.",
+            _(
+                "<b>🌍 Timezone</b>: {tz}\nIt sets your active hours and every time I show you."
+            ).format(tz=escape(timezone_label(p.timezone))),
             kb.settings_timezone(p.timezone),
         )
     if page == Page.HOURS:
         return (
-            f"<b>🕗 Active hours</b>: {hours_text(p.active_hours)} "
-            f"({escape(timezone_label(p.timezone))})\nAlerts arrive only between these hours.",
+            _(
+                "<b>🕗 Active hours</b>: {hours} ({tz})\nAlerts arrive only between these hours."
+            ).format(hours=hours_text(p.active_hours), tz=escape(timezone_label(p.timezone))),
             kb.settings_hours(p.active_hours),
         )
     if page == Page.DND:
         active = p.dnd_until is not None and p.in_dnd(now)
         state = (
-            f"on until {templates.when(p.dnd_until, p.timezone)}"
+            _("on until {until}").format(until=templates.when(p.dnd_until, p.timezone))
             if p.dnd_until is not None and active
-            else "off"
+            else _("off")
         )
         return (
-            f"<b>🌙 Do Not Disturb</b>: {state}\nIt pauses alerts until it ends "
-            "(also /dnd 2h, /dnd off). High-priority alerts can come through if you opt in.",
+            _(
+                "<b>🌙 Do Not Disturb</b>: {state}\nIt pauses alerts until it ends "
+                "(also /dnd 2h, /dnd off). High-priority alerts can come through if you opt in."
+            ).format(state=state),
             kb.settings_dnd(active, p.high_priority_pierces_dnd),
         )
     if page == Page.RISK:
-        lines = "\n".join(f"• {r.value.capitalize()}: {RISK_HELP[r]}" for r in RiskTolerance)
+        lines = "\n".join(
+            f"• {risk_label(r).capitalize()}: {_(RISK_HELP[r])}" for r in RiskTolerance
+        )
         return (
-            f"<b>⚖️ Risk tolerance</b>: {p.risk_tolerance.value}\n{lines}",
+            _("<b>⚖️ Risk tolerance</b>: {risk}").format(risk=risk_label(p.risk_tolerance))
+            + f"\n{lines}",
             kb.settings_risk(p.risk_tolerance),
         )
     if page == Page.EXCHANGES:
         return (
-            f"<b>🏦 Exchanges you trade on</b>: {_names(profile.exchanges, kb.EXCHANGES) or 'all'}"
-            "\nYou get opportunities on these exchanges only; none selected means all."
-            f"\n\n{API_KEY_GUIDANCE}",
+            _(
+                "<b>🏦 Exchanges you trade on</b>: {names}"
+                "\nYou get opportunities on these exchanges only; none selected means all."
+            ).format(names=_names(profile.exchanges, kb.EXCHANGES) or _("all"))
+            + f"\n\n{_(API_KEY_GUIDANCE)}",
             kb.settings_exchanges(profile.exchanges, offered_exchanges(settings)),
+        )
+    if page == Page.LANGUAGE:
+        return (
+            _("<b>🌐 Language</b>: {name}\nEvery message, button and alert uses it.").format(
+                name=LANGUAGE_NAMES[normalize(profile.language)]
+            ),
+            kb.settings_language(profile.language),
         )
     onboarding = (
         ""
         if profile.onboarding is OnboardingState.COMPLETED
-        else "\n\nOnboarding isn't finished: tap “Finish onboarding” to complete it."
+        else "\n\n" + _("Onboarding isn't finished: tap “Finish onboarding” to complete it.")
     )
     return (
-        f"<b>⚙️ Your settings</b>\n{summary(profile, settings, now)}\n\n"
-        f"Tap a button to change a setting.{onboarding}",
+        _("<b>⚙️ Your settings</b>\n{summary}\n\nTap a button to change a setting.").format(
+            summary=summary(profile, settings, now)
+        )
+        + onboarding,
         kb.settings_main(profile, now, exchanges_offered=len(offered_exchanges(settings))),
     )

@@ -18,6 +18,7 @@ from bot.handlers.preferences.render import render
 from bot.handlers.refusals import FORGED, refuse
 from core.models import UserSession
 from core.services import Services
+from messaging.i18n import _
 from messaging.ui import templates
 from messaging.ui.callbacks import SettingsCB
 
@@ -81,7 +82,7 @@ async def answer_button(
     try:
         outcome = await apply(query, callback_data, services, session, state)
     except ValueError:
-        await refuse(query, services, session.session_id, FORGED, templates.UNKNOWN_BUTTON)
+        await refuse(query, services, session.session_id, FORGED, _(templates.UNKNOWN_BUTTON))
         return
     if outcome is None:  # now waiting for typed input: the prompt is shown
         await query.answer()

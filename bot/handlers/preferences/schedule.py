@@ -23,6 +23,7 @@ from bot.handlers.preferences.texts import HOURS_EXPECTED, TZ_EXPECTED
 from core.distribution.timezone_names import timezone_label
 from core.models import UserSession
 from core.services import Services
+from messaging.i18n import _
 from messaging.ui import keyboards as kb
 from messaging.ui.callbacks import SettingsCB
 from messaging.ui.keyboards import Act, Page
@@ -44,10 +45,10 @@ async def _apply(
         if value not in ("0", "1"):
             raise ValueError(value)
         await save_preferences(services, session, {"high_priority_pierces_dnd": value == "1"})
-        return Page.DND, "Saved"
+        return Page.DND, _("Saved")
     if action == Act.TZ:
         if not value:
-            prompt = (
+            prompt = _(
                 "🌍 Send your timezone as an IANA name, for example <code>Europe/Paris</code> "
                 "or <code>America/Chicago</code>."
             )
@@ -57,10 +58,10 @@ async def _apply(
         if tz is None:
             raise ValueError(value)
         await save_preferences(services, session, {"timezone": tz})
-        return Page.TZ, f"Timezone {timezone_label(tz)}"
+        return Page.TZ, _("Timezone {tz}").format(tz=timezone_label(tz))
     if action == Act.HOURS:
         if not value:
-            prompt = (
+            prompt = _(
                 "🕗 Send your active hours as <code>HH-HH</code>, for example <code>07-23</code>."
             )
             await wait_for_input(query, state, SettingsInput.hours, Page.HOURS, prompt)
@@ -69,14 +70,16 @@ async def _apply(
         if hours is None:
             raise ValueError(value)
         await save_preferences(services, session, {"active_hours": hours})
-        return Page.HOURS, f"Active hours {kb.hours_label(hours)}"
+        return Page.HOURS, _("Active hours {hours}").format(hours=kb.hours_label(hours))
     if action == Act.DND:
         if not value.isdigit() or int(value) not in kb.DND_HOURS:
             raise ValueError(value)
         hours_on = int(value)
         until = services.clock.now() + hours_on * 3_600 if hours_on else None
         await save_preferences(services, session, {"dnd_until": until})
-        return Page.DND, f"Do Not Disturb for {hours_on}h" if hours_on else "Do Not Disturb off"
+        return Page.DND, (
+            _("Do Not Disturb for {n}h").format(n=hours_on) if hours_on else _("Do Not Disturb off")
+        )
     raise ValueError(action)
 
 
@@ -86,12 +89,13 @@ async def typed_timezone(
 ) -> None:
     tz = parse_timezone(message.text or "")
     if tz is None:
-        await message.answer(TZ_EXPECTED)
+        await message.answer(_(TZ_EXPECTED))
         return
     await save_preferences(services, session, {"timezone": tz})
     label = timezone_label(tz)
     shown = label if label == tz else f"{label} ({tz})"
-    await typed_done(message, services, session, state, f"Timezone set to {escape(shown)}.")
+    done = _("Timezone set to {tz}.").format(tz=escape(shown))
+    await typed_done(message, services, session, state, done)
 
 
 @router.message(StateFilter(SettingsInput.hours), HAS_TEXT, NOT_COMMAND)
@@ -100,10 +104,11 @@ async def typed_hours(
 ) -> None:
     hours = parse_hours(message.text or "")
     if hours is None:
-        await message.answer(HOURS_EXPECTED)
+        await message.answer(_(HOURS_EXPECTED))
         return
     await save_preferences(services, session, {"active_hours": hours})
-    await typed_done(message, services, session, state, f"Active hours set to {hours_text(hours)}.")
+    done = _("Active hours set to {hours}.").format(hours=hours_text(hours))
+    await typed_done(message, services, session, state, done)
 
 
 handle_buttons(router, ACTIONS, _apply)

@@ -18,8 +18,10 @@ from bot.handlers.preferences.saving import save_member, save_preferences, save_
 from bot.handlers.preferences.texts import LAST_TYPE
 from core.models import OpportunityType, RiskTolerance, UserSession
 from core.services import Services
+from messaging.i18n import _
 from messaging.ui.callbacks import SettingsCB
 from messaging.ui.keyboards import Act, Page
+from messaging.ui.labels import risk_label
 
 router: Final = Router(name=__name__)
 
@@ -39,16 +41,16 @@ async def _apply(
         profile = await services.profiles.get(session.user_id)
         plan = services.settings.tier_limits(profile.tier).opportunity_types
         if not await save_type(services, session, OpportunityType(member), add, plan_types=plan):
-            return Page.TYPES, LAST_TYPE
-        return Page.TYPES, "Saved"
+            return Page.TYPES, _(LAST_TYPE)
+        return Page.TYPES, _("Saved")
     if action == Act.RISK:
         risk = RiskTolerance(value)  # ValueError if forged
         await save_preferences(services, session, {"risk_tolerance": risk})
-        return Page.RISK, f"Risk tolerance {risk.value}"
+        return Page.RISK, _("Risk tolerance {risk}").format(risk=risk_label(risk))
     if action == Act.EXCHANGE:
         add, member = parse_toggle(value, offered_exchanges(services.settings))
         await save_member(services, session, "exchanges", member, add)
-        return Page.EXCHANGES, "Saved"
+        return Page.EXCHANGES, _("Saved")
     raise ValueError(action)
 
 

@@ -9,6 +9,7 @@ from aiogram.types import InlineKeyboardButton
 from core.models import OpportunityType
 from messaging.ui.callbacks import OnboardingCB, SettingsCB
 from messaging.ui.keyboards.vocabulary import toggle_value
+from messaging.ui.labels import type_label
 
 Rows = list[list[InlineKeyboardButton]]
 
@@ -35,7 +36,7 @@ def type_rows(
     return [
         [
             button(
-                f"{mark(t in selected)} {t.label}" + ("" if t in allowed else " 🔒"),
+                f"{mark(t in selected)} {type_label(t)}" + ("" if t in allowed else " 🔒"),
                 data(toggle_value(t.value, chosen)),
             )
         ]

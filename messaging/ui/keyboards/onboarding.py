@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from aiogram.types import InlineKeyboardMarkup
 
 from core.models import OpportunityType, RiskTolerance
+from messaging.i18n import _
 from messaging.ui.callbacks import OnboardingCB, SettingsCB
 from messaging.ui.keyboards.buttons import Rows, button, chunks, mark, type_rows
 from messaging.ui.keyboards.vocabulary import (
@@ -23,6 +24,7 @@ from messaging.ui.keyboards.vocabulary import (
     hours_value,
     toggle_value,
 )
+from messaging.ui.labels import risk_label
 
 
 def _ob(step: str, value: str) -> OnboardingCB:
@@ -31,8 +33,8 @@ def _ob(step: str, value: str) -> OnboardingCB:
 
 def _ob_nav(step: str) -> Rows:
     return [
-        [button(NEXT_LABEL, _ob(step, "next"))],
-        [button(SKIP_LABEL, _ob(step, "skip"))],
+        [button(_(NEXT_LABEL), _ob(step, "next"))],
+        [button(_(SKIP_LABEL), _ob(step, "skip"))],
     ]
 
 
@@ -60,7 +62,7 @@ def onboarding_schedule(hours: tuple[int, int], tz: str) -> InlineKeyboardMarkup
         for h in HOURS
     ]
     tz_buttons = [
-        button(f"{'✅ ' if name == tz else ''}{label}", _ob(Step.SCHEDULE, f"tz={name}"))
+        button(f"{'✅ ' if name == tz else ''}{_(label)}", _ob(Step.SCHEDULE, f"tz={name}"))
         for name, label in TIMEZONES.items()
     ]
     rows = [hour_row, *chunks(tz_buttons, 3)]
@@ -69,7 +71,7 @@ def onboarding_schedule(hours: tuple[int, int], tz: str) -> InlineKeyboardMarkup
 
 def onboarding_risk(risk: RiskTolerance) -> InlineKeyboardMarkup:
     row = [
-        button(f"{'✅ ' if r is risk else ''}{r.value.capitalize()}", _ob(Step.RISK, r.value))
+        button(f"{'✅ ' if r is risk else ''}{risk_label(r).capitalize()}", _ob(Step.RISK, r.value))
         for r in RISKS
     ]
     return InlineKeyboardMarkup(inline_keyboard=[row, *_ob_nav(Step.RISK)])
@@ -90,5 +92,7 @@ def onboarding_exchanges(selected: frozenset[str], offered: Sequence[str]) -> In
 
 def onboarding_done() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        inline_keyboard=[[button("⚙️ Open settings", SettingsCB(action=Act.OPEN, value=Page.MAIN))]]
+        inline_keyboard=[
+            [button(_("⚙️ Open settings"), SettingsCB(action=Act.OPEN, value=Page.MAIN))]
+        ]
     )

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Final
 
 from core.models import RiskTolerance
+from messaging.i18n import N_, _
 
 # Display names of exchanges; which are offered is the market's list (`MarketCatalogue`).
 EXCHANGES: Final[dict[str, str]] = {
@@ -20,11 +21,11 @@ EXCHANGES: Final[dict[str, str]] = {
 # Timezone presets with short labels; /settings also takes any IANA name typed in.
 TIMEZONES: Final[dict[str, str]] = {
     "UTC": "UTC",
-    "Europe/London": "London",
-    "Europe/Berlin": "Berlin",
-    "America/New_York": "New York",
-    "Asia/Singapore": "Singapore",
-    "Asia/Tokyo": "Tokyo",
+    "Europe/London": N_("London"),
+    "Europe/Berlin": N_("Berlin"),
+    "America/New_York": N_("New York"),
+    "Asia/Singapore": N_("Singapore"),
+    "Asia/Tokyo": N_("Tokyo"),
 }
 # Active-hours presets (start hour, end hour); (0, 24) is "always".
 HOURS: Final[tuple[tuple[int, int], ...]] = ((0, 24), (8, 22), (9, 18))
@@ -33,9 +34,10 @@ PROFITS: Final[tuple[float, ...]] = (0.0, 0.1, 0.25, 0.5, 1.0)
 DND_HOURS: Final[tuple[int, ...]] = (0, 1, 8, 24)
 RISKS: Final[tuple[RiskTolerance, ...]] = tuple(RiskTolerance)
 
-SKIP_LABEL: Final = "Skip — finish later with /settings"
-NEXT_LABEL: Final = "Next ▶"
-BACK_LABEL: Final = "‹ Back"
+# English constants, translated where the button is built (`_(NEXT_LABEL)`).
+SKIP_LABEL: Final = N_("Skip — finish later with /settings")
+NEXT_LABEL: Final = N_("Next ▶")
+BACK_LABEL: Final = N_("‹ Back")
 
 
 class Step:
@@ -80,6 +82,8 @@ class Act:
     WATCH_ONLY: Final = "wonly"  # value: "1" only the watchlist | "0" everything except muted
     FINISH: Final = "finish"  # value: "" (resumes onboarding)
     CANCEL: Final = "cancel"  # value: "" (stops waiting for typed input)
+    LANGUAGE: Final = "lang"  # value: "en" | "ru"
+    RESET_RELEVANCE: Final = "relreset"  # value: "" (forgets what relevance learned)
 
 
 class Page:
@@ -93,6 +97,7 @@ class Page:
     RISK: Final = "risk"
     EXCHANGES: Final = "exch"
     WATCH: Final = "watch"
+    LANGUAGE: Final = "lang"
 
 
 PAGES: Final[frozenset[str]] = frozenset(
@@ -107,6 +112,7 @@ PAGES: Final[frozenset[str]] = frozenset(
         Page.RISK,
         Page.EXCHANGES,
         Page.WATCH,
+        Page.LANGUAGE,
     }
 )
 
@@ -125,7 +131,7 @@ def hours_value(hours: tuple[int, int]) -> str:
 def hours_label(hours: tuple[int, int]) -> str:
     start, end = hours
     if (start, end) == (0, 24) or start == end:
-        return "always"
+        return _("always")
     return f"{start:02d}–{end:02d}"
 
 
