@@ -8,9 +8,12 @@ from aiogram.fsm.storage.redis import RedisStorage
 
 from bot.handlers import (
     admin,
+    channel_admin,
     dnd,
     fallback,
     feedback,
+    group_buttons,
+    groups,
     membership,
     onboarding,
     opportunities,
@@ -24,10 +27,12 @@ from bot.handlers import (
 from bot.handlers import help as help_
 from bot.handlers.errors import on_error
 from bot.middlewares.dedup import DropRepeatedUpdates
+from bot.middlewares.language import LanguageMiddleware
 from bot.middlewares.session_gate import SessionGate
 from core.services import Services
 from core.settings import Settings
 from core.store import keys
+from messaging.i18n import i18n
 
 
 class SharedRedisStorage(RedisStorage):
@@ -50,11 +55,14 @@ def create_dispatcher(settings: Settings, services: Services) -> Dispatcher:
     )
     dp = Dispatcher(storage=storage, services=services, settings=settings)
     dp.update.outer_middleware(DropRepeatedUpdates())
+    # Before the gate: its refusals are in the user's language too.
+    LanguageMiddleware(i18n()).setup(dp)
     gate = SessionGate()
     dp.message.outer_middleware(gate)
     dp.callback_query.outer_middleware(gate)
     dp.errors.register(on_error)
     routers = [
+        groups.router,  # group chats only: their /start, /group_settings, the bot joining
         start.router,
         help_.router,
         onboarding.router,
@@ -65,7 +73,9 @@ def create_dispatcher(settings: Settings, services: Services) -> Dispatcher:
         dnd.router,
         opportunities.router,
         feedback.router,
+        group_buttons.router,  # buttons on group and channel alert cards
         admin.router,
+        channel_admin.router,
         ops_alerts.router,
         membership.router,
         fallback.router,  # last: takes what nothing else did

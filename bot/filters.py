@@ -38,3 +38,7 @@ IS_COMMAND: Final = Magic(F.text.startswith("/"))
 NOT_COMMAND: Final = Magic(~F.text.startswith("/"))
 HAS_TEXT: Final = Magic(F.text)
 PRIVATE_CHAT: Final = Magic(F.chat.type == ChatType.PRIVATE)
+GROUP_CHAT: Final = Magic(F.chat.type.in_({ChatType.GROUP, ChatType.SUPERGROUP}))
+# A button on a message in a group or supergroup (callback queries carry the message's chat).
+GROUP_BUTTON: Final = Magic(F.message.chat.type.in_({ChatType.GROUP, ChatType.SUPERGROUP}))
+NOT_PRIVATE_CHAT: Final = Magic(F.chat.type != ChatType.PRIVATE)

@@ -11,9 +11,11 @@ from aiogram.filters import CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 
+from bot.handlers.deep_links import record_deep_link_start
 from bot.handlers.onboarding import begin_onboarding
 from core.models import OnboardingState
 from core.services import Services
+from messaging.i18n import _, i18n, pick_language
 from messaging.ui import keyboards as kb
 from messaging.ui import templates
 
@@ -25,7 +27,13 @@ async def start(message: Message, services: Services, state: FSMContext) -> None
     user = message.from_user
     assert user is not None  # the session gate lets no user-less message through
     await services.profiles.ensure(user.id, user.first_name)
+    if not await services.profiles.language(user.id):
+        # First contact: the language Telegram says the user's app is in, until they choose.
+        chosen = pick_language(user.language_code)
+        await services.profiles.set_language(user.id, chosen)
+        i18n().current_locale = chosen
     result = await services.sessions.start(user.id)
+    record_deep_link_start(services, message, user.id, result.session.session_id, result.outcome)
     if result.outcome == "started":
         # The gate counted nothing (there was no session yet): this /start is the first command.
         services.sessions.record_activity(result.session, command=True)
@@ -45,8 +53,8 @@ async def start(message: Message, services: Services, state: FSMContext) -> None
         await begin_onboarding(message, state, services)
     elif unfinished:
         await message.answer(
-            "Your setup isn't finished yet: a few taps choose what reaches you.",
+            _("Your setup isn't finished yet: a few taps choose what reaches you."),
             reply_markup=kb.finish_onboarding(),
         )
     else:
-        await message.answer("Send /opportunities for what's live now, or /help for everything.")
+        await message.answer(_("Send /opportunities for what's live now, or /help for everything."))

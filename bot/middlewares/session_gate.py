@@ -2,13 +2,17 @@
 
 An outer middleware on messages and callback queries, so it runs before any filter. In order:
 
-1. Updates from no user or from a bot, and commands addressed to another bot
-   (``/price@other_bot``), are not ours: dropped unanswered and unrecorded.
+1. Updates from no user or from a bot (but an anonymous group admin, who writes as the group),
+   and commands addressed to another bot (``/price@other_bot``), are not ours: dropped
+   unanswered and unrecorded.
 2. In a group, plain chatter and unknown commands not addressed to us are dropped. Our commands,
    and any command addressed to us, get a short pointer to the private chat (with a t.me deep
    link), never the data: every command is personal (sessions, tiers, settings, figures), and
    /start in a group opens no session. Buttons pressed on a group message get an alert. Both
-   are audited as refused (``group_chat``).
+   are audited as refused (``group_chat``). The group commands (``GROUP_COMMANDS``: /start with a
+   deep link naming the group, /group_settings for its admins) and the group buttons (the
+   settings menu's, the alert card's) go on to bot/handlers/groups and group_buttons, with
+   ``session`` None (a command) or the presser's active session (a button), recording nothing.
 3. For an active session it records the activity (extending expiry) and injects `session`;
    otherwise it tells the user how to get one, records the refusal, and stops the update.
 """
@@ -24,16 +28,21 @@ from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
 
+from bot.handlers.groups.commands import GROUP_COMMANDS
 from bot.handlers.refusals import audit_callback
 from core.events import EventName
 from core.services import Services
+from messaging.i18n import _
 from messaging.ui import templates
+from messaging.ui.callbacks import GroupCardCB, GroupSettingsCB
 from messaging.ui.commands import BY_NAME, OPEN_COMMANDS, command_name
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 log = logging.getLogger(__name__)
 
 GROUP_CHAT = "group_chat"
+# Buttons that work on group and channel messages: the settings menu's, the alert card's.
+GROUP_PREFIXES = frozenset({GroupSettingsCB.__prefix__, GroupCardCB.__prefix__})
 
 
 def command_mention(text: str | None) -> str | None:
@@ -56,10 +65,21 @@ async def bot_username(bot: Bot | None) -> str | None:
     return me.username
 
 
+def anonymous_admin(event: TelegramObject) -> bool:
+    """A group admin writing anonymously: Telegram sends it as the group (sender_chat), from a
+    stand-in bot (GroupAnonymousBot); only admins can, so group commands may pass."""
+    return (
+        isinstance(event, Message)
+        and event.sender_chat is not None
+        and event.sender_chat.id == event.chat.id
+        and event.chat.type != ChatType.PRIVATE
+    )
+
+
 class SessionGate(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
-        if user is None or user.is_bot:
+        if user is None or (user.is_bot and not anonymous_admin(event)):
             return None  # channel posts and other bots' messages are not ours to answer
         services: Services = data["services"]
         bot: Bot | None = data.get("bot")
@@ -76,6 +96,13 @@ class SessionGate(BaseMiddleware):
             ours = username is not None
 
         if isinstance(event, Message) and event.chat.type != ChatType.PRIVATE:
+            if event.migrate_to_chat_id is not None:  # upgraded: the group's state moves
+                data["session"] = None
+                return await handler(event, data)
+            if command in GROUP_COMMANDS:
+                data["session"] = None  # a group's command opens and extends nothing
+                _audit(services, user.id, None, command, True, "open", event)
+                return await handler(event, data)
             if command is None or (command not in BY_NAME and not ours):
                 return None  # group chatter, or another bot's command
             _audit(services, user.id, None, command, False, GROUP_CHAT, event)
@@ -88,8 +115,13 @@ class SessionGate(BaseMiddleware):
             and event.message is not None
             and event.message.chat.type != ChatType.PRIVATE
         ):
+            if (event.data or "").split(":", 1)[0] in GROUP_PREFIXES:
+                session = await services.sessions.current(user.id)
+                active = session is not None and session.is_active(services.clock.now())
+                data["session"] = session if active else None
+                return await handler(event, data)
             audit_callback(services, event, None, allowed=False, reason=GROUP_CHAT)
-            await event.answer(templates.PRIVATE_BUTTON, show_alert=True)
+            await event.answer(_(templates.PRIVATE_BUTTON), show_alert=True)
             return None
 
         now = services.clock.now()

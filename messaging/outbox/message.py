@@ -38,6 +38,9 @@ class OutboxMessage(BaseModel):
     tier: str = ""
     opportunity_type: str = ""
     detected_at: float | None = None
+    # Groups and channels (core.groups): the chat's kind, and the forum topic it posts to.
+    chat_kind: str = ""
+    thread_id: int | None = None
 
     def to_json(self) -> str:
         return self.model_dump_json()

@@ -397,6 +397,7 @@ class DeliveryWorker:
             return m.message_id
         sent: Message = await self.bot.send_message(
             chat_id=m.chat_id,
+            message_thread_id=m.thread_id,
             text=m.text,
             parse_mode=ParseMode.HTML,
             reply_markup=markup,
@@ -408,6 +409,14 @@ class DeliveryWorker:
         text = exc.message.lower()
         if "chat not found" in text:
             return await self._gone(entry, "chat_not_found", exc)
+        m = entry.message
+        topic_gone = "message thread not found" in text or "topic_closed" in text
+        if m.thread_id is not None and topic_gone:
+            # The group's forum topic was closed or deleted: the alert goes to General instead.
+            moved = m.model_copy(update={"thread_id": None})
+            await self.outbox.retry_later(entry, 0.0, message=moved)
+            self._emit(EventName.RETRIED, m, reason="topic_gone", attempt=m.attempt, delay_s=0.0)
+            return None
         if entry.message.kind == "edit" and (
             "message to edit not found" in text or "message can't be edited" in text
         ):
@@ -498,5 +507,7 @@ class DeliveryWorker:
             base["tier"] = m.tier
         if m.opportunity_type:
             base["type"] = m.opportunity_type
+        if m.chat_kind:
+            base["chat_kind"] = m.chat_kind
         base.update(attrs)
         self._emitter(name, base, user_id=m.user_id)

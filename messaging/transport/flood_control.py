@@ -8,8 +8,9 @@ number of times before the error reaches the caller.
 With `tokens` (a `LeasedTokens` of the GlobalRateLimiter) the bot-wide limit is the whole
 system's, shared with every other sending process; the `Pacer` then keeps only the per-chat
 limits. A 429 is reported to the limiter: as global when this process sent nothing to that chat
-within the last second (Telegram does not say which limit was hit, so a 429 on a chat we have
-not been sending to must be the bot-wide one), which pauses every sender.
+within the last second (a group: the last minute, `Pacer.busy`; Telegram does not say which
+limit was hit, so a 429 on a chat we have not been sending to must be the bot-wide one), which
+pauses every sender.
 """
 
 from __future__ import annotations

@@ -39,6 +39,14 @@ class TokenBucket:
         return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
 
 
+GROUP_WINDOW_SECONDS = 60.0  # Telegram counts a group's messages per minute
+
+
+def _is_group(chat_id: int | str) -> bool:
+    """Groups, supergroups and channels: negative ids, or an ``@name``."""
+    return isinstance(chat_id, str) or chat_id < 0
+
+
 @dataclass(frozen=True, slots=True)
 class PacerLimits:
     global_per_second: float = 29.0
@@ -66,7 +74,7 @@ class Pacer:
     def _chat_bucket(self, chat_id: int | str, now: float) -> TokenBucket:
         bucket = self._chats.get(chat_id)
         if bucket is None:
-            is_group = isinstance(chat_id, str) or chat_id < 0
+            is_group = _is_group(chat_id)
             bucket = (
                 TokenBucket(self.limits.group_per_minute / 60, 1.0, now)
                 if is_group
@@ -91,6 +99,10 @@ class Pacer:
 
     def busy(self, chat_id: int | str, within: float = 1.0) -> bool:
         """Whether the send before the latest one to `chat_id` was reserved within `within`
-        seconds of it: the chat saw two sends in that time."""
+        seconds of it: the chat saw two sends in that time. A group's limit is per minute (and
+        shared with every other process sending there), and its sends are paced seconds apart:
+        two within a minute already make a 429 there likely the group's own."""
+        if _is_group(chat_id):
+            within = max(within, GROUP_WINDOW_SECONDS)
         bucket = self._chats.get(chat_id)
         return bucket is not None and bucket.last_reserved - bucket.previous_reserved < within

@@ -36,7 +36,27 @@ class PlanCB(CallbackData, prefix="plan"):
     tier: str = ""
 
 
+class GroupSettingsCB(CallbackData, prefix="gs"):
+    action: str  # page | on | off | type | profit | digest | quiet | topic | close
+    value: str = ""
+
+
+class GroupCardCB(CallbackData, prefix="grp"):
+    action: str  # details: a group's or channel's alert card (bot/handlers/group_buttons.py)
+    opportunity_id: str
+
+
 # Every prefix our keyboards use; data with another prefix is not ours.
 PREFIXES: Final[frozenset[str]] = frozenset(
-    cb.__prefix__ for cb in (OnboardingCB, SettingsCB, OpportunityCB, SessionCB, OpsAlertCB, PlanCB)
+    cb.__prefix__
+    for cb in (
+        OnboardingCB,
+        SettingsCB,
+        OpportunityCB,
+        SessionCB,
+        OpsAlertCB,
+        PlanCB,
+        GroupSettingsCB,
+        GroupCardCB,
+    )
 )

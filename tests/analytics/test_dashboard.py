@@ -30,13 +30,16 @@ from analytics.sink import write_events
 from analytics.storage import Storage
 from core.events import Event
 from tests.analytics.helpers import T0
+from tests.analytics.test_groups_report import generate as group_events
 from tests.analytics.test_reports import SINCE, UNTIL, generate
 from tests.analytics.test_revenue_report import generate as payments
 
 TOKEN = "s3cret-admin-token"
 # Payments come from their own generator (plans bought, renewed, refunded), so that every
 # report, revenue included, has rows to show.
-EVENTS = generate(seed=23, users=40, days=9) + payments(seed=23, users=40)
+EVENTS = (
+    generate(seed=23, users=40, days=9) + payments(seed=23, users=40) + group_events(seed=23, n=300)
+)
 
 
 def _lake(root: Path, events: list[Event]) -> Storage:

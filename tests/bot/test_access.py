@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from core.events import EventName
+from core.groups.deeplinks import start_url
 from core.models import OpportunityType, SessionState, Tier
 from core.store import keys
-from messaging.ui import templates
+from messaging.ui import group_texts, templates
 from tests.bot.conftest import BotEnv
 from tests.bot.test_commands import sample
 
@@ -203,7 +204,8 @@ async def test_start_in_a_group_opens_no_session_and_links_to_the_private_chat(
     env = botenv
     await env.send(7, "/start", chat_type=chat_type, chat_id=GROUP)
     text = (await env.last(GROUP))["text"]
-    assert text == templates.private_pointer("start", await _username(env))
+    link = start_url(await _username(env), "group", GROUP)  # the payload names the group
+    assert text == group_texts.start_in_group(link)
     assert await env.services.sessions.store.get(7) is None
     assert await env.services.redis.exists(keys.user(7)) == 0, "no profile was created"
     await env.send(7, "/start")  # the deep link opens the private chat: a session starts there

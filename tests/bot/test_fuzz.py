@@ -33,13 +33,14 @@ from bot.dispatcher import create_dispatcher
 from bot.webhook import create_webhook_app
 from core.clock import ManualClock
 from core.events import EventName
+from core.groups.deeplinks import start_url
 from core.models import OpportunityType, Tier
 from core.services import Services
 from core.settings import Settings
 from core.store import keys
 from emulator.server import EmulatorServer
 from messaging.transport.telegram import create_bot
-from messaging.ui import templates
+from messaging.ui import group_texts, templates
 from messaging.ui.commands import BY_NAME, visible_commands
 from messaging.ui.keyboards import ONBOARDING_STEPS, PAGES, Act
 from tests.bot.test_commands import sample
@@ -406,7 +407,17 @@ def pointer_texts(username: str) -> set[str]:
     }
     pointers = {templates.private_pointer(c, username) for c in [*BY_NAME, None]}
     refusals = {templates.NEED_START, templates.TERMINATED, templates.EXPIRED.format(days=7)}
-    return no_session_help | pointers | refusals
+    # In a group: /start's deep link naming the group, and the group texts (issue #16).
+    links = {
+        group_texts.start_in_group(start_url(username, "group", c)) for c in (GROUP, SUPERGROUP)
+    }
+    groups = {
+        group_texts.NOT_ADMIN,
+        group_texts.CANT_CHECK,
+        group_texts.READDED_ENABLED,
+        group_texts.joined(username),
+    }
+    return no_session_help | pointers | refusals | links | groups
 
 
 def alert_texts() -> set[str | None]:
