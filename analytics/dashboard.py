@@ -82,7 +82,9 @@ _TITLES = {
     "retention": "Retention: weekly cohorts (share of each cohort active, by week since)",
     "push_outcomes": "Push outcomes per opportunity (distinct users)",
     "tiers": "Tiers: users, sessions, alerts, click-through and refusals per tier",
-    "experiments": "Experiments: conversion per variant",
+    "experiments": "Experiments: exposures, CTR (95% CI), mutes, 7-day retention per variant; "
+    "difference from control, test, sample size needed, sample-ratio check",
+    "groups": "Groups and channels: alerts delivered, button presses and /start from links",
 }
 
 # The headline figures the script fills in (data-kpi=…), with their labels.

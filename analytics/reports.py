@@ -7,7 +7,6 @@ zero counts). Days are UTC days (the ``dt`` partition).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,8 +16,8 @@ import duckdb
 
 from analytics.active_users import active_per_day_sql
 from analytics.duck import fetch
+from analytics.groups_report import groups_sql
 from analytics.report_format import to_csv, to_json, to_rich_table
-from analytics.schemas import table_of
 
 
 @dataclass(frozen=True)
@@ -474,60 +473,14 @@ def tiers(con: duckdb.DuckDBPyConnection, w: Window) -> Report:
     return _report(con, "tiers", sql)
 
 
-def two_proportion_z(c0: int, n0: int, c1: int, n1: int) -> tuple[float | None, float | None]:
-    """Two-sided two-proportion z-test with pooled variance: (z, p-value)."""
-    if n0 == 0 or n1 == 0:
-        return None, None
-    pooled = (c0 + c1) / (n0 + n1)
-    se = math.sqrt(pooled * (1 - pooled) * (1 / n0 + 1 / n1))
-    if se == 0:
-        return None, None
-    z = (c1 / n1 - c0 / n0) / se
-    return z, math.erfc(abs(z) / math.sqrt(2))
+def experiments(con: duckdb.DuckDBPyConnection, w: Window) -> Report:
+    """Per experiment and variant: exposures, CTR with its interval, mutes, 7-day retention,
+    the difference from the control with the test used, the sample size it needs, and a
+    sample-ratio-mismatch warning (`analytics.experiments_report`)."""
+    # Imported here: that module builds on this one's Report and Window.
+    from analytics.experiments_report import experiments_report
 
-
-def experiments(con: duckdb.DuckDBPyConnection, w: Window, goal: str) -> Report:
-    """Conversion per variant: users assigned in the window (first assignment counts) and
-    those who emitted the goal event at or after assignment (for a goal event that names an
-    experiment, the same experiment). Each variant is compared with the control (the variant
-    named 'control', else the first by name) by a two-proportion z-test."""
-    table = table_of(goal)
-    exp_col = "experiment" if table == "experiment" else "CAST(NULL AS VARCHAR)"
-    sql = f"""
-    WITH a AS (
-        SELECT experiment, user_id, arg_min(variant, ts) AS variant, min(ts) AS at
-        FROM experiment
-        WHERE name = 'experiment.assigned' AND user_id IS NOT NULL AND experiment IS NOT NULL
-          AND {w.where()}
-        GROUP BY experiment, user_id
-    ),
-    g AS (SELECT user_id, ts, {exp_col} AS experiment FROM {table} WHERE name = ?),
-    conv AS (
-        SELECT DISTINCT a.experiment, a.user_id FROM a JOIN g
-          ON g.user_id = a.user_id AND g.ts >= a.at
-         AND (g.experiment IS NULL OR g.experiment = a.experiment)
-    )
-    SELECT a.experiment, a.variant, count(*) AS users, count(c.user_id) AS conversions
-    FROM a LEFT JOIN conv c USING (experiment, user_id)
-    GROUP BY ALL ORDER BY a.experiment, a.variant
-    """
-    _, rows = fetch(con, sql, [goal])
-    out: list[tuple[Any, ...]] = []
-    by_exp: dict[str, list[tuple[Any, ...]]] = {}
-    for r in rows:
-        by_exp.setdefault(r[0], []).append(r)
-    for exp, variants in by_exp.items():
-        names = [v[1] for v in variants]
-        control = "control" if "control" in names else min(names, key=lambda x: (x is None, x))
-        c = next(v for v in variants if v[1] == control)
-        for _, variant, users, conv in variants:
-            rate = round(100.0 * conv / users, 2) if users else None
-            z, p = (None, None) if variant == control else two_proportion_z(c[3], c[2], conv, users)
-            zr = None if z is None else round(z, 4)
-            pr = None if p is None else round(p, 6)
-            out.append((exp, variant, variant == control, users, conv, rate, zr, pr))
-    cols = ["experiment", "variant", "control", "users", "conversions", "rate_pct", "z", "p_value"]
-    return Report("experiments", cols, out)
+    return experiments_report(con, w.since, w.until, as_of=w.as_of)
 
 
 __all__ = ["REPORTS", "Report", "Window", "run_report", "to_csv", "to_json", "to_rich_table"]
@@ -566,6 +519,12 @@ def revenue(con: duckdb.DuckDBPyConnection, w: Window) -> Report:
     return _report(con, "revenue", sql)
 
 
+def groups(con: duckdb.DuckDBPyConnection, w: Window) -> Report:
+    """Per group and channel: alerts delivered, button presses, /start from its links
+    (`analytics.groups_report`)."""
+    return _report(con, "groups", groups_sql(w.where()))
+
+
 REPORTS: dict[str, Callable[..., Report]] = {
     "sessions": sessions,
     "onboarding": onboarding,
@@ -576,6 +535,7 @@ REPORTS: dict[str, Callable[..., Report]] = {
     "push_outcomes": push_outcomes,
     "tiers": tiers,
     "revenue": revenue,
+    "groups": groups,
     "experiments": experiments,
 }
 
@@ -590,12 +550,12 @@ def run_report(
     as_of: datetime | None = None,
     onboarding_window: timedelta = ONBOARDING_WINDOW,
 ) -> Report:
-    """`onboarding_window`: `AnalyticsSettings.onboarding_window_seconds` where settings exist."""
+    """`onboarding_window`: `AnalyticsSettings.onboarding_window_seconds` where settings exist.
+    `goal` is no longer read (the experiments report measures Details presses, mutes and
+    retention); it stays for the callers that pass it."""
     if name not in REPORTS:
         raise KeyError(f"unknown report {name!r}; one of {', '.join(REPORTS)}")
     w = Window(since, until, as_of)
-    if name == "experiments":
-        return experiments(con, w, goal)
     if name == "onboarding":
         return onboarding(con, w, onboarding_window)
     return REPORTS[name](con, w)

@@ -179,6 +179,9 @@ class DistributionAttrs(_Attrs):
         None, description="sent: detection to Telegram's answer (a tier's delay included), ms"
     )
     attempt: int | None = Field(None, description="retried/failed: attempt number")
+    chat_kind: str | None = Field(
+        None, description="sent/...: group, supergroup or channel (null: a private chat)"
+    )
 
 
 class EngagementAttrs(_Attrs):
@@ -222,6 +225,22 @@ class PaymentAttrs(_Attrs):
         None, description="expired, refunded: fell_back (to Free), kept_tier or nothing"
     )
     admin: int | None = Field(None, description="refunded: the SuperAdmin who refunded")
+
+
+class GroupAttrs(_Attrs):
+    chat_id: int | None = Field(None, description="The group or channel (negative chat id)")
+    chat_kind: str | None = Field(None, description="group, supergroup or channel")
+    action: str | None = Field(None, description="What happened (linked, started, ...)")
+    allowed: bool | None = Field(None, description="Whether the user was allowed to do it")
+    button: str | None = Field(None, description="button: which one (details, ...)")
+    opportunity_id: str | None = Field(None, description="button: the card's opportunity")
+    has_session: bool | None = Field(None, description="button: the presser had a session")
+    answer: str | None = Field(
+        None,
+        description="button: private (sent to their chat), pointer (to /start), refused, gone",
+    )
+    source: str | None = Field(None, description="deeplink_start: group or channel")
+    admin_id: int | None = Field(None, description="The admin or SuperAdmin who acted")
 
 
 class OtherAttrs(_Attrs):
@@ -321,7 +340,7 @@ TABLES: dict[str, TableSpec] = {
         ),
         TableSpec(
             "distribution",
-            2,  # 2: users, kind, items, opportunity_ids, detection_latency_ms
+            3,  # 2: users, kind, items, opportunity_ids, detection_latency_ms; 3: chat_kind
             DistributionAttrs,
             names_of_table("distribution"),
             "Delivery of opportunities to users.",
@@ -354,6 +373,15 @@ TABLES: dict[str, TableSpec] = {
             names_of_table("payment"),
             "Plans paid in Telegram Stars: invoices, pre-checkout answers, payments (the "
             "revenue), renewals, cancellations, lapses and refunds.",
+        ),
+        TableSpec(
+            "groups",  # not "group": a reserved word in SQL
+            1,
+            GroupAttrs,
+            names_of_table("groups"),
+            "Groups and channels: their admins' actions, presses of their cards' buttons and "
+            "/start from their links. Deliveries to them are distribution.sent rows with a "
+            "negative user_id (the chat id) and chat_kind.",
         ),
         TableSpec(OTHER, 1, OtherAttrs, {}, "Events whose name has no known table."),
     )

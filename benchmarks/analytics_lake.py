@@ -4,9 +4,8 @@
 production `Emitter`, encoded by the sink's own `to_arrow`) with numpy and pyarrow, no Python
 object per row: the columns in `VARYING` are drawn per row where the template has a value and
 stay null where it has none; every other column, ``extra`` included, is the template's. Which
-templates, in what proportion, is each table's mix there and `SHARE` here. Nothing emits
-``experiment.*`` or ``market.*`` yet, so the lake has no such rows (the experiments report
-answers nothing, as on a real lake).
+templates, in what proportion, is each table's mix there and `SHARE` here. ``market.*`` rows
+belong to the market lake, not to this one.
 """
 
 from __future__ import annotations
@@ -24,13 +23,14 @@ from benchmarks.lake_templates import T0, templates
 OPPORTUNITIES = 5_000  # distinct opportunity ids
 # Rows per table, as a share of the lake (the rest of a table's mix is in `templates`).
 SHARE = {
-    "audit": 0.35,
+    "audit": 0.34,
     "distribution": 0.30,
     "session": 0.15,
     "opportunity": 0.08,
     "onboarding": 0.05,
     "engagement": 0.05,
     "preferences": 0.02,
+    "experiment": 0.01,
 }
 # Drawn per row where the template has a value; a template's value is only a placeholder.
 VARYING = (

@@ -4,8 +4,8 @@ Each template is an `Event` built through `core.events.Emitter` with the fields 
 call passes (each is named beside it), turned into a row by the sink's own encoding
 (`analytics.schemas.to_arrow`, what `analytics.sink.write_batches` writes). A table's templates
 carry weights: the table's mix. Values of the columns `benchmarks.analytics_lake` draws per row
-(ids, latencies, counts) are placeholders here; a null stays null. Nothing emits
-``experiment.*`` or ``market.*`` yet, so there are no such templates.
+(ids, latencies, counts) are placeholders here; a null stays null. ``market.*`` rows are the
+market lake's, not the event sink's, so there are no such templates.
 """
 
 from __future__ import annotations
@@ -266,10 +266,40 @@ def _payment(t: _Templates) -> None:
           charge_id="c", outcome="fell_back", admin=9)  # fmt: skip
 
 
+def _groups(t: _Templates) -> None:
+    # bot.handlers.group_buttons.group_details
+    for w, session_id, has, answer in ((0.3, S, True, "private"), (0.2, None, False, "pointer")):
+        t.add(w, EventName.GROUP_BUTTON, user_id=U, session_id=session_id, chat_id=-1005,
+              chat_kind="supergroup", button="details", opportunity_id=OID, has_session=has,
+              answer=answer)  # fmt: skip
+    # bot.handlers.deep_links.record_deep_link_start
+    t.add(0.2, EventName.DEEPLINK_START, user_id=U, session_id=S, source="channel",
+          chat_id=-1005, action="started")  # fmt: skip
+    # bot.handlers.channel_admin._audit
+    t.add(0.02, EventName.CHANNEL_LINKED, user_id=U, session_id=S, chat_id=-1005,
+          chat_kind="channel", delay_s=60.0, action="linked", allowed=True, admin_id=U)  # fmt: skip
+    # bot.handlers.groups.joining._emit; bot.handlers.groups.settings.audit
+    for w, name, action in ((0.1, EventName.GROUP_JOINED, "added"),
+                            (0.03, EventName.GROUP_LEFT, "kicked")):  # fmt: skip
+        t.add(w, name, user_id=U, chat_id=-1005, chat_kind="supergroup", admin_id=U,
+              action=action)  # fmt: skip
+    t.add(0.15, EventName.GROUP_SETTINGS, user_id=U, chat_id=-1005, chat_kind="supergroup",
+          action="open", allowed=False, answer="not_admin")  # fmt: skip
+
+
+def _experiment(t: _Templates) -> None:
+    # core.experiments.exposures.record_exposures: the assignment once, then an exposure per push
+    for variant in ("control", "ranked"):
+        t.add(0.1, EventName.EXPERIMENT_ASSIGNED, ts=T0, user_id=U, experiment="digest_order",
+              variant=variant)  # fmt: skip
+        t.add(0.4, EventName.EXPERIMENT_EXPOSED, ts=T0, user_id=U, experiment="digest_order",
+              variant=variant)  # fmt: skip
+
+
 def templates() -> Mix:
     """Every table's templates (one row each, as the sink writes it) and their weights."""
     t = _Templates()
     for part in (_session, _audit, _onboarding, _preferences, _opportunity, _distribution,
-                 _engagement, _payment):  # fmt: skip
+                 _engagement, _payment, _groups, _experiment):  # fmt: skip
         part(t)
     return t.mix()

@@ -61,6 +61,7 @@ class EventName:
 
     EXPERIMENT_ASSIGNED: Final = "experiment.assigned"
     EXPERIMENT_CONVERTED: Final = "experiment.converted"
+    EXPERIMENT_EXPOSED: Final = "experiment.exposed"
 
     MARKET_SNAPSHOT: Final = "market.snapshot"
 
@@ -71,6 +72,13 @@ class EventName:
     PAYMENT_CANCELED: Final = "payment.canceled"
     PAYMENT_EXPIRED: Final = "payment.expired"
     PAYMENT_REFUNDED: Final = "payment.refunded"
+
+    GROUP_BUTTON: Final = "groups.button"
+    DEEPLINK_START: Final = "groups.deeplink_start"
+    CHANNEL_LINKED: Final = "groups.channel_linked"
+    GROUP_JOINED: Final = "groups.joined"
+    GROUP_LEFT: Final = "groups.left"
+    GROUP_SETTINGS: Final = "groups.settings"
 
 
 E = EventName
@@ -114,9 +122,12 @@ CATALOGUE: Final[Mapping[str, str]] = MappingProxyType(
         E.FEEDBACK: "👍 or 👎 pressed on an opportunity (attrs: vote, up or down)",
         E.MUTE_PAIR: "'Mute pair' pressed on an opportunity (attrs: pair)",
         E.MUTE_TYPE: "'Mute type' pressed on an opportunity (attrs: type)",
-        E.EXPERIMENT_ASSIGNED: "A user assigned to a variant (not emitted yet: issue [7/8])",
-        E.EXPERIMENT_CONVERTED: "A user reached the experiment's goal (not emitted yet: issue "
-        "[7/8])",
+        E.EXPERIMENT_ASSIGNED: "A user's variant of an experiment, recorded once, at the user's "
+        "first exposure (experiment, variant: by hashing (experiment, user))",
+        E.EXPERIMENT_CONVERTED: "A user reached the experiment's goal (not emitted: the "
+        "experiments report counts Details presses, mutes and retention from their own tables)",
+        E.EXPERIMENT_EXPOSED: "A digest proposed to a user in a running experiment, either "
+        "variant (experiment, variant): the report's exposures",
         E.MARKET_SNAPSHOT: "A sampled order-book top of one exchange and symbol (not emitted "
         "yet: issue [4/8])",
         E.PAYMENT_INVOICE: "Buy pressed: a Stars invoice link made for a plan (tier, amount)",
@@ -130,11 +141,26 @@ CATALOGUE: Final[Mapping[str, str]] = MappingProxyType(
         E.PAYMENT_EXPIRED: "A subscription lapsed (paid_until passed without renewal): "
         "outcome fell_back (to Free) or kept_tier (a SuperAdmin set another tier since)",
         E.PAYMENT_REFUNDED: "A SuperAdmin refunded a charge (tier, amount, charge_id, outcome)",
+        E.GROUP_BUTTON: "A button pressed on a group's or channel's alert card (chat_id, "
+        "chat_kind, button, opportunity_id; has_session; answer: private, pointer, refused (not in "
+        "the presser's plan) or gone)",
+        E.DEEPLINK_START: "/start with a group's or channel's link payload (source: group or "
+        "channel, chat_id; action: started or resumed)",
+        E.CHANNEL_LINKED: "A SuperAdmin linked or unlinked a channel (action, chat_id, allowed, "
+        "admin_id; delay_s)",
+        E.GROUP_JOINED: "The bot was added to a group, supergroup or channel, or re-added "
+        "(chat_id, chat_kind, admin_id: who added it; action: added or readded), or a group "
+        "was upgraded to a supergroup (action: migrated, from_chat_id: the old id)",
+        E.GROUP_LEFT: "The bot was removed from a group or channel (chat_id, chat_kind, "
+        "action: left or kicked; its settings are kept, inactive)",
+        E.GROUP_SETTINGS: "/group_settings or its menu used in a group (chat_id, action: "
+        "what was opened or changed, allowed; a non-admin's attempt is allowed=false, "
+        "answer: not_admin; a typed value refused: answer bad_value)",
     }
 )
 
 # Declared for the reports that read their tables, but nothing emits them yet.
-PLANNED: Final = frozenset({E.EXPERIMENT_ASSIGNED, E.EXPERIMENT_CONVERTED, E.MARKET_SNAPSHOT})
+PLANNED: Final = frozenset({E.EXPERIMENT_CONVERTED, E.MARKET_SNAPSHOT})
 
 
 def names_of_table(table: str) -> dict[str, str]:

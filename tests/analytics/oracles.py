@@ -423,3 +423,34 @@ def revenue(
         )
         for tier, f in sorted(figures.items())
     ]
+
+
+def experiments(
+    events: list[Event], since: datetime | None, until: datetime | None
+) -> dict[tuple[str, str], tuple[int, int, int, int, int]]:
+    """(experiment, variant) -> (users, exposures, alerts, clicks, mutes): a user counts from
+    their first assignment inside the window (its variant); what they were exposed to, sent
+    (items of sends), pressed and muted counts from that moment until the window's end."""
+    first: dict[tuple[str, int], tuple[float, str]] = {}
+    for e in events:
+        if e.name == "experiment.assigned" and e.user_id is not None and inside(e, since, until):
+            key = (str(e.attrs["experiment"]), e.user_id)
+            if key not in first or e.ts < first[key][0]:
+                first[key] = (e.ts, str(e.attrs["variant"]))
+    by_user: dict[int, list[Event]] = defaultdict(list)
+    for e in events:
+        if e.user_id is not None and inside(e, None, until):
+            by_user[e.user_id].append(e)
+    out: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    for (experiment, uid), (at, variant) in first.items():
+        row = out[(experiment, variant)]
+        row[0] += 1
+        for e in by_user[uid]:
+            if e.ts < at:
+                continue
+            row[1] += e.name == "experiment.exposed" and e.attrs.get("experiment") == experiment
+            if e.name == "distribution.sent" and e.attrs.get("kind") == "send":
+                row[2] += int(e.attrs.get("items") or 0)
+            row[3] += e.name == "engagement.details"
+            row[4] += e.name in ("engagement.mute_pair", "engagement.mute_type")
+    return {k: (v[0], v[1], v[2], v[3], v[4]) for k, v in out.items()}

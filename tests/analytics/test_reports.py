@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import random
-from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -13,7 +12,7 @@ import duckdb
 import pytest
 
 from analytics.duck import connect
-from analytics.reports import run_report, to_csv, to_json, two_proportion_z
+from analytics.reports import run_report, to_csv, to_json
 from analytics.sink import write_events
 from analytics.storage import Storage
 from core.events import Event
@@ -437,53 +436,6 @@ def test_validation_pass_rate_per_level_equals_a_python_computation(
     assert run_report(con, "validation", since, until).rows == oracles.validation(
         EVENTS, since, until
     )
-
-
-@pytest.mark.parametrize(("since", "until"), WINDOWS)
-def test_experiment_conversion_and_z_test_equal_a_python_computation(
-    con: duckdb.DuckDBPyConnection, since: datetime | None, until: datetime | None
-) -> None:
-    assigned: dict[tuple[str, int], tuple[float, str]] = {}
-    for e in sorted(EVENTS, key=lambda e: e.ts):
-        if e.name == "experiment.assigned" and _in(e, since, until) and e.user_id is not None:
-            assigned.setdefault(
-                (str(e.attrs["experiment"]), e.user_id), (e.ts, str(e.attrs["variant"]))
-            )
-    conv = {
-        k
-        for k, (t, _) in assigned.items()
-        for e in EVENTS
-        if e.name == "experiment.converted"
-        and e.user_id == k[1]
-        and e.attrs["experiment"] == k[0]
-        and e.ts >= t
-    }
-    stats: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-    for k, (_, variant) in assigned.items():
-        stats[(k[0], variant)][0] += 1
-        stats[(k[0], variant)][1] += k in conv
-    rows = run_report(con, "experiments", since, until).rows
-    assert [(r[0], r[1], r[3], r[4]) for r in rows] == [
-        (exp, var, n, c) for (exp, var), (n, c) in sorted(stats.items())
-    ]
-    for exp, var, is_control, n, c, _, z, p in rows:
-        control = "control" if exp == "welcome_copy" else "blue"
-        assert is_control == (var == control)
-        if not is_control:
-            n0, c0 = stats[(exp, control)]
-            p0, p1 = c0 / n0, c / n
-            pool = (c0 + c) / (n0 + n)
-            z_ref = (p1 - p0) / math.sqrt(pool * (1 - pool) * (1 / n0 + 1 / n))
-            assert z == pytest.approx(z_ref, abs=1e-4)
-            assert p == pytest.approx(math.erfc(abs(z_ref) / math.sqrt(2)), abs=1e-6)
-
-
-def test_two_proportion_z_test_matches_a_textbook_example() -> None:
-    # 200/1000 vs 250/1000, pooled p = 0.225: z = 0.05 / 0.018675 = 2.6774, p = 0.0074
-    z, p = two_proportion_z(200, 1000, 250, 1000)
-    assert z == pytest.approx(2.6774, abs=1e-4)
-    assert p == pytest.approx(0.0074, abs=1e-4)
-    assert two_proportion_z(0, 10, 0, 10) == (None, None)
 
 
 @pytest.mark.parametrize(

@@ -16,11 +16,22 @@ from typing import Any
 import aiohttp
 from aiogram.types import CallbackQuery, Chat, Message, User
 
-from bot.handlers import admin, feedback, onboarding, preferences, refusals
+from bot.handlers import (
+    admin,
+    channel_admin,
+    deep_links,
+    feedback,
+    onboarding,
+    preferences,
+    refusals,
+)
 from bot.middlewares import session_gate
 from core.clock import ManualClock
 from core.distribution.settings import DeliverySettings
 from core.events import Event, EventName, MemoryEventLog
+from core.experiments.assignment import Assigned, variant_of
+from core.experiments.exposures import record_exposures
+from core.experiments.settings import Experiment, Variant
 from core.models import SessionState, Tier, UserSession
 from core.services import Services
 from core.subscriptions import Payment, SubscriptionStore
@@ -128,6 +139,43 @@ def _emitted_elsewhere(services: Services, session: UserSession) -> None:
          outcome="fell_back", admin=9)  # fmt: skip
 
 
+def _groups(services: Services, session: UserSession) -> None:
+    """Groups and channels: the /start deep link and /link_channel through their own functions,
+    the rest with the fields of the production call."""
+    emit, sid, now = services.emit, session.session_id, services.clock.now()
+    user = User(id=UID, is_bot=False, first_name="U")
+    start = Message(message_id=3, date=datetime.now(UTC), chat=Chat(id=UID, type="private"),
+                    from_user=user, text="/start ch_m1005")  # fmt: skip
+    deep_links.record_deep_link_start(services, start, UID, sid, "started")
+    channel_admin._audit(services, session, "linked", True, chat_id=-1005, chat_kind="channel",
+                         delay_s=60.0)  # fmt: skip
+    channel_admin._audit(services, session, "link_failed", False, detail="chat not found")
+    channel_admin._audit(services, session, "link_channel", False)
+    # bot.handlers.group_buttons.group_details (with and without a session)
+    for session_id, has, answer in ((sid, True, "private"), (None, False, "pointer")):
+        emit(EventName.GROUP_BUTTON, user_id=UID, session_id=session_id, chat_id=-1005,
+             chat_kind="supergroup", button="details", opportunity_id="o1", has_session=has,
+             answer=answer)  # fmt: skip
+    # bot.handlers.groups.joining._emit; bot.handlers.groups.settings.audit
+    for name, action in ((EventName.GROUP_JOINED, "added"), (EventName.GROUP_LEFT, "kicked")):
+        emit(name, user_id=UID, chat_id=-1005, chat_kind="supergroup", admin_id=UID,
+             action=action)  # fmt: skip
+    emit(EventName.GROUP_SETTINGS, user_id=UID, chat_id=-1005, chat_kind="supergroup",
+         action="open", allowed=False, answer="not_admin")  # fmt: skip
+    del now
+
+
+async def _experiments(services: Services) -> None:
+    """core.experiments.exposures: the first exposure records the assignment, the next does not."""
+    experiment = Experiment(
+        name="digest_order", variants=(Variant(name="control"), Variant(name="ranked"))
+    )
+    assigned = Assigned(experiment.name, variant_of(experiment, UID))
+    now = services.clock.now()
+    for _ in range(2):
+        await record_exposures(services.redis, services.emit, [(UID, assigned, "digest")], now)
+
+
 async def _subscription_expiry(services: Services) -> None:
     """messaging.outbox.subscription_expiry: a paid plan lapses and falls back to Free."""
     store = SubscriptionStore(services.redis)
@@ -206,6 +254,8 @@ async def production_events(
     session = await _sessions(services, clock)
     _bot_side(services, session)
     _emitted_elsewhere(services, session)
+    _groups(services, session)
+    await _experiments(services)
     await _subscription_expiry(services)
     await _delivery(services, log)
     return list(log.events)

@@ -88,7 +88,7 @@ def test_every_template_is_a_shape_production_writes_and_every_emitted_name_has_
 ) -> None:
     """Each template row (an event through the production emitter, encoded by the sink's
     `to_arrow`) has the shape of a row the real code wrote for that name; the templates cover
-    every name production emits and nothing it does not (no experiment.*, no market.*)."""
+    every name production emits and nothing it does not (no market.*: another lake)."""
     got: set[Shape] = set()
     for table, (weights, rows) in templates().items():
         assert len(weights) == rows.num_rows and all(w > 0 for w in weights)
@@ -106,7 +106,7 @@ def test_generated_lake_rows_have_only_the_shapes_production_writes(
     schema version is the table's, and a row sits in the partition of its hour."""
     shapes = lake_shapes(lake)
     assert set(shapes) - production_shapes == set()
-    assert not (lake / "experiment").exists() and not (lake / "market").exists()
+    assert not (lake / "market").exists()  # the market lake is apart from the event sink's
     for table_dir in lake.iterdir():
         rows = ds.dataset(table_dir, format="parquet", partitioning="hive").to_table()
         ids = rows.column("event_id").to_pylist()
@@ -140,10 +140,20 @@ def test_reports_over_the_generated_lake_equal_the_oracles(
     lake: Path, con: duckdb.DuckDBPyConnection, since: datetime | None, until: datetime | None
 ) -> None:
     """Every report runs on the lake; each one an oracle covers gives the oracle's answer over
-    the lake's raw rows (read with pyarrow); experiments, which nothing emits yet, is empty."""
+    the lake's raw rows (read with pyarrow)."""
     events = oracles.raw_events(lake)
     got = {name: run_report(con, name, since, until, as_of=until) for name in REPORTS}
-    assert got["experiments"].rows == []
+    experiments = {
+        (r["experiment"], r["variant"]): (
+            r["users"],
+            r["exposures"],
+            r["alerts"],
+            r["clicks"],
+            r["mutes"],
+        )
+        for r in got["experiments"].as_dicts()
+    }
+    assert experiments == oracles.experiments(events, since, until)
 
     sessions = got["sessions"].as_dicts()
     expected = oracles.sessions(events, since, until)
@@ -172,3 +182,5 @@ def test_reports_over_the_generated_lake_equal_the_oracles(
     # The lake exercises what the reports count, not only their empty cases.
     assert dist[("count", "sent")] and dist[("count", "edited")] and dist[("count", "other_sent")]
     assert engagement and got["validation"].rows and got["push_outcomes"].rows
+    assert len(experiments) == 2 and all(v[0] for v in experiments.values())
+    assert sum(v[2] + v[3] + v[4] for v in experiments.values())  # the joins found rows

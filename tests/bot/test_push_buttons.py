@@ -69,12 +69,11 @@ async def test_votes_are_engagement_events(botenv: BotEnv) -> None:
     votes = [(e.attrs["opportunity_id"], e.attrs["vote"])
              for e in botenv.services.events.named("engagement.feedback")]  # fmt: skip
     assert votes == [("x1", "up"), ("x2", "down")]
-    # Nothing ranks by votes yet, so the answers promise no tuning and say what a vote does now
-    # (issue #15).
+    # The relevance model learns from votes and orders digests (issue #17): the answers say
+    # that much, and that a 👎 removes nothing (muting does).
     answers = [a["text"] for a in (await botenv.callback_answers(1))[-2:]]
-    recorded = "Thanks — your vote is recorded for analysis; it doesn't change your alerts yet."
-    assert answers[0] == recorded
-    assert answers[1].startswith(recorded)
+    assert "placed higher in your digests" in answers[0] and "/why x1" in answers[0]
+    assert "placed lower in your digests; they still come" in answers[1]
     assert "mute" in answers[1] and not any("tune" in a for a in answers)
 
 

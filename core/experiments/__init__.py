@@ -1,0 +1,1 @@
+"""Experiments: declared in settings, assigned by hashing (experiment, user), reported."""

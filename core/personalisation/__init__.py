@@ -1,0 +1,1 @@
+"""Per-user relevance: online logistic regression learned from what each trader does."""
