@@ -7,8 +7,12 @@ Fan-out: `--users` Premium users with active sessions (so every one is eligible)
 UserQueueActor shards on Ray, the distributor reading the changes stream. Timed from the
 opportunity being published (the engine's write to Redis) until the distributor has every
 shard's answer, i.e. until each user's message is queued (MEDIUM: it waits for its digest) or
-in the outbox (HIGH: it goes at once, through the release script). Target: <= 2 s. Baseline in
-the same run: one pipelined SET per user, the floor of writing anything per user.
+in the outbox (HIGH: it goes at once, through the release script). MEDIUM goes first and finds
+every queue passive (in Redis only, as a new opportunity finds idle users): activating them is
+timed. HIGH comes second, so its queues are active, each holding the MEDIUM item (HIGH first
+would put every user in the cooldown, and MEDIUM would be refused by eligibility). Target:
+<= 2 s. Baseline in the same run: one pipelined SET per user, the floor of writing anything
+per user.
 
 Commands per push: `--push-users` users each get one HIGH push through the whole pipeline
 (shards, outbox, PushSender, emulator with limits off, acks back to the queues). Redis's
@@ -109,6 +113,8 @@ async def fanout(users: int, redis_url: str, tmp: Path) -> dict[str, float]:
         for n, (oid, priority) in enumerate(
             (("bench-medium", Priority.MEDIUM), ("bench-high", Priority.HIGH)), start=1
         ):
+            active = sum(s["active_queues"] for s in await shards.stats())
+            assert active == (0 if n == 1 else users), f"{active} queues active before {oid}"
             t0 = time.perf_counter()
             await store.apply(opened=[opportunity(oid, priority)])
             await distributor.wait_fanned_out(n, timeout=600)

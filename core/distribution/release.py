@@ -1,11 +1,12 @@
-"""The release step of a push, as one Lua script per message (``push_release.lua``).
+"""The release step of a push, as one Lua script per batch of messages (``push_release.lua``).
 
 A message leaves a user's queue only through `ReleaseStore.release_many`: for each message, in
 one atomic step, Redis checks again what may have changed while it waited (the session, push
 switched off, DND, the cooldown, the caps with on-demand use), takes the quota, records the push
 and the recipients, writes the outbox entry and the queue's state with the message sent. The
-messages of a batch go in pipelines of `distribution.release_batch` (one round trip each),
-each message still all or nothing.
+messages go in batches of `distribution.release_batch`, one script call (one round trip) each:
+the script decides each message on its own, all or nothing, and the whole batch runs as one
+step in Redis.
 
 Retrying after any failure is safe: a release already done answers ``dup`` (the outbox has seen
 its outgoing id) and changes nothing; one not done is done.
@@ -21,6 +22,7 @@ from typing import Literal
 from redis.asyncio import Redis
 
 from core.distribution.caps import Caps
+from core.distribution.group_recipients import is_group_chat
 from core.store import keys
 from core.store.client import store_errors
 from core.store.scripts import Scripts
@@ -64,6 +66,9 @@ class ReleaseResult:
 class ReleaseTtls:
     seen_seconds: int  # the outbox's dedup of outgoing ids
     queue_seconds: int  # a queue's saved state
+    # Pushed opportunities count as seen by /opportunities for this long (its repeat window:
+    # shown again then, they are free); 0 records nothing.
+    views_seconds: float = 0.0
 
 
 class ReleaseStore:
@@ -79,8 +84,8 @@ class ReleaseStore:
         self, requests: Sequence[ReleaseRequest], now: float
     ) -> list[ReleaseResult]:
         results: list[ReleaseResult] = []
-        # A pipeline per chunk: each request carries its rendered message and queue state (a few
-        # KB), and 50,000 of them in one write outlast any socket timeout.
+        # A script call per chunk: each request carries its rendered message and queue state (a
+        # few KB), and 50,000 of them in one write outlast any socket timeout.
         for lo in range(0, len(requests), self._batch):
             results += await self._release_chunk(requests[lo : lo + self._batch], now)
         return results
@@ -90,42 +95,48 @@ class ReleaseStore:
     ) -> list[ReleaseResult]:
         d = datetime.fromtimestamp(now, tz=UTC)
         day, hour = d.strftime("%Y%m%d"), d.strftime("%Y%m%d%H")
+        ttls = self._ttls
+        argv: list[str | int] = [
+            repr(now),
+            keys.QUOTA_DAY_TTL_S,
+            keys.QUOTA_HOUR_TTL_S,
+            keys.LAST_PUSH_TTL_S,
+            ttls.seen_seconds,
+            keys.RECIPIENTS_TTL_S,
+            ttls.queue_seconds,
+            repr(ttls.views_seconds),
+        ]
+        names: list[str] = []
+        for r in requests:
+            uid = r.user_id
+            # A group's hash holds the fields a user's session and profile hold here.
+            gate = keys.group(uid) if is_group_chat(uid) else None
+            names += [
+                gate or keys.session(uid),
+                gate or keys.user(uid),
+                keys.quota_day(uid, day),
+                keys.quota_hour(uid, hour),
+                keys.last_push(uid),
+                keys.outbox_seen(r.outgoing_id),
+                r.stream,
+                keys.user_queue(uid),
+                keys.quota_views(uid),
+                *(keys.recipients(oid) for oid in r.opportunity_ids),
+            ]
+            argv += [
+                len(r.opportunity_ids),
+                r.caps.daily,
+                r.caps.hourly,
+                repr(r.cooldown_seconds),
+                r.message_json,
+                r.queue_json,
+                "1" if r.pierces_dnd else "0",
+                uid,
+                *r.opportunity_ids,
+            ]
         async with store_errors("releasing pushes"):
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for r in requests:
-                    uid = r.user_id
-                    await self._scripts.push_release(
-                        keys=[
-                            keys.session(uid),
-                            keys.user(uid),
-                            keys.quota_day(uid, day),
-                            keys.quota_hour(uid, hour),
-                            keys.last_push(uid),
-                            keys.outbox_seen(r.outgoing_id),
-                            r.stream,
-                            keys.user_queue(uid),
-                            *(keys.recipients(oid) for oid in r.opportunity_ids),
-                        ],
-                        args=[
-                            repr(now),
-                            len(r.opportunity_ids),
-                            r.caps.daily,
-                            r.caps.hourly,
-                            repr(r.cooldown_seconds),
-                            keys.QUOTA_DAY_TTL_S,
-                            keys.QUOTA_HOUR_TTL_S,
-                            keys.LAST_PUSH_TTL_S,
-                            self._ttls.seen_seconds,
-                            keys.RECIPIENTS_TTL_S,
-                            self._ttls.queue_seconds,
-                            r.message_json,
-                            r.queue_json,
-                            "1" if r.pierces_dnd else "0",
-                            uid,
-                        ],
-                        client=pipe,
-                    )
-                raw = await pipe.execute()
+            flat = await self._scripts.push_release(keys=names, args=argv)
+        raw = [flat[i : i + 5] for i in range(0, len(flat), 5)]
         return [
             ReleaseResult(
                 status=str(status),  # type: ignore[arg-type]

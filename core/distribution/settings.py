@@ -126,7 +126,7 @@ class DistributionSettings(BaseModel):
         Field(
             gt=0,
             le=10_000,
-            description="Releases per Redis pipeline (each carries a rendered message)",
+            description="Releases per release-script call (each carries a rendered message)",
         ),
     ] = 500
     supervise_seconds: Annotated[

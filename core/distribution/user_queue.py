@@ -135,6 +135,23 @@ class _Item:
         )
 
 
+def _item_dict(i: _Item) -> dict[str, Any]:
+    return {
+        "opportunity_id": i.opportunity_id,
+        "priority": i.priority.value,
+        "net_spread_pct": i.net_spread_pct,
+        "expected_profit_pct": i.expected_profit_pct,
+        "confidence": i.confidence,
+        "updated_at": i.updated_at,
+        "expires_at": i.expires_at,
+        "queued_at": i.queued_at,
+        "due_at": i.due_at,
+        "is_update": i.is_update,
+        "held": i.held,
+        "not_before": i.not_before,
+    }
+
+
 @dataclass(slots=True)
 class _Sent:
     net_spread_pct: float
@@ -570,8 +587,17 @@ class UserQueue:
                 "active_hours": list(q.active_hours),
                 "timezone": q.timezone,
             },
-            "pending": [{**asdict(i), "priority": i.priority.value} for i in pending],
-            "sent": {k: asdict(r) for k, r in sent.items()},
+            # Field by field, not `asdict` (which deep-copies): a fan-out saves every queue.
+            "pending": [_item_dict(i) for i in pending],
+            "sent": {
+                k: {
+                    "net_spread_pct": r.net_spread_pct,
+                    "expires_at": r.expires_at,
+                    "sent_at": r.sent_at,
+                    "message_ids": list(r.message_ids),
+                }
+                for k, r in sent.items()
+            },
             "closed": dict(self._closed),
             "inflight": {k: [at, list(ids)] for k, (at, ids) in inflight.items()},
             "missed": max(0, self._missed - told),

@@ -6,6 +6,8 @@ Never about speed: nothing here asserts on a figure, only on the shape of the re
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -48,3 +50,30 @@ def test_webhook_smoke(capsys: pytest.CaptureFixture[str]) -> None:
     webhook.report(result, 2, 1.0)
     line = last_json_line(capsys.readouterr().out, "webhook")
     assert line["metric"] == "updates_per_s"
+
+
+def test_push_cost_smoke() -> None:
+    """The whole-fan-out benchmark at a tiny size, in its own process (it starts its own Ray,
+    Redis and emulator): both priorities against the 2 s target with a same-run baseline, and
+    the commands per push against 5."""
+    run = subprocess.run(
+        [sys.executable, "-m", "benchmarks.push_cost", "--users", "300", "--push-users", "20"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    lines = [json.loads(x) for x in run.stdout.splitlines() if x.startswith('{"benchmark"')]
+    by_metric = {line["metric"]: line for line in lines}
+    assert set(by_metric) == {
+        "fanout_high_seconds",
+        "fanout_medium_seconds",
+        "client_commands_per_push",
+        "all_commands_per_push",
+    }
+    for metric in ("fanout_high_seconds", "fanout_medium_seconds"):
+        line = by_metric[metric]
+        assert set(line) >= KEYS and line["benchmark"] == "push_cost"
+        assert line["target"] == 2.0 and line["baseline"] is not None
+        assert line["met"] in (True, False)
+    assert by_metric["client_commands_per_push"]["target"] == 5.0

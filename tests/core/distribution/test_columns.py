@@ -304,3 +304,30 @@ def test_active_hours_agree_for_every_window_zone_and_hour_edge() -> None:
         got = reasons != Reason.ACTIVE_HOURS.value
         want = [in_active_hours(w, zone, now) for zone, w in rows]
         assert got.tolist() == want, now
+
+
+def test_remaining_many_agrees_with_caps_remaining_row_by_row() -> None:
+    """The vectorised room under the caps (a fan-out sizes every queue with it) is
+    `Caps.remaining` of each row: stale day/hour counts read as 0, groups get the multiplied
+    caps, an unlimited tier answers None, a chat without a row 0."""
+    pol = _policy_with(group_cap_multiplier=3)
+    cols = ShardColumns(pol)
+    cases = [
+        (1, Tier.FREE, Counters.of(T0, 1, 1), False),
+        (2, Tier.FREE, Counters.of(T0 - 86_400, 9, 9), False),  # yesterday's counts
+        (3, Tier.BASIC, Counters.of(T0 - 3_600, 2, 5), False),  # last hour's hourly count
+        (4, Tier.PREMIUM, Counters.of(T0, 40, 7), False),
+        (5, Tier.ENTERPRISE, Counters.of(T0, 500, 100), False),
+        (-6, Tier.FREE, Counters.of(T0, 2, 1), True),
+        (7, Tier.BASIC, Counters.of(T0, 10_000, 10_000), False),  # over both caps
+        (8, Tier.SUPERADMIN, Counters.of(T0, 3, 3), False),  # no caps
+    ]
+    for cid, tier, counters, group in cases:
+        ctx = ChatContext.group(cid) if group else ChatContext.private(cid)
+        cols.upsert(recipient(cid, tier=tier, counters=counters), ctx)
+    ids = [cid for cid, *_ in cases] + [99]
+    expected = [
+        pol.caps(tier, group).remaining(counters, T0) for _, tier, counters, group in cases
+    ] + [0]
+    assert cols.remaining_many(ids, T0) == expected
+    assert expected[1] == 2 and expected[5] == 5 and expected[6] == 0 and expected[7] is None

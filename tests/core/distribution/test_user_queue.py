@@ -4,6 +4,7 @@ holds, expiry, close edits and a JSON round trip."""
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Any
 
 from core.clock import ManualClock
@@ -430,3 +431,19 @@ def test_outgoing_ids_differ_between_two_lives_of_a_queue() -> None:
     (a,) = first.offer(opp("h1", HIGH), T0)
     (b,) = second.offer(opp("h2", HIGH, expires_at=T0 + 2 * 86_400), T0 + 86_400)
     assert a.outgoing_id != b.outgoing_id
+
+
+def test_saved_state_holds_every_field_of_pending_and_sent_items() -> None:
+    """`to_dict` writes items field by field (a fan-out saves every queue, `asdict` was too
+    slow): it must still hold every field `asdict` would, so a field added to an item is never
+    lost on a save and load."""
+    q = UserQueue(7, DistributionSettings())
+    q.offer(opp("m1", MEDIUM), T0)
+    [single] = q.offer(opp("h1", Priority.HIGH), T0)
+    q.confirm(single.outgoing_id)
+    state = q.to_dict()
+    [pending] = state["pending"]
+    item = q._pending["m1"]
+    assert pending == {**asdict(item), "priority": item.priority.value}
+    assert state["sent"] == {k: asdict(r) for k, r in q._sent.items()}
+    assert UserQueue.from_dict(json.loads(json.dumps(state))).to_dict() == state
