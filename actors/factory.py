@@ -1,12 +1,18 @@
 """The one place Ray options are applied: names, namespace, CPUs, restarts, retries.
 
 Actor classes are plain Python; `ray.remote(...)` wraps them here. Every actor is named in the
-`ray.namespace` setting and created with `get_if_exists`, so a second process (or a restarted
-driver) finds the running ones instead of starting duplicates. `num_cpus=0`: these actors mostly
+`ray.namespace` setting; a second process (or a restarted driver) finds the running ones
+instead of starting duplicates. `num_cpus=0`: these actors mostly
 wait on Redis and on each other, and a 2-core machine must still run its tests.
 
 Ownership: only the process that created an actor kills it (`kill_created`, on a full stop);
-a process that found the actor already running leaves it to the others that use it.
+a process that found the actor already running leaves it to the others that use it. With
+`ray.detached` (set by `arbcast run --workers N`) the actors are the deployment's: they outlive
+the worker that created them, even its crash, and `kill_namespace` ends them on a full stop.
+
+Placement: the queue shards and push senders are spread over the live nodes, the i-th of each
+kind on the i-th node, and restarted on a survivor when their node dies (`actors.placement`,
+setting `ray.placement`). Ray places the other actors (on a random node: they ask for nothing).
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from typing import Any
 
 import ray
 
-from actors import ownership
+from actors import ownership, placement
 from actors.distribution import DistributionClient, PushSenderClient, RateLimiterClient
 from actors.engine import EngineClient
 from actors.errors import ActorsError
@@ -40,10 +46,19 @@ log = logging.getLogger(__name__)
 # coordinators dedupe opportunities by key, so a re-applied batch updates rather than duplicates).
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 _RESTARTABLE: dict[str, Any] = {"num_cpus": 0, "max_restarts": -1, "max_task_retries": 3}
+_NAME_ATTEMPTS = 5
 
 
-def _named(cls: Any, name: str, namespace: str, *args: Any) -> Any:
-    """The actor `name`: the running one, else a new one, remembered as created here.
+def _named(
+    cls: Any,
+    name: str,
+    namespace: str,
+    *args: Any,
+    where: dict[str, Any] | None = None,
+    detached: bool = False,
+) -> Any:
+    """The actor `name`: the running one, else a new one (placed by `where`, options from
+    `actors.placement`), remembered as created here.
 
     Ray keeps constructor arguments in its control plane, so none may carry a secret: actors
     get `Settings.without_secrets()` and read the bot token from their own environment, and a
@@ -55,15 +70,23 @@ def _named(cls: Any, name: str, namespace: str, *args: Any) -> Any:
                 "settings.without_secrets() (actors read secrets from their environment)"
             )
     args = recordable(args)
-    try:
-        ray.get_actor(name, namespace=namespace)
-        existed = True
-    except ValueError:
-        existed = False
-    handle = cls.options(name=name, namespace=namespace, get_if_exists=True).remote(*args)
-    if not existed:
-        ownership.remember(namespace, name, handle)
-    return handle
+    opts: dict[str, Any] = {"name": name, "namespace": namespace, **(where or {})}
+    if detached:
+        opts["lifetime"] = "detached"
+    # Create, else find: Ray refuses a taken name at once (ValueError), so "created here" is
+    # known for sure, with no window between a lookup and a create for another process to use.
+    for _ in range(_NAME_ATTEMPTS):
+        try:
+            handle = cls.options(**opts).remote(*args)
+        except ValueError:
+            try:
+                return ray.get_actor(name, namespace=namespace)
+            except ValueError:
+                continue  # it died between the two calls: create it after all
+        if not detached:  # a detached actor is the deployment's: `kill_namespace` ends it
+            ownership.remember(namespace, name, handle)
+        return handle
+    raise ActorsError(f"actor {name} kept appearing and vanishing: check the Ray cluster's health")
 
 
 def recordable(args: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -78,6 +101,23 @@ def kill_created(settings: Settings, names: set[str] | None = None) -> list[str]
     """Kill, for good, the actors this process created (only those in `names`, when given);
     returns their names. Actors found running, which other processes share, are left alone."""
     return ownership.kill_created(settings.ray.namespace, names)
+
+
+def kill_namespace(settings: Settings) -> list[str]:
+    """A full stop of a deployment: kill, for good, every named actor of its namespace (the
+    detached ones included); returns their names. Only the `--workers` supervisor calls it,
+    once all its workers have exited."""
+    ns = settings.ray.namespace
+    killed = []
+    for entry in ray.util.list_named_actors(all_namespaces=True):
+        if entry["namespace"] != ns:
+            continue
+        try:
+            ray.kill(ray.get_actor(entry["name"], namespace=ns), no_restart=True)
+        except ValueError:
+            continue  # gone already
+        killed.append(entry["name"])
+    return sorted(killed)
 
 
 def ensure_ray(settings: Settings) -> None:
@@ -131,7 +171,12 @@ def create_rate_limiter(settings: Settings, redis_url: str) -> RateLimiterClient
     ensure_ray(settings)
     cls = ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=0)(GlobalRateLimiter)
     handle = _named(
-        cls, "global-rate-limiter", settings.ray.namespace, settings.without_secrets(), redis_url
+        cls,
+        "global-rate-limiter",
+        settings.ray.namespace,
+        settings.without_secrets(),
+        redis_url,
+        detached=settings.ray.detached,
     )
     return RateLimiterClient(
         handle, "global-rate-limiter", timeout=settings.ray.call_timeout_seconds
@@ -143,6 +188,7 @@ def create_distribution(settings: Settings, redis_url: str) -> DistributionClien
     them and starts their ticks. Each renders into the durable outbox of `redis_url`."""
     ensure_ray(settings)
     cls = ray.remote(**_RESTARTABLE)(UserQueueShard)
+    nodes = placement.live_nodes() if settings.ray.placement == "spread" else None
     shards = [
         _named(
             cls,
@@ -152,6 +198,8 @@ def create_distribution(settings: Settings, redis_url: str) -> DistributionClien
             settings.shards,
             settings.without_secrets(),
             redis_url,
+            where=placement.options(settings.ray, i, nodes),
+            detached=settings.ray.detached,
         )
         for i in range(settings.shards)
     ]
@@ -167,7 +215,10 @@ def create_sender(
     cls = ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=0)(PushSender)
     name = f"push-sender-{index}"
     args = (index, settings.without_secrets(), redis_url, limiter)
-    handle = _named(cls, name, settings.ray.namespace, *args)
+    where = placement.options(settings.ray, index)
+    handle = _named(
+        cls, name, settings.ray.namespace, *args, where=where, detached=settings.ray.detached
+    )
     return PushSenderClient(handle, name, timeout=settings.ray.call_timeout_seconds)
 
 
@@ -188,9 +239,17 @@ def create_engine(settings: Settings, redis_url: str) -> EngineClient:
             exchanges,
             settings.without_secrets(),
             redis_url,
+            detached=settings.ray.detached,
         )
         for pair in exchange_pairs(settings)
     }
     market_cls = ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=0)(MarketDataCoordinator)
-    market = _named(market_cls, "market-data", ns, settings.without_secrets(), coordinators)
+    market = _named(
+        market_cls,
+        "market-data",
+        ns,
+        settings.without_secrets(),
+        coordinators,
+        detached=settings.ray.detached,
+    )
     return EngineClient(market, coordinators, timeout=settings.ray.call_timeout_seconds)

@@ -4,6 +4,9 @@ Only the creator kills an actor, and only on a full stop (`kill_created`); a pro
 it running leaves it to the others that use it. Handles are kept: a name lookup right after
 creation may not see the actor registered yet. A typed client that kills its actor directly
 (`ActorClient.kill`) forgets it here too, so the record never names a dead actor.
+
+Detached actors (`ray.detached`, under `arbcast run --workers N`) are not recorded: they are the
+deployment's, not one worker's, and only its full stop ends them (`factory.kill_namespace`).
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from analytics.cli import app as analytics_app
 from arbcast.logging import setup_logging
 from arbcast.market_cli import app as market_app
 from arbcast.outbox_cli import app as outbox_app
-from core.errors import ArbcastError, StoreUnavailableError
+from core.errors import ArbcastError, ConfigError, StoreUnavailableError
 from core.settings import load_settings
 
 # Exit statuses, for supervisors: 2 is not worth restarting until the settings change (systemd:
@@ -82,11 +82,26 @@ def run(
         typer.Option(help="URL Telegram should call (default: http://HOST:PORT/webhook)."),
     ] = None,
     log_level: str = "INFO",
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Bot processes behind the one webhook port (needs --webhook); they share all "
+            "state through Redis, and one of them runs the engine (docs/operations.md).",
+        ),
+    ] = 1,
 ) -> None:
     """Run the bot. The token comes from TELEGRAM_BOT_TOKEN."""
     from arbcast.runtime import Runtime
 
     setup_logging(log_level)
+    if workers > 1 and not webhook:
+        _fail(
+            ConfigError(
+                "--workers needs --webhook: Telegram hands updates to one getUpdates poller "
+                "at a time, so several processes can only share a webhook"
+            )
+        )
     try:
         settings = load_settings()
         tg = settings.telegram.model_copy(
@@ -102,6 +117,13 @@ def run(
         )
         settings = settings.model_copy(update={"telegram": tg})
         settings.bot_token()
+        if workers > 1:
+            from arbcast.workers import Workers
+
+            passed = {"--host": host, "--port": port, "--api-base": api_base}
+            passed |= {"--public-url": public_url, "--log-level": log_level}
+            run_args = [x for k, v in passed.items() if v is not None for x in (k, str(v))]
+            raise typer.Exit(code=Workers(settings, workers, run_args).run())
         if webhook and tg.webhook_secret_generated:
             log.info(
                 "no ARBCAST_TELEGRAM__WEBHOOK_SECRET set: using a random one for this run; set "

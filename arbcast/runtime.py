@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import signal
 from types import TracebackType
 from typing import Any
 
@@ -26,6 +27,7 @@ from actors.factory import create_engine, kill_created
 from analytics.rollups import run_rollups
 from analytics.sink import ParquetSink
 from analytics.storage import Storage
+from arbcast.consumers.personalisation import PersonalisationReader
 from arbcast.engine import Engine
 from arbcast.ops import Ops
 from arbcast.pushes import Pushes
@@ -35,18 +37,26 @@ from bot.polling import UpdatePoller
 from bot.webhook import create_webhook_app
 from core.clock import Clock
 from core.events import EventLog
+from core.leadership import Leadership
 from core.services import Services, build_services
 from core.settings import Settings
 from core.store.client import connect_for
 from core.store.embedded import EmbeddedRedis, env_or_embedded
-from core.store.keys import EVENTS_STREAM
+from core.store.keys import EVENTS_STREAM, SINGLETONS_LEASE
+from core.store.lease import Lease, holder_id
 from core.tasks import Supervised, backoff_of, run_all
+from messaging.outbox.channel_broadcast import channel_broadcaster
 from messaging.outbox.reminders import session_reminders
 from messaging.outbox.subscription_expiry import subscription_expiry
 from messaging.transport.telegram import create_bot
-from messaging.ui.commands import COMMANDS
+from messaging.ui.commands import publish_commands
 
 log = logging.getLogger(__name__)
+
+
+async def _join(task: asyncio.Task[None] | None) -> None:
+    if task is not None:
+        await task
 
 
 class Runtime:
@@ -68,11 +78,19 @@ class Runtime:
         self.sink: ParquetSink | None = None
         self._sink_task: Supervised | None = None
         self._sink_stop = asyncio.Event()
+        self._learner_task: Supervised | None = None
+        self._learner_stop = asyncio.Event()
         self._rollup_task: Supervised | None = None
         self._expiry_task: Supervised | None = None
+        self._channel_task: Supervised | None = None
         self.poller: UpdatePoller | None = None
         self.ops: Ops | None = None
         self._services_started = False
+        # Several processes share this deployment: the singletons follow a Redis lease.
+        self._leased = settings.leadership.enabled
+        self.leadership: Leadership | None = None
+        self._leadership_task: asyncio.Task[None] | None = None
+        self._leadership_stop = asyncio.Event()
         self._clock = clock
         self._events = events
         self.embedded: EmbeddedRedis | None = None
@@ -104,7 +122,9 @@ class Runtime:
             self._redis, self.settings, clock=self._clock, events=self._events
         )
         self._services_started = True
-        await self.services.start()
+        # Several processes (`leadership.enabled`): the sweeper, like every other
+        # once-per-deployment loop, runs only in the holder of the lease (`_elected`).
+        await self.services.start(sweep=not self._leased)
         if self.settings.distribution.enabled and self._start_pushes:
             # On the main thread: Ray installs its signal handlers there.
             self.pushes = Pushes(
@@ -117,6 +137,25 @@ class Runtime:
             self.settings, tokens=self.pushes.bot_tokens() if self.pushes else None
         )
         self.dp = create_dispatcher(self.settings, self.services)
+        self.ops = Ops(self.services, self._redis, self.pushes)
+        if not self._leased:
+            self._start_loops()
+        if self.settings.engine_runtime.enabled and self._start_engine and not self._leased:
+            # On the main thread: Ray installs its signal handlers there.
+            self.engine = self._create_engine()
+        # What exists now lives as long as the process (routers, models, clients): keep it out
+        # of the collector's full passes, which otherwise rescan it while updates wait. The
+        # webhook benchmark's p99 fell by about a third (docs/performance.md). Collected
+        # first, so no garbage is pinned; thawed on exit, for processes that start several.
+        gc.collect()
+        gc.freeze()
+
+    def _start_loops(self) -> None:
+        """The once-per-deployment loops besides the engine and the sweeper: subscription
+        expiry, the channel broadcaster, the sink and its rollups, the relevance learner."""
+        assert self.bot is not None and self._redis is not None
+        self._sink_stop = asyncio.Event()
+        self._learner_stop = asyncio.Event()
         if self.pushes is not None:  # the lapse message goes out through the push outbox
             expiry = subscription_expiry(self.services)
             self._expiry_task = Supervised(
@@ -125,7 +164,14 @@ class Runtime:
                 backoff=backoff_of(self.settings),
             )
             self._expiry_task.start()
-        self.ops = Ops(self.services, self._redis, self.pushes)
+            # Linked channels get public opportunities late, through the same outbox.
+            broadcaster = channel_broadcaster(self.services, self.bot)
+            self._channel_task = Supervised(
+                "channel broadcast",
+                lambda: broadcaster.run(asyncio.Event()),
+                backoff=backoff_of(self.settings),
+            )
+            self._channel_task.start()
         if self.settings.analytics.run_sink:
             self.sink = ParquetSink(
                 self._redis, Storage.from_settings(self.settings.analytics), self.settings.analytics
@@ -147,34 +193,109 @@ class Runtime:
                     backoff=backoff_of(self.settings),
                 )
                 self._rollup_task.start()
-        if self.settings.engine_runtime.enabled and self._start_engine:
-            # On the main thread: Ray installs its signal handlers there. A local market-data
-            # root is made absolute, so a worker's own working directory does not move it (on a
-            # cluster it is the actor's node's disk: use s3:// there).
-            market_data = self.settings.market_data.resolved()
-            engine_settings = self.settings.model_copy(update={"market_data": market_data})
-            self.engine = create_engine(engine_settings, self.redis_url)
-        # What exists now lives as long as the process (routers, models, clients): keep it out
-        # of the collector's full passes, which otherwise rescan it while updates wait. The
-        # webhook benchmark's p99 fell by about a third (docs/performance.md). Collected
-        # first, so no garbage is pinned; thawed on exit, for processes that start several.
-        gc.collect()
-        gc.freeze()
+        if self.settings.personalisation.run_learner:
+            # The relevance model learns from the event stream (its own consumer group).
+            learner = PersonalisationReader.of(self.services)
+            self._learner_task = Supervised(
+                "personalisation",
+                lambda: learner.run(self._learner_stop),
+                backoff=backoff_of(self.settings),
+                stop=self._learner_stop,
+            )
+            self._learner_task.start()
+
+    def _create_engine(self) -> EngineClient:
+        # A local market-data root is made absolute, so a worker's own working directory does
+        # not move it (on a cluster it is the actor's node's disk: use s3:// there).
+        market_data = self.settings.market_data.resolved()
+        engine_settings = self.settings.model_copy(update={"market_data": market_data})
+        return create_engine(engine_settings, self.redis_url)
 
     async def start_engine_feed(self) -> None:
-        """Let the engine consume its configured feed (simulated, replay or ccxt) from now on."""
+        """Let the engine consume its configured feed (simulated, replay or ccxt) from now on.
+        With `leadership.enabled`: contend for the lease; its holder runs the singletons."""
+        if self._leased:
+            self._start_leadership()
+            return
         if self.engine is not None and self._engine_feed is None:
             self._engine_feed = Engine(
                 self.engine, supervise_seconds=self.settings.engine_runtime.supervise_seconds
             )
             await self._engine_feed.start()
 
+    def _start_leadership(self) -> None:
+        if self._leadership_task is not None:
+            return
+        lead = self.settings.leadership
+        assert self._redis is not None
+        lease = Lease(self._redis, SINGLETONS_LEASE, holder_id(), lead.lease_seconds)
+        self.leadership = Leadership(
+            lease,
+            on_elected=self._elected,
+            on_deposed=self._deposed,
+            lease_seconds=lead.lease_seconds,
+            renew_seconds=lead.renew_seconds,
+            clock=self._clock,
+        )
+        self._leadership_task = asyncio.create_task(
+            self.leadership.run(self._leadership_stop), name="leadership"
+        )
+
+    async def _elected(self) -> None:
+        """This process holds the lease: run the sweeper, the loops and the engine here."""
+        self.services.sweeper.start()
+        self._start_loops()
+        if self.pushes is not None and self.ops is not None:
+            # SuperAdmin alerts once per deployment; they run on until this process stops.
+            self.ops.start_alerts()
+        if self.settings.engine_runtime.enabled and self._start_engine:
+            # Off the event loop: starting Ray takes seconds, and the lease is renewed meanwhile.
+            if self.engine is None:
+                sigterm = signal.getsignal(signal.SIGTERM)
+                self.engine = await asyncio.to_thread(self._create_engine)
+                if callable(sigterm):  # Ray's core worker took SIGTERM over (it aborts): ours again
+                    signal.signal(signal.SIGTERM, sigterm)
+            self._engine_feed = Engine(
+                self.engine, supervise_seconds=self.settings.engine_runtime.supervise_seconds
+            )
+            await self._engine_feed.start()
+
+    async def _deposed(self) -> None:
+        """The lease is lost or given up: stop every singleton (a survivor starts its own)."""
+        feed, self._engine_feed = self._engine_feed, None
+        loops = [self._expiry_task, self._channel_task, self._rollup_task]
+        sink, learner = self._sink_task, self._learner_task
+        self._expiry_task = self._channel_task = self._rollup_task = None
+        self._sink_task = self._learner_task = None
+
+        async def stop_feed() -> None:
+            if feed is not None:
+                await feed.stop()
+
+        async def stop_loops() -> None:
+            for task in loops:
+                if task is not None:
+                    await task.stop()
+            self._learner_stop.set()
+            if learner is not None:
+                await learner.stop()
+            if sink is not None:
+                await sink.join()  # the sink writes what it holds before it returns
+
+        await run_all(
+            [
+                ("engine feed", stop_feed),
+                ("session sweeper", self.services.sweeper.close),
+                ("singleton loops", stop_loops),
+            ]
+        )
+
     async def start_pushes(self) -> None:
         """Start distributing opportunity changes to users and delivering the pushes."""
         if self.pushes is not None:
             rows = await self.pushes.start()
             log.info("push pipeline started: %d users with an active session", rows)
-            if self.ops is not None:
+            if self.ops is not None and not self._leased:
                 self.ops.start_alerts()  # the pipeline delivers them
 
     async def __aexit__(
@@ -187,6 +308,10 @@ class Runtime:
 
     async def _shutdown(self) -> None:
         """Every step runs, in order, whichever fail (each failure is logged)."""
+        if self._leadership_task is not None:
+            # First: the singletons stop and the lease is released, so a survivor takes over.
+            self._leadership_stop.set()
+            await run_all([("leadership", lambda: _join(self._leadership_task))])
         engine, feed, pushes = self.engine, self._engine_feed, self.pushes
 
         async def stop_engine() -> None:
@@ -203,6 +328,11 @@ class Runtime:
         async def stop_pushes() -> None:
             if self._expiry_task is not None:
                 await self._expiry_task.stop()
+            if self._channel_task is not None:
+                await self._channel_task.stop()
+            if self._learner_task is not None:
+                self._learner_stop.set()
+                await self._learner_task.stop()
             if pushes is not None:
                 await pushes.stop()
 
@@ -293,16 +423,8 @@ class Runtime:
         return checks
 
     async def publish_commands(self) -> None:
-        from aiogram.types import BotCommand
-
         assert self.bot is not None
-        await self.bot.set_my_commands(
-            [
-                BotCommand(command=c.name, description=c.description)
-                for c in COMMANDS
-                if not c.admin_only
-            ]
-        )
+        await publish_commands(self.bot)  # the menu in each language
 
     async def run_polling(self) -> None:
         await self.start_pushes()
@@ -334,7 +456,10 @@ class Runtime:
         assert self.bot is not None
         runner = web.AppRunner(await self.webhook_app(), access_log=None)
         await runner.setup()
-        await web.TCPSite(runner, tg.webhook_host, tg.webhook_port).start()
+        # Several processes (`leadership.enabled`) share the port: the kernel spreads the
+        # connections over them (SO_REUSEPORT), and a dead one's share goes to the others.
+        reuse = self.settings.leadership.enabled or None
+        await web.TCPSite(runner, tg.webhook_host, tg.webhook_port, reuse_port=reuse).start()
         url = public_url or f"http://{tg.webhook_host}:{tg.webhook_port}{tg.webhook_path}"
         await self.bot.set_webhook(url, secret_token=tg.webhook_secret.get_secret_value())
         await self.publish_commands()

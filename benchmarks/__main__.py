@@ -2,11 +2,11 @@
 
     python -m benchmarks [--only webhook fanout ...] [--quick]
 
-Runs session, analytics, fanout, delivery, pipeline, webhook and market_ingest one after
-another (never two at once: the machine has 2 cores), each as `python -m benchmarks.NAME`,
-showing its table as it goes, and prints every JSON line at the end. Exits 1 if a benchmark
-failed to run (a missed target is a result, not a failure: see "met" in its line). Each run is
-bounded by a timeout.
+Runs session, analytics, fanout, delivery, pipeline, webhook, market_ingest,
+personalisation and scale_model one after another (never two at once: the machine has 2
+cores), each as `python -m benchmarks.NAME`, showing its table as it goes, and prints every
+JSON line at the end. Exits 1 if a benchmark failed to run (a missed target is a result, not
+a failure: see "met" in its line). Each run is bounded by a timeout.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ BENCHMARKS: dict[str, list[str]] = {
     "pipeline": [],
     "webhook": [],
     "market_ingest": [],
+    "personalisation": [],
+    "scale_model": [],
 }
 QUICK: dict[str, list[str]] = {
     "session": ["--sessions", "10000", "--lookups", "5000"],
@@ -35,6 +37,8 @@ QUICK: dict[str, list[str]] = {
     "pipeline": ["--messages", "1000"],
     "webhook": ["--duration", "6", "--users", "16"],
     "market_ingest": ["--rows", "100000", "--repeats", "1"],
+    "personalisation": ["--users", "100", "--days", "7", "--bootstrap", "200"],
+    "scale_model": ["--unit-users", "500", "1000", "--check-users", "2000", "--repeats", "1"],
 }
 TIMEOUT_S = 900
 

@@ -37,12 +37,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 from core.analytics_settings import AnalyticsSettings
 from core.distribution.settings import DistributionSettings
 from core.errors import ConfigError
+from core.experiments.settings import ExperimentSettings
+from core.group_settings import GroupSettings
 from core.market.ccxt_feed import CcxtSettings
 from core.market.lake_layout import MarketDataSettings
 from core.market.simulator import MarketSimSettings
 from core.models import OpportunityType, Tier
 from core.opportunity.settings import EngineSettings
 from core.ops_settings import OpsSettings
+from core.personalisation.settings import PersonalisationSettings
 from core.store.client import MAX_CONNECTIONS, POOL_TIMEOUT_SECONDS
 
 _TOKEN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
@@ -311,7 +314,26 @@ class RaySettings(BaseModel):
         description="Ray cluster to join ('auto', ray://...); empty: start a local one",
     )
     namespace: str = Field(default="arbcast", description="Ray namespace of arbcast's actors")
+    detached: bool = Field(
+        default=False,
+        description="Create the named actors detached: they outlive the process that created "
+        "them, and only a full stop kills them (`arbcast run --workers N` sets it)",
+    )
     num_cpus: int | None = Field(default=None, description="CPUs of a locally started Ray")
+    placement: Literal["spread", "default"] = Field(
+        default="spread",
+        description="Queue shards and push senders: 'spread', the i-th of a kind on the i-th "
+        "live node (the creator's first; Ray moves it when that node dies), or 'default', "
+        "Ray's choice (a random node, for actors that ask for no resources)",
+    )
+    placement_memory_mb: Annotated[
+        float,
+        Field(
+            gt=0,
+            description="Memory each spread actor asks of Ray (logical accounting): Ray places "
+            "an actor that asks for no resource at all on a random node, ignoring its placement",
+        ),
+    ] = 1.0
     call_timeout_seconds: Annotated[
         float, Field(gt=0, description="Calls to actors fail after this long")
     ] = 30.0
@@ -333,6 +355,31 @@ class EngineRuntimeSettings(BaseModel):
         float,
         Field(gt=0, description="How soon a restarted market-data actor consumes the feed again"),
     ] = 5.0
+
+
+class LeadershipSettings(BaseModel):
+    """Which of several bot processes runs the once-per-deployment loops (docs/operations.md)."""
+
+    enabled: bool = Field(
+        default=False,
+        description="Run the engine, sweeper, sink and other singletons only while holding "
+        "the Redis lease (`arbcast run --workers N` turns it on in its processes)",
+    )
+    lease_seconds: Annotated[
+        float, Field(gt=0, description="A leader silent this long loses the lease to a survivor")
+    ] = 5.0
+    renew_seconds: Annotated[
+        float, Field(gt=0, description="The leader renews (a follower retries) this often")
+    ] = 1.5
+
+    @model_validator(mode="after")
+    def _renew_within_lease(self) -> LeadershipSettings:
+        if self.renew_seconds >= self.lease_seconds:
+            raise ValueError(
+                "leadership.renew_seconds must be below leadership.lease_seconds (a third of "
+                "it is usual), or the leader loses its lease between renewals"
+            )
+        return self
 
 
 class Settings(BaseSettings):
@@ -416,10 +463,14 @@ class Settings(BaseSettings):
     ccxt: CcxtSettings = CcxtSettings()
     engine: EngineSettings = EngineSettings()
     engine_runtime: EngineRuntimeSettings = EngineRuntimeSettings()
+    leadership: LeadershipSettings = LeadershipSettings()
     ray: RaySettings = RaySettings()
     analytics: AnalyticsSettings = AnalyticsSettings()
+    personalisation: PersonalisationSettings = PersonalisationSettings()
+    experiments: ExperimentSettings = ExperimentSettings()
     distribution: DistributionSettings = DistributionSettings()
     ops: OpsSettings = OpsSettings()
+    groups: GroupSettings = GroupSettings()
     shards: Annotated[int, Field(ge=1, le=256, description="UserQueueActor shards")] = 2
     dnd_max_seconds: Annotated[
         float, Field(gt=0, le=366 * DAY, description="Longest /dnd a user may ask for (30 days)")

@@ -17,7 +17,7 @@ for the same reason.
 | ``arbcast:payments:charges`` | hash | every processed ``telegram_payment_charge_id`` -> JSON (user, tier, amount, subscription charge, refunded): a payment delivered twice is granted once | permanent (one entry per payment) |
 | ``arbcast:quota:{uid}:d:<yyyymmdd>`` | string | opportunities counted today (UTC) | 2 days |
 | ``arbcast:quota:{uid}:h:<yyyymmddhh>`` | string | opportunities counted this hour (UTC) | 2 hours |
-| ``arbcast:quota:{uid}:views`` | zset | opportunity ids /opportunities charged the user for, scored by when: seen again within the window they are free | `opportunities.repeat_view_free_seconds` after the last charge |
+| ``arbcast:quota:{uid}:views`` | zset | opportunity ids /opportunities or a push charged the user for, scored by when: seen again within the window they are free | `opportunities.repeat_view_free_seconds` after the last charge |
 | ``arbcast:opp:<id>`` | string | an opportunity as JSON | `opportunities.ttl_seconds` |
 | ``arbcast:opps:live`` | zset | live opportunity ids scored by expiry | members pruned as they expire |
 | ``arbcast:opp:<id>:validation`` | list | the validation records (JSON) of one opportunity, oldest first | `opportunities.closed_retention_seconds` |
@@ -27,6 +27,13 @@ for the same reason.
 | ``arbcast:opp:<id>:recipients`` | set | user ids sent this opportunity (their messages are edited when it closes) | 1 day |
 | ``arbcast:uq:{uid}`` | string | the user's push queue (`UserQueue.to_dict()` as JSON), saved after each turn | `distribution.sent_retention_seconds` after the last turn |
 | ``arbcast:lastpush:{uid}`` | string | when the user last received a push (for the cooldown) | 2 days |
+| ``arbcast:group:{chat}`` | hash | a group's or channel's `GroupConfig` (one field per setting, JSON values, `core/groups/store.py`) and, for `push_release.lua`, the gate fields a user's session and profile hold: ``state`` (``active`` while it receives pushes), ``expires``, ``push``, ``opps`` (alerts released); its queue, counters and last push are the per-chat keys above with the negative chat id | permanent (kept, inactive, when the bot is removed) |
+| ``arbcast:groups:all`` | set | chat ids of every group and channel the bot was ever in | permanent |
+| ``arbcast:groups:recipients`` | set | chat ids of groups that receive pushes (bot present, alerts enabled): the push shards load them | members removed when paused or the bot is removed |
+| ``arbcast:groups:channels`` | set | chat ids of linked channels (bot an admin): the channel broadcaster posts to them | members removed when unlinked or the bot is removed |
+| ``arbcast:group:{chat}:admin:{uid}`` | string | ``1``/``0``: whether getChatMember said the user is an admin of the chat | `groups.admin_cache_seconds` |
+| ``arbcast:channel:{chat}:posted`` | zset | opportunity ids posted to the channel, scored by when | `groups.channel_posted_retention_seconds`; older members pruned |
+| ``arbcast:channel:{chat}:m:<yyyymmddhhmm>`` / ``:h:<yyyymmddhh>`` | string | posts to the channel this minute / hour (its own limits) | 2 minutes / 2 hours |
 | ``arbcast:{outbox}`` | stream | rendered push messages awaiting Telegram (`OutboxMessage` JSON), consumer group ``senders``: partition 0, or the only one | entries deleted once acknowledged, dropped or dead-lettered |
 | ``arbcast:{outbox}:p<n>`` | stream | partition n ≥ 1 of the outbox when `delivery.senders` > 1: the chats with chat id mod senders = n, sent by sender n alone | as partition 0 |
 | ``arbcast:{outbox}:high`` / ``arbcast:{outbox}:p<n>:high`` | stream | a partition's HIGH-priority messages (singles, reminders): claimed before the partition's other messages, so a HIGH never waits behind a backlog of digests | as the partition |
@@ -47,6 +54,12 @@ for the same reason.
 | ``arbcast:events:dead`` | stream | event entries the sink could not decode, kept for inspection | permanent |
 | ``arbcast:stats:<yyyymmdd>`` | hash | daily counters: sessions started, expired, onboarding completed | 40 days |
 | ``arbcast:fsm:...`` | string | aiogram FSM state and data (RedisStorage's own keys) | 1 day |
+| ``arbcast:rel:{uid}`` | hash | the user's relevance weights, feature name -> float (`core/personalisation/store.py`), and ``_n``: signals learned | permanent; deleted when the user resets personalisation |
+| ``arbcast:rel:tier:<tier>`` | hash | the tier's shared relevance weights (a new user's cold start) | permanent |
+| ``arbcast:rel:{uid}:seen`` | hash | alerts delivered to the user: opportunity id -> ``sent_at;tier;prior;features``, and ``<id>#<signal>`` marks of what was learned (``#i``: the user pressed something) | `personalisation.impressions_ttl_seconds` after the last write |
+| ``arbcast:rel:due`` | zset | ``<uid> <opportunity id>`` of delivered alerts scored by when they count as unopened | members removed when learned or pressed |
+| ``arbcast:exp:<name>:assigned`` | set | user ids whose assignment to experiment <name> was recorded (the event is emitted once) | permanent |
+| ``arbcast:lease:<name>`` | string | the id (host:pid:random) of the process holding the lease ``name`` (``singletons``: runs the engine, sweeper, sink and other once-per-deployment loops); set NX, renewed and released only by its holder (`core/store/lua/lease_*.lua`) | `leadership.lease_seconds` after the last renewal |
 | ``arbcast:update:<bot id>:<update id>`` | string | ``pending`` while one process handles the update, ``done`` once handled: a copy (redelivery, other process, restart) is not handled twice; deleted when handling fails | `telegram.update_claim_seconds` pending, `telegram.update_dedup_seconds` done |
 """
 
@@ -63,6 +76,7 @@ OPPORTUNITY_CHANGES: Final = f"{PREFIX}:opps:changes"
 OPPORTUNITY_CHANGES_MAX_LEN: Final = 100_000
 EVENTS_STREAM: Final = f"{PREFIX}:events"
 FSM_PREFIX: Final = f"{PREFIX}:fsm"
+SINGLETONS_LEASE: Final = "singletons"
 
 QUOTA_DAY_TTL_S: Final = 2 * 86_400
 QUOTA_HOUR_TTL_S: Final = 2 * 3_600
@@ -83,6 +97,11 @@ RATE_LIMITER_GRACE_S: Final = 60
 ACTOR_RESTARTS: Final = f"{PREFIX}:actors:restarts"
 SUBSCRIPTIONS_DUE: Final = f"{PREFIX}:subs:due"
 PAYMENT_CHARGES: Final = f"{PREFIX}:payments:charges"
+GROUPS_ALL: Final = f"{PREFIX}:groups:all"
+GROUP_RECIPIENTS: Final = f"{PREFIX}:groups:recipients"
+GROUP_CHANNELS: Final = f"{PREFIX}:groups:channels"
+CHANNEL_MINUTE_TTL_S: Final = 120
+CHANNEL_HOUR_TTL_S: Final = 2 * 3_600
 
 
 def session(user_id: int) -> str:
@@ -141,12 +160,55 @@ def update_claim(bot_id: int, update_id: int) -> str:
     return f"{PREFIX}:update:{bot_id}:{update_id}"
 
 
+def lease(name: str) -> str:
+    return f"{PREFIX}:lease:{name}"
+
+
 def daily_stats(yyyymmdd: str) -> str:
     return f"{PREFIX}:stats:{yyyymmdd}"
 
 
 def ops_alert_mute(kind: str) -> str:
     return f"{PREFIX}:ops:mute:{kind}"
+
+
+RELEVANCE_DUE: Final = f"{PREFIX}:rel:due"
+
+
+def relevance_weights(user_id: int) -> str:
+    return f"{PREFIX}:rel:{{{user_id}}}"
+
+
+def relevance_seen(user_id: int) -> str:
+    return f"{PREFIX}:rel:{{{user_id}}}:seen"
+
+
+def relevance_tier(tier: str) -> str:
+    return f"{PREFIX}:rel:tier:{tier}"
+
+
+def experiment_assigned(name: str) -> str:
+    return f"{PREFIX}:exp:{name}:assigned"
+
+
+def group(chat_id: int) -> str:
+    return f"{PREFIX}:group:{{{chat_id}}}"
+
+
+def group_admin(chat_id: int, user_id: int) -> str:
+    return f"{PREFIX}:group:{{{chat_id}}}:admin:{user_id}"
+
+
+def channel_posted(chat_id: int) -> str:
+    return f"{PREFIX}:channel:{{{chat_id}}}:posted"
+
+
+def channel_minute(chat_id: int, yyyymmddhhmm: str) -> str:
+    return f"{PREFIX}:channel:{{{chat_id}}}:m:{yyyymmddhhmm}"
+
+
+def channel_hour(chat_id: int, yyyymmddhh: str) -> str:
+    return f"{PREFIX}:channel:{{{chat_id}}}:h:{yyyymmddhh}"
 
 
 class SessionFields:
@@ -162,6 +224,16 @@ class SessionFields:
     COMMANDS: Final = "commands"
     OPPORTUNITIES: Final = "opps"
     REMINDED: Final = "reminded"  # the expiry a "your session ends soon" reminder was sent for
+
+
+class GroupGateFields:
+    """Fields of the ``arbcast:group:{chat}`` hash that ``push_release.lua`` reads where a user
+    has a session hash and a profile hash (the config's own fields are `GroupConfig`'s names)."""
+
+    STATE: Final = "state"  # "active" while the group receives pushes, else "paused"
+    EXPIRES: Final = "expires"  # a group has no session expiry: far in the future
+    PUSH: Final = "push"  # "1" / "0"
+    OPPORTUNITIES: Final = "opps"  # alerts released to the group (HINCRBY by the release)
 
 
 class ProfileFields:
@@ -184,6 +256,7 @@ class ProfileFields:
     ONBOARDING: Final = "onboarding"
     RESTRICTED: Final = "restricted"
     REGION: Final = "region"
+    LANGUAGE: Final = "lang"
 
 
 OUTBOX_MAX_PARTITIONS: Final = 16
