@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from aiogram import Bot
-from aiogram.types import BotCommand
+from aiogram.types import BotCommand, BotCommandScopeAllGroupChats
 
 from core.models import Tier
 from messaging.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, _, use_locale
@@ -58,6 +58,12 @@ COMMANDS: Final[tuple[CommandSpec, ...]] = (
     ),
 )
 
+# The menu of group chats: the only commands the bot answers there (bot/handlers/groups).
+GROUP_COMMANDS: Final[tuple[CommandSpec, ...]] = (
+    CommandSpec("start", N_("Your own alerts, in a private chat with me"), needs_session=False),
+    CommandSpec("group_settings", N_("This group's alerts (admins only)"), needs_session=False),
+)
+
 ALIASES: Final[dict[str, str]] = {"preferences": "settings"}
 
 BY_NAME: Final[dict[str, CommandSpec]] = {c.name: c for c in COMMANDS}
@@ -89,13 +95,21 @@ def bot_commands(language: str) -> list[BotCommand]:
         ]
 
 
+def group_bot_commands(language: str) -> list[BotCommand]:
+    """The menu of group chats in `language`."""
+    with use_locale(language):
+        return [BotCommand(command=c.name, description=description(c)) for c in GROUP_COMMANDS]
+
+
 async def publish_commands(bot: Bot) -> None:
     """``setMyCommands`` once per language: Telegram shows each user the menu of their app's
-    language, and the default one (English) to every other language."""
+    language, and the default one (English) to every other language. Group chats get their own
+    menu (a narrower scope wins over the default), so members aren't offered private commands."""
     for language in LANGUAGES:
+        code = None if language == DEFAULT_LANGUAGE else language
+        await bot.set_my_commands(bot_commands(language), language_code=code)
         await bot.set_my_commands(
-            bot_commands(language),
-            language_code=None if language == DEFAULT_LANGUAGE else language,
+            group_bot_commands(language), scope=BotCommandScopeAllGroupChats(), language_code=code
         )
 
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiogram.types import BotCommandScopeAllGroupChats
+
 from actors.user_queue_shard import UserQueueShard
 from core.models import Opportunity, OpportunityType, Priority, Tier
 from core.settings import Settings
 from messaging.outbox.store import Outbox
 from messaging.ui.callbacks import SettingsCB
-from messaging.ui.commands import COMMANDS, publish_commands
+from messaging.ui.commands import COMMANDS, GROUP_COMMANDS, publish_commands
 from messaging.ui.keyboards import Act, Page
 
 from .conftest import BotEnv
@@ -148,4 +150,21 @@ async def test_the_command_menu_is_published_in_each_language(botenv: BotEnv) ->
     assert [c.command for c in russian] == [c.name for c in public]
     assert dict((c.command, c.description) for c in russian)["start"] == (
         "Начать или продолжить сессию"
+    )
+
+
+async def test_group_chats_get_their_own_menu_in_each_language(botenv: BotEnv) -> None:
+    """Groups are offered only what the bot answers there (/start, /group_settings), in the
+    member's language; the private menu stays the default."""
+    await publish_commands(botenv.bot)
+    scope = BotCommandScopeAllGroupChats()
+    default = await botenv.bot.get_my_commands(scope=scope)
+    russian = await botenv.bot.get_my_commands(scope=scope, language_code="ru")
+    assert [(c.command, c.description) for c in default] == [
+        ("start", "Your own alerts, in a private chat with me"),
+        ("group_settings", "This group's alerts (admins only)"),
+    ]
+    assert [c.command for c in russian] == [c.name for c in GROUP_COMMANDS]
+    assert dict((c.command, c.description) for c in russian)["group_settings"] == (
+        "Оповещения этой группы (только для админов)"
     )
