@@ -15,7 +15,9 @@ _NAME = re.compile(r"^[a-z0-9_]{1,40}$")
 
 
 class Variant(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    # extra="forbid": a misspelt (or unsupported) change fails at start-up with its name, instead
+    # of a variant that silently changes nothing.
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: Annotated[str, Field(pattern=_NAME.pattern, description="Variant name, e.g. control")]
     weight: Annotated[
@@ -31,9 +33,6 @@ class Variant(BaseModel):
         float | None,
         Field(gt=0, description="Medium and Low batching window (queues activated from then)"),
     ] = None
-    template: Annotated[str | None, Field(description="Template variant name (declared only)")] = (
-        None
-    )
 
 
 class Experiment(BaseModel):

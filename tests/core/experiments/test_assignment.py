@@ -65,3 +65,10 @@ def test_bad_declarations_are_refused_with_the_reason() -> None:
         Experiment(name="x", variants=(Variant(name="a"), Variant(name="b")), start=5, stop=5)
     with pytest.raises(ValidationError):
         Experiment(name="x", variants=(Variant(name="a"),))
+
+
+def test_a_variant_with_an_unknown_change_is_refused_by_name() -> None:
+    """A variant may change only what the shards apply; anything else (a misspelling, or a
+    template variant, which is not offered) fails validation naming the field."""
+    with pytest.raises(ValidationError, match="template"):
+        Variant.model_validate({"name": "b", "template": "compact"})
