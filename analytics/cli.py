@@ -102,7 +102,6 @@ def report(
     ],
     since: Annotated[str | None, typer.Option(help="From (ISO date/time, UTC), inclusive")] = None,
     until: Annotated[str | None, typer.Option(help="To (ISO date/time, UTC), exclusive")] = None,
-    goal: Annotated[str | None, typer.Option(help="experiments: the conversion event")] = None,
     root: RootOpt = None,
     fmt: FormatOpt = Format.TABLE,
 ) -> None:
@@ -124,7 +123,6 @@ def report(
         name,
         _when(since),
         _when(until),
-        goal=goal or settings.experiment_goal,
         onboarding_window=timedelta(seconds=settings.onboarding_window_seconds),
     )
     _print(name, r.columns, r.rows, fmt)

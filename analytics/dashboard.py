@@ -167,7 +167,6 @@ def compute_reports(
     since: datetime | None = None,
     until: datetime | None = None,
     *,
-    goal: str | None = None,
     threads: int | None = None,
 ) -> dict[str, Any]:
     """Every report over the lake as it stands now, as a JSON-ready dict (blocking)."""
@@ -184,7 +183,6 @@ def compute_reports(
                     name,
                     since,
                     until,
-                    goal=goal or settings.experiment_goal,
                     onboarding_window=timedelta(seconds=settings.onboarding_window_seconds),
                 )
             except Exception as exc:  # one broken report must not hide the others

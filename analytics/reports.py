@@ -546,13 +546,10 @@ def run_report(
     since: datetime | None = None,
     until: datetime | None = None,
     *,
-    goal: str = "experiment.converted",
     as_of: datetime | None = None,
     onboarding_window: timedelta = ONBOARDING_WINDOW,
 ) -> Report:
-    """`onboarding_window`: `AnalyticsSettings.onboarding_window_seconds` where settings exist.
-    `goal` is no longer read (the experiments report measures Details presses, mutes and
-    retention); it stays for the callers that pass it."""
+    """`onboarding_window`: `AnalyticsSettings.onboarding_window_seconds` where settings exist."""
     if name not in REPORTS:
         raise KeyError(f"unknown report {name!r}; one of {', '.join(REPORTS)}")
     w = Window(since, until, as_of)

@@ -71,10 +71,6 @@ class AnalyticsSettings(BaseModel):
             "abandoned; completing or skipping later does not count",
         ),
     ] = 86_400.0
-    experiment_goal: str = Field(
-        default="experiment.converted",
-        description="Event that counts as a conversion in the experiments report",
-    )
     run_sink: bool = Field(
         default=True, description="Run a Parquet sink inside each `arbcast run` process"
     )
